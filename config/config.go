@@ -1,0 +1,464 @@
+// Package config reads demandd's one TOML file. Decoding is strict: an
+// unknown key, a value of the wrong type and a value that fails Validate are
+// errors naming the file, the line and the key. Defaults are filled in by
+// Load; every component gets its own typed part of the result.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/demandd/demandd/demand"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// DataDir holds the SQLite database (when no URL is set) and other state.
+	DataDir string `toml:"data_dir"`
+	// Timezone is the IANA zone for dates in codes, reports and SLA times.
+	Timezone string `toml:"timezone"`
+	// CodePrefix starts every demand code (DEM202611001).
+	CodePrefix    string        `toml:"code_prefix"`
+	Log           Log           `toml:"log"`
+	Database      Database      `toml:"database"`
+	Classify      Classify      `toml:"classify"`
+	Questionnaire Questionnaire `toml:"questionnaire"`
+	Folders       []Folder      `toml:"folder"`
+
+	// File is the path the configuration was read from ("" for defaults).
+	File string `toml:"-"`
+
+	location *time.Location
+	lines    map[string]int // key path → line, for errors
+}
+
+// Log configures the daemon's log output.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Database says where the register lives.
+type Database struct {
+	// URL is postgres://… or sqlite:PATH; empty means DataDir/demandd.db.
+	URL string `toml:"url"`
+	// MaxOpenConns limits the pool (PostgreSQL).
+	MaxOpenConns int `toml:"max_open_conns"`
+}
+
+// Classify holds the settings of the first-cut classifier.
+type Classify struct {
+	// DefaultType is the type of a demand nothing else classifies.
+	DefaultType string `toml:"default_type"`
+	// Departments maps a type to its responsible department (责任部门).
+	Departments map[string]string `toml:"departments"`
+	SLA         SLA               `toml:"sla"`
+	// Holidays and Workdays adjust the Monday–Friday week (YYYY-MM-DD):
+	// public holidays, and make-up workdays such as China's 调休.
+	Holidays []string `toml:"holidays"`
+	Workdays []string `toml:"workdays"`
+}
+
+// SLA holds the response targets per priority quadrant.
+type SLA struct {
+	P1 Duration `toml:"p1"`              // 紧急且重要: clock time
+	P2 int      `toml:"p2_working_days"` // 重要不紧急
+	P3 int      `toml:"p3_days"`         // 紧急不重要: next iteration
+	P4 int      `toml:"p4_days"`         // 不紧急不重要: periodic review
+}
+
+// Questionnaire configures how spreadsheet columns map to record fields.
+type Questionnaire struct {
+	// Aliases adds header names per field, tried before the built-in ones;
+	// fields: customer, industry, contact, email, phone, tier, title,
+	// description, scenario, pain_point, goal, urgency, type, received_at, id.
+	Aliases map[string][]string `toml:"aliases"`
+}
+
+// Folder is one watched folder of questionnaire exports.
+type Folder struct {
+	Name string `toml:"name"`
+	Path string `toml:"path"`
+	// ProcessedDir and FailedDir default to PATH/processed and PATH/failed.
+	ProcessedDir string `toml:"processed_dir"`
+	FailedDir    string `toml:"failed_dir"`
+	// StableFor is how long size and mtime must not change before a file
+	// is read.
+	StableFor Duration `toml:"stable_for"`
+	// Rescan is the period of the full directory scan that catches what
+	// file system events missed.
+	Rescan Duration `toml:"rescan"`
+	// Origin is raised (主动提出) or discovered (挖掘发现).
+	Origin string `toml:"origin"`
+}
+
+// Duration is a time.Duration written as "2s", "1m30s", "24h".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("want a duration such as \"30s\", \"5m\" or \"24h\", got %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Location is the configured time zone (valid after Load or Validate).
+func (c *Config) Location() *time.Location {
+	if c.location == nil {
+		return time.UTC
+	}
+	return c.location
+}
+
+// DatabaseURL is the effective database URL.
+func (c *Config) DatabaseURL() string {
+	if c.Database.URL != "" {
+		return c.Database.URL
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "demandd.db")
+}
+
+// ErrNotFound is returned by Find when no configuration file exists.
+var ErrNotFound = errors.New("config: no configuration file")
+
+// Find returns path if set, else the first of ./demandd.toml and
+// /etc/demandd/demandd.toml that exists.
+func Find(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	for _, p := range []string{"demandd.toml", "/etc/demandd/demandd.toml"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: looked for ./demandd.toml and /etc/demandd/demandd.toml; write one with `demandd config example > demandd.toml` or pass --config FILE", ErrNotFound)
+}
+
+// Load reads, decodes strictly, fills defaults and validates path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load on bytes; name is used in messages.
+func Parse(name string, data []byte) (*Config, error) {
+	c := &Config{File: name}
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, decodeError(name, err)
+	}
+	c.lines = keyLines(data)
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Default is the configuration used when a file leaves everything out.
+func Default() *Config {
+	c := &Config{}
+	c.SetDefaults()
+	return c
+}
+
+// SetDefaults fills every unset value.
+func (c *Config) SetDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.DataDir, "data")
+	def(&c.Timezone, "Asia/Shanghai")
+	def(&c.CodePrefix, "DEM")
+	def(&c.Log.Level, "info")
+	def(&c.Log.Format, "text")
+	if c.Database.MaxOpenConns == 0 {
+		c.Database.MaxOpenConns = 8
+	}
+	def(&c.Classify.DefaultType, string(demand.TypeInquiry))
+	if c.Classify.Departments == nil {
+		c.Classify.Departments = map[string]string{}
+	}
+	for t, d := range map[demand.Type]string{
+		demand.TypeInquiry:    "客服部",
+		demand.TypeComplaint:  "客服部",
+		demand.TypeSuggestion: "产品部",
+		demand.TypeFeature:    "产品部",
+		demand.TypeService:    "交付部",
+		demand.TypeFunctional: "产品部",
+		demand.TypeExperience: "产品部",
+		demand.TypeStrategic:  "产品部",
+	} {
+		if _, ok := c.Classify.Departments[string(t)]; !ok {
+			c.Classify.Departments[string(t)] = d
+		}
+	}
+	if c.Classify.SLA.P1.Duration == 0 {
+		c.Classify.SLA.P1.Duration = 24 * time.Hour
+	}
+	if c.Classify.SLA.P2 == 0 {
+		c.Classify.SLA.P2 = 7
+	}
+	if c.Classify.SLA.P3 == 0 {
+		c.Classify.SLA.P3 = 14
+	}
+	if c.Classify.SLA.P4 == 0 {
+		c.Classify.SLA.P4 = 30
+	}
+	for i := range c.Folders {
+		f := &c.Folders[i]
+		if f.ProcessedDir == "" && f.Path != "" {
+			f.ProcessedDir = filepath.Join(f.Path, "processed")
+		}
+		if f.FailedDir == "" && f.Path != "" {
+			f.FailedDir = filepath.Join(f.Path, "failed")
+		}
+		if f.StableFor.Duration == 0 {
+			f.StableFor.Duration = 2 * time.Second
+		}
+		if f.Rescan.Duration == 0 {
+			f.Rescan.Duration = 30 * time.Second
+		}
+		def(&f.Origin, string(demand.OriginRaised))
+	}
+}
+
+// QuestionnaireFields are the field names accepted in [questionnaire.aliases].
+var QuestionnaireFields = []string{"customer", "industry", "contact", "email", "phone", "tier",
+	"title", "description", "scenario", "pain_point", "goal", "urgency", "type", "received_at", "id"}
+
+// Validate checks every value and names the first bad key with its line.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, c.keyError(key, fmt.Sprintf(format, args...)))
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		bad("timezone", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
+	} else {
+		c.location = loc
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
+		bad("database.url", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
+	}
+	if c.Database.MaxOpenConns < 0 {
+		bad("database.max_open_conns", "must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	if _, err := demand.ParseType(c.Classify.DefaultType); err != nil {
+		bad("classify.default_type", "%v", err)
+	}
+	for t := range c.Classify.Departments {
+		if _, err := demand.ParseType(t); err != nil {
+			bad("classify.departments."+t, "%v", err)
+		}
+	}
+	if c.Classify.SLA.P1.Duration < 0 || c.Classify.SLA.P2 < 0 || c.Classify.SLA.P3 < 0 || c.Classify.SLA.P4 < 0 {
+		bad("classify.sla", "targets must be positive")
+	}
+	for i, list := range [][]string{c.Classify.Holidays, c.Classify.Workdays} {
+		key := []string{"classify.holidays", "classify.workdays"}[i]
+		for _, d := range list {
+			if _, err := time.Parse("2006-01-02", d); err != nil {
+				bad(key, "want dates as YYYY-MM-DD, got %q", d)
+			}
+		}
+	}
+	for field := range c.Questionnaire.Aliases {
+		if !contains(QuestionnaireFields, field) {
+			bad("questionnaire.aliases."+field, "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
+		}
+	}
+	names := map[string]bool{}
+	for i, f := range c.Folders {
+		key := func(k string) string { return fmt.Sprintf("folder[%d].%s", i, k) }
+		switch {
+		case f.Name == "":
+			bad(key("name"), "every [[folder]] needs a name")
+		case names[f.Name]:
+			bad(key("name"), "name %q is used twice", f.Name)
+		}
+		names[f.Name] = true
+		if f.Path == "" {
+			bad(key("path"), "every [[folder]] needs a path")
+		}
+		if _, err := demand.ParseOrigin(f.Origin); err != nil {
+			bad(key("origin"), "want raised (主动提出) or discovered (挖掘发现), got %q", f.Origin)
+		}
+		if f.StableFor.Duration < 0 {
+			bad(key("stable_for"), "must be positive")
+		}
+		if f.Rescan.Duration < time.Second {
+			bad(key("rescan"), "must be at least 1s, got %s", f.Rescan.Duration)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// keyError formats "FILE:LINE: key: message".
+func (c *Config) keyError(key, msg string) error {
+	where := c.File
+	if where == "" {
+		where = "config"
+	}
+	if line := c.lineOf(key); line > 0 {
+		where = fmt.Sprintf("%s:%d", where, line)
+	}
+	return fmt.Errorf("%s: %s: %s", where, key, msg)
+}
+
+// lineOf finds the line of key or, failing that, of its closest parent.
+func (c *Config) lineOf(key string) int {
+	for k := key; k != ""; {
+		if l, ok := c.lines[k]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return 0
+}
+
+// keyLines maps every key path ("database.url", "folder[1].origin") to its
+// line, using the TOML parser's positions.
+func keyLines(data []byte) map[string]int {
+	lines := map[string]int{}
+	var p unstable.Parser
+	p.Reset(data)
+	table := ""
+	arrays := map[string]int{}
+	keyOf := func(n *unstable.Node) string {
+		var parts []string
+		it := n.Key()
+		for it.Next() {
+			parts = append(parts, string(it.Node().Data))
+		}
+		return strings.Join(parts, ".")
+	}
+	lineAt := func(n *unstable.Node) int {
+		if n.Raw.Length == 0 {
+			return 0
+		}
+		return p.Shape(n.Raw).Start.Line
+	}
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table:
+			table = keyOf(e)
+			lines[table] = lineFirstKey(&p, e)
+		case unstable.ArrayTable:
+			name := keyOf(e)
+			table = fmt.Sprintf("%s[%d]", name, arrays[name])
+			arrays[name]++
+			lines[table] = lineFirstKey(&p, e)
+		case unstable.KeyValue:
+			k := keyOf(e)
+			if table != "" {
+				k = table + "." + k
+			}
+			if l := lineAt(e.Value()); l > 0 {
+				lines[k] = l
+			} else {
+				lines[k] = lineFirstKey(&p, e)
+			}
+		}
+	}
+	return lines
+}
+
+func lineFirstKey(p *unstable.Parser, n *unstable.Node) int {
+	it := n.Key()
+	if it.Next() {
+		if k := it.Node(); k.Raw.Length > 0 {
+			return p.Shape(k.Raw).Start.Line
+		}
+	}
+	return 0
+}
+
+// decodeError turns go-toml's errors into "FILE:LINE: key: message".
+func decodeError(name string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var errs []error
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			errs = append(errs, fmt.Errorf("%s:%d: unknown key %q (check its spelling; `demandd config example` lists every key)", name, row, strings.Join(e.Key(), ".")))
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key != "" {
+			return fmt.Errorf("%s:%d: %s: %s", name, row, key, de.Error())
+		}
+		return fmt.Errorf("%s:%d: %s", name, row, de.Error())
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// redactURL hides a password in a URL for messages and dumps.
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
+	}
+	return u
+}
+
+// Redacted is the database URL safe for logs.
+func (c *Config) Redacted() string { return redactURL(c.DatabaseURL()) }

@@ -1,0 +1,218 @@
+package demand
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Urgency is 紧急程度.
+type Urgency string
+
+const (
+	UrgencyHigh   Urgency = "high"
+	UrgencyMedium Urgency = "medium"
+	UrgencyLow    Urgency = "low"
+)
+
+// Importance is how much the demand matters to the business.
+type Importance string
+
+const (
+	ImportanceHigh   Importance = "high"
+	ImportanceMedium Importance = "medium"
+	ImportanceLow    Importance = "low"
+)
+
+// Type is 需求类型. The five-way taxonomy is the default; the three-way one
+// (功能型/体验型/战略型) can be chosen in the classification settings.
+type Type string
+
+const (
+	TypeInquiry    Type = "inquiry"    // 咨询
+	TypeComplaint  Type = "complaint"  // 投诉
+	TypeSuggestion Type = "suggestion" // 建议
+	TypeFeature    Type = "feature"    // 功能 (feature / customisation)
+	TypeService    Type = "service"    // 服务 (service request)
+
+	TypeFunctional Type = "functional" // 功能型
+	TypeExperience Type = "experience" // 体验型
+	TypeStrategic  Type = "strategic"  // 战略型
+)
+
+// Priority is the 紧急-重要 quadrant.
+type Priority string
+
+const (
+	P1 Priority = "P1" // 紧急且重要
+	P2 Priority = "P2" // 重要不紧急
+	P3 Priority = "P3" // 紧急不重要
+	P4 Priority = "P4" // 不紧急不重要
+)
+
+// Status is the lifecycle state.
+type Status string
+
+const (
+	StatusNew        Status = "new"         // 待处理
+	StatusInProgress Status = "in_progress" // 处理中
+	StatusDelivered  Status = "delivered"   // 已交付
+	StatusAccepted   Status = "accepted"    // 已验收
+	StatusClosed     Status = "closed"      // 已关闭
+	StatusRejected   Status = "rejected"    // 已拒绝
+)
+
+// Channel is how a demand arrived.
+type Channel string
+
+const (
+	ChannelEmail         Channel = "email"
+	ChannelQuestionnaire Channel = "questionnaire"
+	ChannelWebhook       Channel = "webhook"
+	ChannelManual        Channel = "manual"
+)
+
+// Origin says who brought the demand up.
+type Origin string
+
+const (
+	OriginRaised     Origin = "raised"     // 主动提出, by the customer
+	OriginDiscovered Origin = "discovered" // 挖掘发现, by staff
+)
+
+// Tier is the customer's tier in the customer directory.
+type Tier string
+
+const (
+	TierStrategic Tier = "strategic" // 战略
+	TierKey       Tier = "key"       // 重点
+	TierNormal    Tier = "normal"    // 普通
+)
+
+// enum describes one string enumeration: its values with Chinese labels and
+// the other spellings people use for them.
+type enum[T ~string] struct {
+	name    string
+	values  []T
+	labels  map[T]string
+	aliases map[string]T
+}
+
+func newEnum[T ~string](name string, defs ...[]string) enum[T] {
+	e := enum[T]{name: name, labels: map[T]string{}, aliases: map[string]T{}}
+	for _, d := range defs { // d = value, label, aliases…
+		v := T(d[0])
+		e.values = append(e.values, v)
+		e.labels[v] = d[1]
+		for _, a := range d {
+			e.aliases[strings.ToLower(a)] = v
+		}
+	}
+	return e
+}
+
+func (e enum[T]) label(v T) string {
+	if l, ok := e.labels[v]; ok {
+		return l
+	}
+	return string(v)
+}
+
+func (e enum[T]) parse(s string) (T, error) {
+	if v, ok := e.aliases[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return v, nil
+	}
+	names := make([]string, len(e.values))
+	for i, v := range e.values {
+		names[i] = string(v)
+	}
+	return "", fmt.Errorf("unknown %s %q (want one of %s)", e.name, s, strings.Join(names, ", "))
+}
+
+var (
+	urgencies = newEnum[Urgency]("urgency",
+		[]string{"high", "高", "紧急", "urgent"},
+		[]string{"medium", "中", "一般", "normal"},
+		[]string{"low", "低", "不急"})
+	importances = newEnum[Importance]("importance",
+		[]string{"high", "高", "重要"},
+		[]string{"medium", "中", "一般"},
+		[]string{"low", "低", "不重要"})
+	types = newEnum[Type]("type",
+		[]string{"inquiry", "咨询", "question"},
+		[]string{"complaint", "投诉"},
+		[]string{"suggestion", "建议"},
+		[]string{"feature", "功能", "功能需求", "定制", "customisation", "customization"},
+		[]string{"service", "服务", "服务请求", "service request"},
+		[]string{"functional", "功能型"},
+		[]string{"experience", "体验型"},
+		[]string{"strategic", "战略型"})
+	priorities = newEnum[Priority]("priority",
+		[]string{"P1", "紧急且重要"},
+		[]string{"P2", "重要不紧急"},
+		[]string{"P3", "紧急不重要"},
+		[]string{"P4", "不紧急不重要"})
+	statuses = newEnum[Status]("status",
+		[]string{"new", "待处理"},
+		[]string{"in_progress", "处理中", "in progress"},
+		[]string{"delivered", "已交付"},
+		[]string{"accepted", "已验收"},
+		[]string{"closed", "已关闭"},
+		[]string{"rejected", "已拒绝"})
+	channels = newEnum[Channel]("channel",
+		[]string{"email", "邮件"},
+		[]string{"questionnaire", "问卷"},
+		[]string{"webhook", "工单"},
+		[]string{"manual", "手工录入"})
+	origins = newEnum[Origin]("origin",
+		[]string{"raised", "主动提出"},
+		[]string{"discovered", "挖掘发现"})
+	tiers = newEnum[Tier]("tier",
+		[]string{"strategic", "战略", "战略客户"},
+		[]string{"key", "重点", "重点客户"},
+		[]string{"normal", "普通", "普通客户"})
+)
+
+// Label is the Chinese name used in tables and reports.
+func (u Urgency) Label() string    { return urgencies.label(u) }
+func (i Importance) Label() string { return importances.label(i) }
+func (t Type) Label() string       { return types.label(t) }
+func (p Priority) Label() string   { return priorities.label(p) }
+func (s Status) Label() string     { return statuses.label(s) }
+func (c Channel) Label() string    { return channels.label(c) }
+func (o Origin) Label() string     { return origins.label(o) }
+func (t Tier) Label() string       { return tiers.label(t) }
+
+// Parse functions accept the value, its Chinese label or a common alias,
+// case-insensitively.
+func ParseUrgency(s string) (Urgency, error)       { return urgencies.parse(s) }
+func ParseImportance(s string) (Importance, error) { return importances.parse(s) }
+func ParseType(s string) (Type, error)             { return types.parse(s) }
+func ParsePriority(s string) (Priority, error)     { return priorities.parse(s) }
+func ParseStatus(s string) (Status, error)         { return statuses.parse(s) }
+func ParseChannel(s string) (Channel, error)       { return channels.parse(s) }
+func ParseOrigin(s string) (Origin, error)         { return origins.parse(s) }
+func ParseTier(s string) (Tier, error)             { return tiers.parse(s) }
+
+// Quadrant places urgency × importance in the four quadrants. Only high
+// urgency counts as urgent; medium and high importance count as important,
+// so an unremarkable demand lands in P2 (important, not urgent) rather than
+// in the periodic review.
+func Quadrant(u Urgency, i Importance) Priority {
+	urgent := u == UrgencyHigh
+	important := i != ImportanceLow
+	switch {
+	case urgent && important:
+		return P1
+	case important:
+		return P2
+	case urgent:
+		return P3
+	default:
+		return P4
+	}
+}
+
+// Open reports whether work on the demand is still expected.
+func (s Status) Open() bool {
+	return s == StatusNew || s == StatusInProgress || s == ""
+}

@@ -1,0 +1,21 @@
+// Package ingest is the contract between demandd's channels and its engine.
+//
+// A Source runs until its context ends. It reads items from its channel
+// (an IMAP mailbox, a watched folder, a webhook endpoint) and hands them to
+// Emit in batches, each batch with the checkpoint that acknowledges it.
+// Emit normalises, classifies and stores the batch — raw items, records and
+// checkpoint in one transaction — and returns nil only once that
+// transaction has committed. A source acknowledges to its channel (advances
+// its cursor, moves a file, answers 2xx) only after Emit returned nil; on an
+// error it must not acknowledge, and will see the same items again. Items
+// are identified by Channel + Key, so emitting an item twice adds nothing:
+// the second time it counts as a duplicate.
+//
+// Emit returns a *RejectError when the batch as a whole can never be stored
+// as it is (a questionnaire without a recognisable header, say): the source
+// sets the input aside where a person will see it instead of retrying.
+// Any other error is transient (the database is down): back off and retry.
+//
+// A source reads its own checkpoints through State when it starts.
+// Channel packages import ingest, demand and their protocol library only.
+package ingest

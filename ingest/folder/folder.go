@@ -1,0 +1,542 @@
+// Package folder is the watched-folder channel: questionnaire exports
+// (.xlsx, .csv, legacy .xls) dropped into a folder become one item per row.
+//
+// The folder is watched with fsnotify and rescanned periodically, because
+// events are lost on some file systems (network shares, some container
+// mounts). A file is read once its size and mtime have not changed for
+// StableFor. Hidden files, Office lock files (~$*) and partial downloads
+// (*.tmp, *.part, *.crdownload) are left alone.
+//
+// A file's identity is its SHA-256; a row's is that plus its row number.
+// Rows are emitted in batches, each with the file's checkpoint (rows done),
+// so a restart resumes where the last commit stood, and the same file
+// dropped again under any name adds nothing. Only after the last batch has
+// committed does the file move to processed/YYYY-MM-DD/. A file that cannot
+// be read moves to failed/ with NAME.error.txt saying, in one line, what is
+// wrong and what to do.
+package folder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
+)
+
+// Config configures one watched folder.
+type Config struct {
+	Name         string
+	Path         string
+	ProcessedDir string
+	FailedDir    string
+	StableFor    time.Duration
+	Rescan       time.Duration
+	Origin       demand.Origin
+	// BatchSize is the number of rows committed together (default 1000).
+	BatchSize int
+	// Location dates the processed/YYYY-MM-DD folders.
+	Location *time.Location
+	Logger   *slog.Logger
+}
+
+// Source watches one folder.
+type Source struct {
+	cfg Config
+	log *slog.Logger
+}
+
+var _ ingest.Source = (*Source)(nil)
+
+// New checks cfg and builds the source.
+func New(cfg Config) (*Source, error) {
+	if cfg.Name == "" || cfg.Path == "" {
+		return nil, errors.New("folder: a folder source needs a name and a path")
+	}
+	if cfg.ProcessedDir == "" {
+		cfg.ProcessedDir = filepath.Join(cfg.Path, "processed")
+	}
+	if cfg.FailedDir == "" {
+		cfg.FailedDir = filepath.Join(cfg.Path, "failed")
+	}
+	if cfg.StableFor <= 0 {
+		cfg.StableFor = 2 * time.Second
+	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = 30 * time.Second
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = demand.OriginRaised
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Source{cfg: cfg, log: cfg.Logger.With("source", cfg.Name, "channel", "questionnaire")}, nil
+}
+
+// Name implements ingest.Source.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// candidate is a file seen in the folder and not yet handled.
+type candidate struct {
+	size    int64
+	mtime   time.Time
+	since   time.Time // when size and mtime were last seen to change
+	retryAt time.Time // after a transient failure
+	fails   int
+}
+
+// Run implements ingest.Source.
+func (s *Source) Run(ctx context.Context, emit ingest.Emit, state ingest.State) error {
+	for _, d := range []string{s.cfg.Path, s.cfg.ProcessedDir, s.cfg.FailedDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("folder %s: create %s: %w", s.cfg.Name, d, err)
+		}
+	}
+	events, errs := s.watch(ctx)
+	pending := map[string]*candidate{}
+	now := time.Now()
+	see := func(path string) {
+		if ignored(filepath.Base(path)) {
+			return
+		}
+		fi, err := os.Stat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			delete(pending, path)
+			return
+		}
+		c, ok := pending[path]
+		if !ok {
+			pending[path] = &candidate{size: fi.Size(), mtime: fi.ModTime(), since: now}
+			return
+		}
+		if c.size != fi.Size() || !c.mtime.Equal(fi.ModTime()) {
+			c.size, c.mtime, c.since = fi.Size(), fi.ModTime(), now
+		}
+	}
+	scan := func() {
+		entries, err := os.ReadDir(s.cfg.Path)
+		if err != nil {
+			s.log.Error("cannot list the folder", "path", s.cfg.Path, "err", err)
+			return
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				see(filepath.Join(s.cfg.Path, e.Name()))
+			}
+		}
+	}
+	scan()
+	check := time.NewTicker(min(max(s.cfg.StableFor/4, 50*time.Millisecond), time.Second))
+	defer check.Stop()
+	rescan := time.NewTicker(s.cfg.Rescan)
+	defer rescan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-events:
+			now = time.Now()
+			if filepath.Dir(ev.Name) == filepath.Clean(s.cfg.Path) {
+				see(ev.Name)
+			}
+		case err := <-errs:
+			s.log.Warn("file system events lost; the periodic rescan will catch up", "err", err)
+		case <-rescan.C:
+			now = time.Now()
+			scan()
+		case <-check.C:
+			now = time.Now()
+			for path, c := range pending {
+				see(path)
+				if pending[path] == nil || now.Sub(c.since) < s.cfg.StableFor || now.Before(c.retryAt) {
+					continue
+				}
+				err := s.handle(ctx, path, emit, state)
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err != nil {
+					c.fails++
+					c.retryAt = time.Now().Add(backoff(c.fails))
+					s.log.Error("import failed; will retry", "file", filepath.Base(path), "err", err, "retry_in", backoff(c.fails))
+					continue
+				}
+				delete(pending, path)
+			}
+		}
+	}
+}
+
+func backoff(fails int) time.Duration {
+	d := time.Second << min(fails, 8)
+	return min(d, 5*time.Minute)
+}
+
+// watch starts fsnotify; without it the rescan alone finds files.
+func (s *Source) watch(ctx context.Context) (<-chan fsnotify.Event, <-chan error) {
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		err = w.Add(s.cfg.Path)
+	}
+	if err != nil {
+		s.log.Warn("file system events unavailable; relying on the periodic rescan", "err", err, "rescan", s.cfg.Rescan)
+		if w != nil {
+			w.Close()
+		}
+		return nil, nil
+	}
+	context.AfterFunc(ctx, func() { w.Close() })
+	return w.Events, w.Errors
+}
+
+// ignored reports names that are never questionnaire exports in progress
+// or at rest: hidden files, Office lock files, partial downloads.
+func ignored(name string) bool {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(name, "."), strings.HasPrefix(name, "~$"),
+		strings.HasSuffix(lower, ".tmp"), strings.HasSuffix(lower, ".part"),
+		strings.HasSuffix(lower, ".crdownload"), strings.HasSuffix(lower, ".error.txt"),
+		lower == "thumbs.db", lower == "desktop.ini":
+		return true
+	}
+	return false
+}
+
+// handle imports one stable file and moves it. It returns an error only
+// for transient failures (the file stays and is retried).
+func (s *Source) handle(ctx context.Context, path string, emit ingest.Emit, state ingest.State) error {
+	name := filepath.Base(path)
+	start := time.Now()
+	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.cfg.BatchSize, emit, state, nil)
+	var fe *FileError
+	if rej, ok := ingest.IsReject(err); ok {
+		fe = &FileError{Msg: rej.Reason}
+	} else if errors.As(err, &fe) {
+		// fe set
+	} else if err != nil {
+		return err
+	}
+	if fe != nil {
+		dst, merr := s.fail(path, fe.Msg)
+		if merr != nil {
+			return merr
+		}
+		s.log.Error("file cannot be imported; moved to the failed folder", "file", name, "reason", fe.Msg, "moved_to", dst)
+		return nil
+	}
+	dir := filepath.Join(s.cfg.ProcessedDir, time.Now().In(s.cfg.Location).Format("2006-01-02"))
+	dst, err := moveInto(path, dir)
+	if err != nil {
+		return fmt.Errorf("folder %s: move %s to %s: %w", s.cfg.Name, name, dir, err)
+	}
+	s.log.Info("file imported", "file", name, "new", sum.New, "duplicate", sum.Duplicate,
+		"quarantined", sum.Quarantined, "rows", sum.Total(), "took", time.Since(start).Round(time.Millisecond), "moved_to", dst)
+	return nil
+}
+
+// fail moves the file to the failed folder and writes NAME.error.txt.
+func (s *Source) fail(path, msg string) (string, error) {
+	dst, err := moveInto(path, s.cfg.FailedDir)
+	if err != nil {
+		return "", fmt.Errorf("folder %s: move %s to the failed folder: %w", s.cfg.Name, filepath.Base(path), err)
+	}
+	line := strings.ReplaceAll(msg, "\n", " ") + "\n"
+	if err := os.WriteFile(dst+".error.txt", []byte(line), 0o640); err != nil {
+		return dst, fmt.Errorf("folder %s: write %s.error.txt: %w", s.cfg.Name, dst, err)
+	}
+	return dst, nil
+}
+
+// moveInto moves path into dir, keeping the name unless one is taken there.
+func moveInto(path, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	base := filepath.Base(path)
+	ext := filepath.Ext(base)
+	dst := filepath.Join(dir, base)
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		dst = filepath.Join(dir, fmt.Sprintf("%s-%d%s", strings.TrimSuffix(base, ext), i, ext))
+	}
+	if err := os.Rename(path, dst); err != nil {
+		if err := copyFile(path, dst); err != nil { // across file systems
+			return "", err
+		}
+		return dst, os.Remove(path)
+	}
+	return dst, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// ImportFile reads one file through the folder channel's path, once, for
+// `demandd import`: it does not move the file. progress, if set, is called
+// with the rows handled so far.
+func ImportFile(ctx context.Context, path, source string, origin demand.Origin, emit ingest.Emit, state ingest.State, progress func(rows int)) (ingest.Result, error) {
+	return importFile(ctx, path, source, origin, 1000, emit, state, progress)
+}
+
+// fileCheckpoint is the cursor of one file, keyed by its SHA-256.
+type fileCheckpoint struct {
+	Rows int  `json:"rows"` // last row number committed
+	Done bool `json:"done"`
+}
+
+func checkpointKey(sha string) string { return "questionnaire-file/" + sha }
+
+func importFile(ctx context.Context, path, source string, origin demand.Origin, batchSize int, emit ingest.Emit, state ingest.State, progress func(int)) (ingest.Result, error) {
+	var total ingest.Result
+	fi, err := os.Stat(path)
+	if err != nil {
+		return total, fmt.Errorf("folder: %w", err)
+	}
+	if !Supported(path) {
+		return total, fileErrorf("%q is not a questionnaire export; demandd reads .xlsx, .csv and .xls files", filepath.Base(path))
+	}
+	if fi.Size() == 0 {
+		return total, fileErrorf("the file is empty; export the survey results again")
+	}
+	sha, validUTF8, err := hashFile(path)
+	if err != nil {
+		return total, fmt.Errorf("folder: read %s: %w", path, err)
+	}
+	var cp fileCheckpoint
+	if v, ok, err := state.Checkpoint(ctx, checkpointKey(sha)); err != nil {
+		return total, err
+	} else if ok {
+		if err := json.Unmarshal([]byte(v), &cp); err != nil {
+			return total, fmt.Errorf("folder: checkpoint of %s: %w", filepath.Base(path), err)
+		}
+	}
+	if cp.Done {
+		return total, nil
+	}
+	rr, err := openRows(path, validUTF8)
+	if err != nil {
+		return total, err
+	}
+	defer rr.Close()
+	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha, source: source, origin: origin,
+		received: fi.ModTime(), after: cp.Rows, size: batchSize}
+	if err := rd.readHeader(); err != nil {
+		return total, err
+	}
+
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	batches := make(chan batchOrErr, 2) // read ahead while the previous batch commits
+	go rd.produce(readCtx, batches)
+	for b := range batches {
+		if b.err != nil {
+			return total, b.err
+		}
+		res, err := emit(ctx, b.batch)
+		if err != nil {
+			return total, err
+		}
+		total = total.Add(res)
+		if progress != nil {
+			progress(b.rows)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return total, err
+	}
+	return total, nil
+}
+
+// hashFile returns the SHA-256 and whether the bytes are valid UTF-8, in
+// one pass with bounded memory.
+func hashFile(path string) (string, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	var carry []byte
+	valid := true
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if valid {
+				chunk := append(carry, buf[:n]...)
+				cut := len(chunk)
+				for i := len(chunk) - 1; i >= 0 && i >= len(chunk)-utf8.UTFMax; i-- { // keep a split rune for the next chunk
+					if utf8.RuneStart(chunk[i]) {
+						if !utf8.FullRune(chunk[i:]) {
+							cut = i
+						}
+						break
+					}
+				}
+				valid = utf8.Valid(chunk[:cut])
+				carry = append(carry[:0], chunk[cut:]...)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", false, err
+		}
+	}
+	if len(carry) > 0 {
+		valid = false
+	}
+	return hex.EncodeToString(h.Sum(nil)), valid, nil
+}
+
+type batchOrErr struct {
+	batch ingest.Batch
+	rows  int // rows handled up to and including this batch
+	err   error
+}
+
+// rowBatcher turns a sheet's rows into item batches.
+type rowBatcher struct {
+	rows     rowReader
+	file     string
+	sha      string
+	source   string
+	origin   demand.Origin
+	received time.Time
+	after    int // rows up to this number are committed already
+	size     int
+	header   []string
+}
+
+func (r *rowBatcher) readHeader() error {
+	for {
+		cells, _, err := r.rows.Next()
+		if err == io.EOF {
+			return fileErrorf("the file has no rows; export the survey results again")
+		}
+		if err != nil {
+			return err
+		}
+		if cells = trimRow(cells); len(cells) > 0 {
+			r.header = cells
+			return nil
+		}
+	}
+}
+
+func (r *rowBatcher) produce(ctx context.Context, out chan<- batchOrErr) {
+	defer close(out)
+	send := func(b batchOrErr) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	items := make([]ingest.Item, 0, r.size)
+	handled, last := 0, r.after
+	for {
+		cells, num, err := r.rows.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			send(batchOrErr{err: err})
+			return
+		}
+		handled++
+		if num <= r.after {
+			continue
+		}
+		last = num
+		cells = trimRow(cells)
+		if len(cells) == 0 || qualtricsMeta(cells) {
+			continue
+		}
+		body, err := json.Marshal(ingest.Row{File: r.file, SHA256: r.sha, Sheet: r.rows.Sheet(), Number: num,
+			Header: r.header, Cells: cells})
+		if err != nil {
+			send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
+			return
+		}
+		items = append(items, ingest.Item{Channel: demand.ChannelQuestionnaire, Source: r.source,
+			Key: fmt.Sprintf("%s:%d", r.sha, num), ContentType: ingest.ContentTypeRow, Body: body,
+			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num)})
+		if len(items) == r.size {
+			if !send(r.batch(items, last, false, handled)) {
+				return
+			}
+			items = make([]ingest.Item, 0, r.size)
+		}
+	}
+	send(r.batch(items, last, true, handled))
+}
+
+func (r *rowBatcher) batch(items []ingest.Item, last int, done bool, handled int) batchOrErr {
+	v, _ := json.Marshal(fileCheckpoint{Rows: last, Done: done})
+	return batchOrErr{batch: ingest.Batch{Items: items, Checkpoint: &ingest.Checkpoint{Key: checkpointKey(r.sha), Value: string(v)}},
+		rows: handled}
+}
+
+// trimRow drops trailing empty cells; a row of empty cells becomes empty.
+func trimRow(cells []string) []string {
+	n := len(cells)
+	for n > 0 && strings.TrimSpace(cells[n-1]) == "" {
+		n--
+	}
+	return cells[:n]
+}
+
+// qualtricsMeta reports Qualtrics' third header row of {"ImportId":…}.
+func qualtricsMeta(cells []string) bool {
+	for _, c := range cells {
+		if c != "" && !strings.HasPrefix(c, `{"ImportId"`) {
+			return false
+		}
+	}
+	return true
+}

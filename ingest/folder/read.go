@@ -1,0 +1,189 @@
+package folder
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// FileError says why a file cannot be read, in one line a person can act
+// on: what is wrong and what to do.
+type FileError struct{ Msg string }
+
+func (e *FileError) Error() string { return e.Msg }
+
+func fileErrorf(format string, args ...any) error { return &FileError{Msg: fmt.Sprintf(format, args...)} }
+
+// rowReader yields a sheet's rows one at a time.
+type rowReader interface {
+	// Next returns the next row and its 1-based number, or io.EOF.
+	Next() (cells []string, number int, err error)
+	Sheet() string
+	Close() error
+}
+
+// Supported reports whether name has an extension the folder reads.
+func Supported(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".xlsx", ".xlsm", ".csv", ".xls":
+		return true
+	}
+	return false
+}
+
+// openRows opens a questionnaire export for reading its first sheet.
+func openRows(path string, utf8Valid bool) (rowReader, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".xlsx", ".xlsm":
+		return openXLSX(path)
+	case ".csv":
+		return openCSV(path, utf8Valid)
+	case ".xls":
+		return openXLS(path)
+	default:
+		return nil, fileErrorf("%s files are not questionnaire exports: export the survey as .xlsx or .csv and drop that file in", ext)
+	}
+}
+
+type xlsxRows struct {
+	f     *excelize.File
+	rows  *excelize.Rows
+	sheet string
+	n     int
+}
+
+func openXLSX(path string) (rowReader, error) {
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		return nil, xlsxError(err)
+	}
+	sheet := f.GetSheetName(f.GetActiveSheetIndex())
+	if sheet == "" {
+		sheet = f.GetSheetList()[0]
+	}
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		f.Close()
+		return nil, xlsxError(err)
+	}
+	return &xlsxRows{f: f, rows: rows, sheet: sheet}, nil
+}
+
+func xlsxError(err error) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, excelize.ErrWorkbookPassword) || strings.Contains(msg, "password") || strings.Contains(msg, "encrypt"):
+		return fileErrorf("the workbook is password-protected; open it in Excel, remove the password (File → Info → Protect Workbook) and save it again")
+	case strings.Contains(msg, "zip"):
+		return fileErrorf("the file is not a readable .xlsx workbook (%s); open it in Excel or WPS and save it again as .xlsx", msg)
+	default:
+		return fileErrorf("the workbook cannot be read (%s); open it in Excel or WPS and save it again as .xlsx", msg)
+	}
+}
+
+func (r *xlsxRows) Next() ([]string, int, error) {
+	if !r.rows.Next() {
+		if err := r.rows.Error(); err != nil {
+			return nil, 0, xlsxError(err)
+		}
+		return nil, 0, io.EOF
+	}
+	r.n++
+	cells, err := r.rows.Columns()
+	if err != nil {
+		return nil, 0, xlsxError(err)
+	}
+	return cells, r.n, nil
+}
+
+func (r *xlsxRows) Sheet() string { return r.sheet }
+
+func (r *xlsxRows) Close() error {
+	r.rows.Close()
+	return r.f.Close()
+}
+
+type csvRows struct {
+	file *os.File
+	r    *csv.Reader
+	n    int
+}
+
+// openCSV reads UTF-8 (with or without BOM), UTF-16 with BOM (Excel's
+// "Unicode text") and, when the file is not valid UTF-8, GB18030 — the
+// superset of the GBK that Excel writes on Chinese Windows.
+func openCSV(path string, utf8Valid bool) (rowReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("folder: open %s: %w", path, err)
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	head, _ := br.Peek(4096)
+	var text io.Reader
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3)
+		text = br
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		text = transform.NewReader(br, unicode.BOMOverride(unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewDecoder()))
+	case utf8Valid:
+		text = br
+	default:
+		text = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
+	}
+	tr := bufio.NewReaderSize(text, 64<<10)
+	first, _ := tr.Peek(8192)
+	r := csv.NewReader(tr)
+	r.Comma = sniffDelimiter(first)
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	r.ReuseRecord = false
+	return &csvRows{file: f, r: r}, nil
+}
+
+// sniffDelimiter picks comma, tab or semicolon from the first line.
+func sniffDelimiter(b []byte) rune {
+	line := b
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		line = b[:i]
+	}
+	best, n := ',', bytes.Count(line, []byte{','})
+	for _, c := range []rune{'\t', ';'} {
+		if k := bytes.Count(line, []byte(string(c))); k > n {
+			best, n = c, k
+		}
+	}
+	return best
+}
+
+func (r *csvRows) Next() ([]string, int, error) {
+	rec, err := r.r.Read()
+	if err == io.EOF {
+		return nil, 0, io.EOF
+	}
+	if err != nil {
+		return nil, 0, fileErrorf("the CSV file is malformed (%v); export it again from the survey platform", err)
+	}
+	r.n++
+	for i, c := range rec {
+		if !utf8.ValidString(c) {
+			rec[i] = strings.ToValidUTF8(c, "\uFFFD")
+		}
+	}
+	return rec, r.n, nil
+}
+
+func (r *csvRows) Sheet() string { return "" }
+func (r *csvRows) Close() error  { return r.file.Close() }

@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/demandd/demandd/demand"
+)
+
+// Content types of raw item bodies; normalize dispatches on them.
+const (
+	// ContentTypeRow is one spreadsheet row as JSON (see Row).
+	ContentTypeRow = "application/vnd.demandd.row+json"
+	// ContentTypeEmail is a whole RFC 5322 message.
+	ContentTypeEmail = "message/rfc822"
+	// ContentTypeJSON is a webhook payload.
+	ContentTypeJSON = "application/json"
+)
+
+// Item is one raw item as it came from a channel.
+type Item struct {
+	Channel demand.Channel
+	Source  string // the configured source name
+	// Key identifies the item within its channel, independent of the
+	// source: the same file dropped into two folders has the same keys.
+	Key         string
+	ContentType string
+	Body        []byte
+	ReceivedAt  time.Time
+	Origin      demand.Origin
+	// Ref is the human-readable external reference kept on the record
+	// (file name and row, Message-ID, ticket URL).
+	Ref string
+}
+
+// Row is the body of a ContentTypeRow item: a questionnaire row with the
+// header it is read against, so that the raw item can be reprocessed alone.
+type Row struct {
+	File   string   `json:"file"`
+	SHA256 string   `json:"sha256"`
+	Sheet  string   `json:"sheet,omitempty"`
+	Number int      `json:"row"` // 1-based row number in the sheet
+	Header []string `json:"header"`
+	Cells  []string `json:"cells"`
+}
+
+// Checkpoint is a source's cursor, stored with the batch it acknowledges.
+type Checkpoint struct {
+	Key   string // e.g. "folder/inbox/<sha256>"
+	Value string // opaque to the engine
+}
+
+// Batch is what a source emits at once; it is committed as a whole.
+type Batch struct {
+	Items      []Item
+	Checkpoint *Checkpoint // nil when the source keeps no cursor
+}
+
+// Result counts what became of a batch's items.
+type Result struct {
+	New         int // became new demand records
+	Duplicate   int // already stored, or the same content as an earlier record
+	Quarantined int // kept with the reason, waiting for reprocess
+	Ignored     int // kept, not a demand (auto-replies, bounces)
+}
+
+// Add sums two results.
+func (r Result) Add(o Result) Result {
+	return Result{r.New + o.New, r.Duplicate + o.Duplicate, r.Quarantined + o.Quarantined, r.Ignored + o.Ignored}
+}
+
+// Total is the number of items counted.
+func (r Result) Total() int { return r.New + r.Duplicate + r.Quarantined + r.Ignored }
+
+// Emit stores a batch; see the package documentation for the contract.
+type Emit func(ctx context.Context, b Batch) (Result, error)
+
+// State reads a source's checkpoints.
+type State interface {
+	Checkpoint(ctx context.Context, key string) (value string, ok bool, err error)
+}
+
+// Source is one configured channel instance.
+type Source interface {
+	Name() string
+	// Run reads until ctx ends and returns nil then; an error return means
+	// the source cannot go on (the engine logs it and restarts the source
+	// after a pause).
+	Run(ctx context.Context, emit Emit, state State) error
+}
+
+// RejectError says a batch can never be stored as it is.
+type RejectError struct {
+	Reason string // what is wrong and what to do, in one line
+}
+
+func (e *RejectError) Error() string { return e.Reason }
+
+// IsReject reports whether err is a *RejectError and returns it.
+func IsReject(err error) (*RejectError, bool) {
+	var r *RejectError
+	ok := errors.As(err, &r)
+	return r, ok
+}

@@ -1,0 +1,165 @@
+// Package normalize turns raw items into demand records (四要素): it maps
+// questionnaire columns to fields through aliases and understands the value
+// conventions of the Chinese survey platforms. It decides nothing about
+// classification; it reports items that cannot become a record.
+package normalize
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
+)
+
+// QuarantineError means the item is kept, with this reason, for reprocess.
+type QuarantineError struct{ Reason string }
+
+func (e *QuarantineError) Error() string { return e.Reason }
+
+// AsQuarantine reports whether err asks for quarantine.
+func AsQuarantine(err error) (*QuarantineError, bool) {
+	var q *QuarantineError
+	ok := errors.As(err, &q)
+	return q, ok
+}
+
+// Normalizer makes records from raw items of every content type.
+type Normalizer struct {
+	questionnaire *Questionnaire
+}
+
+// Options configure a Normalizer.
+type Options struct {
+	// Aliases are extra questionnaire header names per field.
+	Aliases map[string][]string
+	// Location is the zone of times written without one.
+	Location *time.Location
+}
+
+// New builds a Normalizer.
+func New(opts Options) *Normalizer {
+	return &Normalizer{questionnaire: NewQuestionnaire(opts.Aliases, opts.Location)}
+}
+
+// Normalize makes the record for item. Errors: *QuarantineError for an item
+// that cannot become a record as it is; *ingest.RejectError when the item's
+// whole input is unusable (a questionnaire header with no description).
+func (n *Normalizer) Normalize(ctx context.Context, item ingest.Item) (*demand.Record, error) {
+	switch item.ContentType {
+	case ingest.ContentTypeRow:
+		return n.questionnaire.Record(item)
+	default:
+		return nil, &QuarantineError{Reason: fmt.Sprintf("no normaliser for content type %q", item.ContentType)}
+	}
+}
+
+// Questionnaire returns the questionnaire mapper, for header checks.
+func (n *Normalizer) Questionnaire() *Questionnaire { return n.questionnaire }
+
+// Fingerprint identifies the same customer asking the same thing: a hash of
+// the customer's identity and the description with case, width, spaces and
+// punctuation folded. Without a customer identity it is empty: two
+// anonymous "无" answers are not one demand.
+func Fingerprint(r *demand.Record) string {
+	c := r.Customer
+	who := strings.ToLower(firstNonEmpty(c.Email, c.Phone))
+	if who == "" && (c.Name != "" || c.Contact != "") {
+		who = strings.ToLower(c.Name + "|" + c.Contact)
+	}
+	text := foldText(r.Description.Title + " " + r.Description.Text)
+	if who == "" || utf8.RuneCountInString(text) < 4 {
+		return ""
+	}
+	h := sha256.Sum256([]byte(who + "\x00" + text))
+	return hex.EncodeToString(h[:16])
+}
+
+// foldText keeps letters and digits only, NFKC-folded and lower-cased.
+func foldText(s string) string {
+	s = norm.NFKC.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// Language guesses zh, en or mixed from the letters of s.
+func Language(s string) string {
+	var han, latin int
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+		case r < unicode.MaxASCII && unicode.IsLetter(r):
+			latin++
+		}
+	}
+	switch {
+	case han == 0 && latin == 0:
+		return ""
+	case han == 0:
+		return "en"
+	case latin == 0 || han*4 >= latin: // one Han character carries about a word
+		return "zh"
+	default:
+		return "mixed"
+	}
+}
+
+// cleanText makes text storable: valid UTF-8 (flagging damage), no NUL or
+// other control characters except newlines and tabs, Windows line ends
+// folded, outer space trimmed.
+func cleanText(s string, damaged *bool) string {
+	if !utf8.ValidString(s) {
+		*damaged = true
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.ContainsAny(s, "\r\x00") || hasControl(s) {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		s = strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\t' {
+				return r
+			}
+			if r == '\r' {
+				return '\n'
+			}
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return strings.TrimSpace(s)
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\n' && c != '\t' {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

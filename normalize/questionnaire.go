@@ -1,0 +1,406 @@
+package normalize
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
+)
+
+// Field is a record field a questionnaire column can map to.
+type Field string
+
+const (
+	FieldID          Field = "id"
+	FieldReceivedAt  Field = "received_at"
+	FieldCustomer    Field = "customer"
+	FieldIndustry    Field = "industry"
+	FieldContact     Field = "contact"
+	FieldEmail       Field = "email"
+	FieldPhone       Field = "phone"
+	FieldTier        Field = "tier"
+	FieldTitle       Field = "title"
+	FieldDescription Field = "description"
+	FieldScenario    Field = "scenario"
+	FieldPainPoint   Field = "pain_point"
+	FieldGoal        Field = "goal"
+	FieldUrgency     Field = "urgency"
+	FieldType        Field = "type"
+)
+
+// aliasRule matches normalised header text: exact names first, then
+// substrings, in this order, so that 问题类型 is a type and not a problem
+// description and 公司名称 is the customer and not a person's name.
+type aliasRule struct {
+	field    Field
+	exact    []string
+	contains []string
+}
+
+var builtinAliases = []aliasRule{
+	{FieldID, []string{"序号", "编号", "id", "responseid", "respondentid", "答卷编号", "原始记录编号", "ticketid"}, nil},
+	{FieldReceivedAt, []string{"提交答卷时间", "提交时间", "结束答题时间", "completiontime", "timestamp", "时间戳记",
+		"submitdate", "datesubmitted", "enddate", "填写时间", "答题时间", "recordeddate", "提交日期", "submittedat"}, nil},
+	{FieldEmail, []string{"email", "emailaddress", "e-mail", "邮箱", "电子邮箱", "电子邮件", "recipientemail", "邮件地址"}, nil},
+	{FieldContact, []string{"name", "姓名", "联系人", "提交人", "你的名字", "您的名字"}, nil},
+	{FieldType, nil, []string{"需求类型", "问题类型", "反馈类型", "需求类别", "问题分类", "类型", "类别", "分类", "category", "typeof", "requesttype"}},
+	{FieldUrgency, nil, []string{"紧急", "急迫", "优先级", "urgency", "urgent", "priority"}},
+	{FieldTier, nil, []string{"客户等级", "客户级别", "客户层级", "tier"}},
+	{FieldIndustry, nil, []string{"行业", "industry"}},
+	{FieldEmail, nil, []string{"邮箱", "email", "e-mail"}},
+	{FieldPhone, nil, []string{"电话", "手机号", "联系方式", "phone", "mobile", "tel"}},
+	{FieldCustomer, nil, []string{"公司", "单位", "企业", "机构", "组织", "客户名称", "客户名", "门店", "学校", "医院",
+		"company", "organization", "organisation", "customer", "business"}},
+	{FieldContact, nil, []string{"姓名", "联系人", "称呼", "名字", "yourname", "fullname", "contactname", "name"}},
+	{FieldTitle, nil, []string{"标题", "主题", "需求名称", "subject", "title", "summary"}},
+	{FieldScenario, nil, []string{"场景", "scenario", "usecase"}},
+	{FieldPainPoint, nil, []string{"痛点", "困扰", "困难", "pain"}},
+	{FieldGoal, nil, []string{"期望", "目标", "希望达到", "预期", "expect", "goal", "outcome"}},
+	{FieldDescription, nil, []string{"需求", "问题", "描述", "建议", "意见", "反馈", "诉求", "内容", "详情", "说明", "留言",
+		"description", "request", "feedback", "issue", "problem", "comment", "suggestion", "detail", "requirement", "message"}},
+}
+
+// Questionnaire maps spreadsheet rows to records.
+type Questionnaire struct {
+	user []aliasRule // from the configuration, tried first
+	loc  *time.Location
+
+	mu    sync.Mutex
+	cache map[string]*Mapping
+}
+
+// NewQuestionnaire builds a mapper; aliases are field → header names.
+func NewQuestionnaire(aliases map[string][]string, loc *time.Location) *Questionnaire {
+	if loc == nil {
+		loc = time.UTC
+	}
+	q := &Questionnaire{loc: loc, cache: map[string]*Mapping{}}
+	for field, names := range aliases {
+		r := aliasRule{field: Field(field)}
+		for _, n := range names {
+			r.exact = append(r.exact, headerKey(n))
+			r.contains = append(r.contains, headerKey(n))
+		}
+		q.user = append(q.user, r)
+	}
+	return q
+}
+
+// Mapping is a header's columns by field.
+type Mapping struct {
+	Header []string
+	Fields map[Field]int // column index per field
+	// roles for the value conventions of known metadata columns.
+	meta map[int]metaKind
+}
+
+type metaKind int
+
+const (
+	metaPlain metaKind = iota
+	metaDuration
+	metaIP
+)
+
+var (
+	numberPrefix = regexp.MustCompile(`^\s*(?:第?\d+(?:\.\d+)*\s*(?:[、.．:：)）]|题)|q\d+[.:、_ ]?)\s*`)
+	typeSuffix   = regexp.MustCompile(`[(（\[【][^()（）]*?(?:题|必答|选填|多选|单选|required)[^()（）]*?[)）\]】]`)
+	ipRegion     = regexp.MustCompile(`^\s*([0-9a-fA-F:.]+)\s*[(（](.*?)[)）]\s*$`)
+	seconds      = regexp.MustCompile(`^\s*(\d+)\s*秒\s*$`)
+)
+
+// headerKey folds a header for matching: NFKC, lower case, question number
+// and type suffix removed, spaces and trailing punctuation dropped.
+func headerKey(h string) string {
+	h = norm.NFKC.String(h)
+	h = strings.ToLower(h)
+	h = numberPrefix.ReplaceAllString(h, "")
+	h = typeSuffix.ReplaceAllString(h, "")
+	h = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\n', '\r', '*', ':', '?', '!', '。', '，', ',', '、':
+			return -1
+		}
+		return r
+	}, h)
+	return h
+}
+
+// Map finds the fields of header; the result is cached per header.
+func (q *Questionnaire) Map(header []string) (*Mapping, error) {
+	key := strings.Join(header, "\x1f")
+	q.mu.Lock()
+	m, ok := q.cache[key]
+	q.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	m = &Mapping{Header: header, Fields: map[Field]int{}, meta: map[int]metaKind{}}
+	keys := make([]string, len(header))
+	for i, h := range header {
+		keys[i] = headerKey(h)
+		switch keys[i] {
+		case "所用时间", "答题时长", "填写时长", "duration(inseconds)", "durationinseconds":
+			m.meta[i] = metaDuration
+		case "来自ip", "ip", "ipaddress", "ip地址":
+			m.meta[i] = metaIP
+		}
+	}
+	// Passes: the configuration's aliases over all headers first, then the
+	// built-in exact names, then the built-in substrings.
+	taken := map[int]bool{}
+	for _, pass := range []struct {
+		rules []aliasRule
+		exact bool
+	}{{q.user, true}, {q.user, false}, {builtinAliases, true}, {builtinAliases, false}} {
+		for i, k := range keys {
+			if _, isMeta := m.meta[i]; isMeta || taken[i] || k == "" {
+				continue
+			}
+			if f, ok := match(pass.rules, pass.exact, k, m.Fields); ok {
+				m.Fields[f] = i
+				taken[i] = true
+			}
+		}
+	}
+	if !m.hasText() {
+		return nil, &ingest.RejectError{Reason: fmt.Sprintf(
+			"no column holds the demand's description (headers: %s); add the question's header to [questionnaire.aliases] description in the config and drop the file again",
+			shortList(header, 8))}
+	}
+	q.mu.Lock()
+	q.cache[key] = m
+	q.mu.Unlock()
+	return m, nil
+}
+
+func (m *Mapping) hasText() bool {
+	for _, f := range []Field{FieldDescription, FieldTitle, FieldPainPoint, FieldGoal, FieldScenario} {
+		if _, ok := m.Fields[f]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func match(rules []aliasRule, exact bool, k string, taken map[Field]int) (Field, bool) {
+	for _, r := range rules {
+		if _, done := taken[r.field]; done {
+			continue
+		}
+		list := r.contains
+		if exact {
+			list = r.exact
+		}
+		for _, a := range list {
+			if (exact && k == a) || (!exact && strings.Contains(k, a)) {
+				return r.field, true
+			}
+		}
+	}
+	return "", false
+}
+
+func shortList(ss []string, n int) string {
+	if len(ss) > n {
+		return strings.Join(ss[:n], " | ") + fmt.Sprintf(" | … (%d columns)", len(ss))
+	}
+	return strings.Join(ss, " | ")
+}
+
+// Record makes the demand record of one questionnaire row item.
+func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
+	var row ingest.Row
+	if err := json.Unmarshal(it.Body, &row); err != nil {
+		return nil, &QuarantineError{Reason: fmt.Sprintf("row body is not valid JSON: %v", err)}
+	}
+	m, err := q.Map(row.Header)
+	if err != nil {
+		return nil, err
+	}
+	damaged := false
+	cell := func(f Field) string {
+		i, ok := m.Fields[f]
+		if !ok || i >= len(row.Cells) {
+			return ""
+		}
+		return cellValue(cleanText(row.Cells[i], &damaged))
+	}
+	rec := &demand.Record{
+		Source: demand.Source{Channel: it.Channel, Name: it.Source, Origin: it.Origin, ExternalRef: it.Ref,
+			ReceivedAt: it.ReceivedAt},
+		Status: demand.StatusNew,
+	}
+	rec.Customer = demand.Customer{Name: cell(FieldCustomer), Industry: cell(FieldIndustry), Contact: cell(FieldContact)}
+	for _, v := range []string{cell(FieldEmail), cell(FieldPhone)} {
+		switch {
+		case v == "":
+		case strings.Contains(v, "@") && rec.Customer.Email == "":
+			rec.Customer.Email = strings.ToLower(v)
+		case rec.Customer.Phone == "":
+			rec.Customer.Phone = v
+		}
+	}
+	if t := cell(FieldTier); t != "" {
+		if tier, err := demand.ParseTier(t); err == nil {
+			rec.Customer.Tier = tier
+		}
+	}
+	d := &rec.Description
+	d.Title, d.Text = cell(FieldTitle), cell(FieldDescription)
+	d.Scenario, d.PainPoint, d.Goal = cell(FieldScenario), cell(FieldPainPoint), cell(FieldGoal)
+	if d.Text == "" {
+		var parts []string
+		for _, p := range []string{d.Scenario, d.PainPoint, d.Goal} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		d.Text = strings.Join(parts, "\n")
+	}
+	if d.Text == "" && d.Title == "" {
+		return nil, &QuarantineError{Reason: fmt.Sprintf("row %d of %s has no description (column %q is empty); fill it in or map another column with [questionnaire.aliases] description, then run `demandd reprocess`",
+			row.Number, row.File, m.headerOf(FieldDescription))}
+	}
+	d.Language = Language(d.Title + d.Text)
+
+	if v := cell(FieldReceivedAt); v != "" {
+		if t, ok := ParseTime(v, q.loc); ok {
+			rec.Source.ReceivedAt = t
+		} else {
+			rec.Flags = append(rec.Flags, demand.FlagTimeUnparsed)
+		}
+	}
+	if id := cell(FieldID); id != "" {
+		rec.Source.ExternalRef += " #" + id
+	}
+	if v := cell(FieldUrgency); v != "" {
+		if u, ok := ParseUrgencyAnswer(v); ok {
+			rec.Urgency = u
+			rec.Reasons = append(rec.Reasons, demand.Reason{Rule: "questionnaire answer", Attribute: "urgency",
+				Value: string(u), Matched: []string{v}})
+		}
+	}
+	if v := cell(FieldType); v != "" {
+		if t, ok := ParseTypeAnswer(v); ok {
+			rec.Type = t
+			rec.Reasons = append(rec.Reasons, demand.Reason{Rule: "questionnaire answer", Attribute: "type",
+				Value: string(t), Matched: []string{v}})
+		}
+	}
+	used := map[int]bool{}
+	for _, i := range m.Fields {
+		used[i] = true
+	}
+	for i, h := range m.Header {
+		if used[i] || i >= len(row.Cells) {
+			continue
+		}
+		raw := cleanText(row.Cells[i], &damaged)
+		switch m.meta[i] {
+		case metaDuration:
+			if s := seconds.FindStringSubmatch(raw); s != nil {
+				rec.Extra = append(rec.Extra, demand.Attr{Name: strings.TrimSpace(h) + "(秒)", Value: s[1]})
+				continue
+			}
+		case metaIP:
+			if s := ipRegion.FindStringSubmatch(raw); s != nil {
+				rec.Extra = append(rec.Extra, demand.Attr{Name: "IP", Value: s[1]}, demand.Attr{Name: "IP归属地", Value: s[2]})
+				continue
+			}
+		}
+		if v := cellValue(raw); v != "" && strings.TrimSpace(h) != "" {
+			rec.Extra = append(rec.Extra, demand.Attr{Name: strings.TrimSpace(h), Value: v})
+		}
+	}
+	if damaged {
+		rec.Flags = append(rec.Flags, demand.FlagTextDamaged)
+	}
+	rec.Fingerprint = Fingerprint(rec)
+	return rec, nil
+}
+
+func (m *Mapping) headerOf(f Field) string {
+	if i, ok := m.Fields[f]; ok {
+		return m.Header[i]
+	}
+	return ""
+}
+
+// cellValue applies 问卷星's value conventions: (跳过)/(空) are empty,
+// multi-select answers joined with ┋ are listed with "；", and the "other"
+// text in 〖…〗 follows its option.
+func cellValue(v string) string {
+	switch v {
+	case "(跳过)", "（跳过）", "(空)", "（空）", "NULL":
+		return ""
+	}
+	if strings.ContainsAny(v, "┋〖") {
+		v = strings.ReplaceAll(v, "【请注明】", "")
+		v = strings.ReplaceAll(v, "〖", "：")
+		v = strings.ReplaceAll(v, "〗", "")
+		v = strings.ReplaceAll(v, "┋", "；")
+	}
+	return v
+}
+
+// ParseUrgencyAnswer reads a questionnaire's own urgency answer
+// (非常紧急, 一般, 不急, High, 3分 …).
+func ParseUrgencyAnswer(v string) (demand.Urgency, bool) {
+	s := strings.ToLower(norm.NFKC.String(strings.TrimSpace(v)))
+	for _, c := range []struct {
+		u     demand.Urgency
+		words []string
+	}{
+		{demand.UrgencyLow, []string{"不紧急", "不急", "不着急", "低", "low", "not urgent", "无所谓"}},
+		{demand.UrgencyHigh, []string{"紧急", "急", "高", "high", "urgent", "critical", "asap", "严重"}},
+		{demand.UrgencyMedium, []string{"一般", "中", "普通", "medium", "normal", "moderate"}},
+	} {
+		for _, w := range c.words {
+			if strings.Contains(s, w) {
+				return c.u, true
+			}
+		}
+	}
+	switch s { // a 1–5 scale
+	case "5", "4", "5分", "4分":
+		return demand.UrgencyHigh, true
+	case "3", "3分":
+		return demand.UrgencyMedium, true
+	case "2", "1", "2分", "1分":
+		return demand.UrgencyLow, true
+	}
+	return "", false
+}
+
+// ParseTypeAnswer reads a questionnaire's own type answer.
+func ParseTypeAnswer(v string) (demand.Type, bool) {
+	if t, err := demand.ParseType(v); err == nil {
+		return t, true
+	}
+	s := strings.ToLower(v)
+	for _, c := range []struct {
+		t     demand.Type
+		words []string
+	}{
+		{demand.TypeComplaint, []string{"投诉", "complaint"}},
+		{demand.TypeSuggestion, []string{"建议", "suggest"}},
+		{demand.TypeFeature, []string{"功能", "定制", "feature"}},
+		{demand.TypeService, []string{"服务", "维修", "培训", "service"}},
+		{demand.TypeInquiry, []string{"咨询", "问询", "question", "inquiry", "enquiry"}},
+	} {
+		for _, w := range c.words {
+			if strings.Contains(s, w) {
+				return c.t, true
+			}
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,420 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/demandd/demandd/demand"
+)
+
+// RawStatus is what became of a raw item.
+type RawStatus string
+
+const (
+	RawOK          RawStatus = "ok"
+	RawQuarantined RawStatus = "quarantined"
+	RawIgnored     RawStatus = "ignored"
+)
+
+// RawItem is an item as it came from its channel.
+type RawItem struct {
+	ID          int64     `db:"id" json:"id"`
+	Channel     string    `db:"channel" json:"channel"`
+	Source      string    `db:"source" json:"source"`
+	ExternalKey string    `db:"external_key" json:"external_key"`
+	Ref         string    `db:"ref" json:"ref"`
+	SHA256      string    `db:"sha256" json:"sha256"`
+	ContentType string    `db:"content_type" json:"content_type"`
+	Body        []byte    `db:"body" json:"-"`
+	Origin      string    `db:"origin" json:"origin"`
+	Status      RawStatus `db:"status" json:"status"`
+	Reason      string    `db:"reason" json:"reason,omitempty"`
+	Attempts    int       `db:"attempts" json:"attempts"`
+	ReceivedAt  time.Time `db:"received_at" json:"received_at"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// Entry is one raw item with the record made from it; Record is nil unless
+// Raw.Status is RawOK.
+type Entry struct {
+	Raw    RawItem
+	Record *demand.Record
+}
+
+// Checkpoint is a source cursor committed with a batch.
+type Checkpoint struct {
+	Key   string
+	Value string
+}
+
+// SaveResult counts what SaveBatch did.
+type SaveResult struct {
+	New         int // canonical records created
+	Linked      int // records created as duplicates of an earlier record
+	Duplicate   int // raw items stored before: nothing added
+	Quarantined int
+	Ignored     int
+	Codes       []string // codes of the records created, in entry order
+}
+
+// BatchOptions carry what the caller decides about codes.
+type BatchOptions struct {
+	CodePrefix string         // default "DEM"
+	Location   *time.Location // month of the code; default UTC
+	Now        time.Time      // default time.Now()
+}
+
+func (o BatchOptions) withDefaults() BatchOptions {
+	if o.CodePrefix == "" {
+		o.CodePrefix = "DEM"
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	return o
+}
+
+// SaveBatch stores entries and the checkpoint in one transaction. See the
+// package documentation for idempotency and duplicate linking.
+func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
+	var res SaveResult
+	opts = opts.withDefaults()
+	now := opts.Now.UTC()
+
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("store: save batch: begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	ids, err := s.insertRaw(ctx, tx, entries, now)
+	if err != nil {
+		return res, err
+	}
+	var fresh []int // indexes of entries whose raw item is new and ok
+	for i, e := range entries {
+		switch {
+		case ids[i] == 0:
+			res.Duplicate++
+		case e.Raw.Status == RawQuarantined:
+			res.Quarantined++
+		case e.Raw.Status == RawIgnored:
+			res.Ignored++
+		case e.Record != nil:
+			e.Record.RawItemID = ids[i]
+			fresh = append(fresh, i)
+		}
+	}
+	if len(fresh) > 0 {
+		recs := make([]*demand.Record, len(fresh))
+		for j, i := range fresh {
+			recs[j] = entries[i].Record
+		}
+		codes, err := s.takeCodes(ctx, tx, len(recs), opts.CodePrefix, opts.Now.In(opts.Location))
+		if err != nil {
+			return res, err
+		}
+		for j, r := range recs {
+			r.Code = codes[j]
+			r.CreatedAt, r.UpdatedAt = now, now
+			if r.LastActivityAt.IsZero() {
+				r.LastActivityAt = now
+			}
+			if r.Status == "" {
+				r.Status = demand.StatusNew
+			}
+			if r.Occurrences == 0 {
+				r.Occurrences = 1
+			}
+		}
+		link, err := s.linkDuplicates(ctx, tx, recs, now)
+		if err != nil {
+			return res, err
+		}
+		if err := s.insertDemands(ctx, tx, recs); err != nil {
+			return res, err
+		}
+		for _, l := range link.inBatch {
+			if _, err := tx.ExecContext(ctx, s.q.linkByCode, l[1], l[0]); err != nil {
+				return res, fmt.Errorf("store: link duplicate %s: %w", l[0], err)
+			}
+		}
+		res.Linked = link.linked
+		res.New = len(recs) - link.linked
+		res.Codes = codes
+	}
+	if cp != nil {
+		if _, err := tx.ExecContext(ctx, s.q.putCheckpoint, cp.Key, cp.Value, now); err != nil {
+			return res, fmt.Errorf("store: write checkpoint %s: %w", cp.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("store: save batch: commit: %w", err)
+	}
+	return res, nil
+}
+
+// takeCodes reserves n consecutive codes of t's month.
+func (s *Store) takeCodes(ctx context.Context, tx *sqlx.Tx, n int, prefix string, t time.Time) ([]string, error) {
+	period := prefix + demand.CodePeriod(t)
+	var last int64
+	if err := tx.GetContext(ctx, &last, s.q.takeCodes, period, n); err != nil {
+		return nil, fmt.Errorf("store: take %d codes for %s: %w", n, period, err)
+	}
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = demand.FormatCode(prefix, t, last-int64(n)+1+int64(i))
+	}
+	return codes, nil
+}
+
+type links struct {
+	linked  int
+	inBatch [][2]string // {duplicate code, canonical code}
+}
+
+// linkDuplicates points records whose fingerprint matches an earlier
+// canonical record — stored before or earlier in this batch — at it, and
+// raises the canonical record's occurrence count.
+func (s *Store) linkDuplicates(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, now time.Time) (links, error) {
+	var l links
+	var fps []string
+	for _, r := range recs {
+		if r.Fingerprint != "" && r.DuplicateOf == 0 {
+			fps = append(fps, r.Fingerprint)
+		}
+	}
+	if len(fps) == 0 {
+		return l, nil
+	}
+	existing := map[string]int64{}
+	for start := 0; start < len(fps); start += 500 {
+		chunk := fps[start:min(start+500, len(fps))]
+		q, args, err := sqlx.In(`SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND duplicate_of IS NULL GROUP BY fingerprint`, chunk)
+		if err != nil {
+			return l, fmt.Errorf("store: find duplicates: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+		if err != nil {
+			return l, fmt.Errorf("store: find duplicates: %w", err)
+		}
+		for rows.Next() {
+			var fp string
+			var id int64
+			if err := rows.Scan(&fp, &id); err != nil {
+				rows.Close()
+				return l, fmt.Errorf("store: find duplicates: %w", err)
+			}
+			existing[fp] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return l, fmt.Errorf("store: find duplicates: %w", err)
+		}
+	}
+	bump := map[int64]int{}
+	firstInBatch := map[string]*demand.Record{}
+	for _, r := range recs {
+		if r.Fingerprint == "" || r.DuplicateOf != 0 {
+			continue
+		}
+		if id, ok := existing[r.Fingerprint]; ok {
+			r.DuplicateOf = id
+			bump[id]++
+			l.linked++
+			continue
+		}
+		if c, ok := firstInBatch[r.Fingerprint]; ok {
+			c.Occurrences++
+			l.inBatch = append(l.inBatch, [2]string{r.Code, c.Code})
+			l.linked++
+			continue
+		}
+		firstInBatch[r.Fingerprint] = r
+	}
+	for id, n := range bump {
+		if _, err := tx.ExecContext(ctx, s.q.bumpOccurrences, n, now, id); err != nil {
+			return l, fmt.Errorf("store: count duplicate of demand %d: %w", id, err)
+		}
+	}
+	return l, nil
+}
+
+var rawColumns = []string{"channel", "source", "external_key", "ref", "sha256", "content_type", "body",
+	"origin", "status", "reason", "received_at", "created_at", "updated_at"}
+
+func rawValues(r *RawItem, now time.Time) []any {
+	return []any{clean(r.Channel), clean(r.Source), clean(r.ExternalKey), clean(r.Ref), r.SHA256, r.ContentType, r.Body,
+		clean(r.Origin), string(r.Status), clean(r.Reason), r.ReceivedAt.UTC(), now, now}
+}
+
+// insertRaw inserts the raw items and returns, per entry, the new row's id
+// or 0 when the item was stored before.
+func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time) ([]int64, error) {
+	ids := make([]int64, len(entries))
+	if s.dialect == Postgres {
+		return ids, s.insertRawCopy(ctx, tx, entries, now, ids)
+	}
+	stmt, err := tx.PreparexContext(ctx, s.q.insertRaw)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare raw insert: %w", err)
+	}
+	defer stmt.Close()
+	for i := range entries {
+		err := stmt.QueryRowContext(ctx, rawValues(&entries[i].Raw, now)...).Scan(&ids[i])
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: insert raw item %s: %w", entries[i].Raw.ExternalKey, err)
+		}
+		entries[i].Raw.ID = ids[i]
+	}
+	return ids, nil
+}
+
+// insertRawCopy COPYs the batch into a per-session staging table and moves
+// it over with one INSERT … ON CONFLICT DO NOTHING: COPY's speed with SQL's
+// idempotency.
+func (s *Store) insertRawCopy(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time, ids []int64) error {
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_raw (
+		ord INTEGER, channel TEXT, source TEXT, external_key TEXT, ref TEXT, sha256 TEXT, content_type TEXT,
+		body BYTEA, origin TEXT, status TEXT, reason TEXT, received_at TIMESTAMPTZ, created_at TIMESTAMPTZ,
+		updated_at TIMESTAMPTZ) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("store: create staging table: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("stage_raw", append([]string{"ord"}, rawColumns...)...))
+	if err != nil {
+		return fmt.Errorf("store: copy raw items: %w", err)
+	}
+	for i := range entries {
+		if _, err := stmt.ExecContext(ctx, append([]any{i}, rawValues(&entries[i].Raw, now)...)...); err != nil {
+			stmt.Close()
+			return fmt.Errorf("store: copy raw items: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		stmt.Close()
+		return fmt.Errorf("store: copy raw items: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return fmt.Errorf("store: copy raw items: %w", err)
+	}
+	cols := strings.Join(rawColumns, ", ")
+	rows, err := tx.QueryContext(ctx, `WITH ins AS (
+		INSERT INTO raw_items (`+cols+`) SELECT `+cols+` FROM stage_raw ORDER BY ord
+		ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key)
+		SELECT ins.id, MIN(stage_raw.ord) FROM ins JOIN stage_raw USING (channel, external_key) GROUP BY ins.id`)
+	if err != nil {
+		return fmt.Errorf("store: insert raw items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ord int
+		if err := rows.Scan(&id, &ord); err != nil {
+			return fmt.Errorf("store: insert raw items: %w", err)
+		}
+		ids[ord] = id
+		entries[ord].Raw.ID = id
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: insert raw items: %w", err)
+	}
+	return nil
+}
+
+var demandColumns = []string{"code", "raw_item_id", "customer_name", "customer_industry", "contact_name",
+	"contact_email", "contact_phone", "customer_tier", "title", "body", "scenario", "pain_point", "goal",
+	"language", "attachments", "channel", "source_name", "origin", "external_ref", "received_at", "urgency",
+	"type", "importance", "priority", "department", "due_at", "sla", "pain_score", "business_value", "tags",
+	"reasons", "status", "response_plan", "feedback_result", "satisfaction", "duplicate_of", "occurrences",
+	"fingerprint", "extra", "flags", "created_at", "updated_at", "last_activity_at"}
+
+func demandValues(r *demand.Record) []any {
+	var rawID, dup, due any
+	if r.RawItemID != 0 {
+		rawID = r.RawItemID
+	}
+	if r.DuplicateOf != 0 {
+		dup = r.DuplicateOf
+	}
+	if !r.DueAt.IsZero() {
+		due = r.DueAt.UTC()
+	}
+	c, d, src := &r.Customer, &r.Description, &r.Source
+	return []any{r.Code, rawID, clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
+		clean(c.Phone), string(c.Tier), clean(d.Title), clean(d.Text), clean(d.Scenario), clean(d.PainPoint),
+		clean(d.Goal), d.Language, jsonText(d.Attachments), string(src.Channel), clean(src.Name),
+		string(src.Origin), clean(src.ExternalRef), src.ReceivedAt.UTC(), string(r.Urgency), string(r.Type),
+		string(r.Importance), string(r.Priority), clean(r.Department), due, clean(r.SLA), r.PainScore,
+		r.BusinessValue, jsonText(r.Tags), jsonText(r.Reasons), string(r.Status), clean(r.ResponsePlan),
+		clean(r.FeedbackResult), r.Satisfaction, dup, r.Occurrences, r.Fingerprint, jsonText(r.Extra),
+		jsonText(r.Flags), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC()}
+}
+
+func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record) error {
+	if s.dialect == Postgres {
+		stmt, err := tx.PrepareContext(ctx, pq.CopyIn("demands", demandColumns...))
+		if err != nil {
+			return fmt.Errorf("store: copy demands: %w", err)
+		}
+		for _, r := range recs {
+			if _, err := stmt.ExecContext(ctx, demandValues(r)...); err != nil {
+				stmt.Close()
+				return fmt.Errorf("store: copy demand %s: %w", r.Code, err)
+			}
+		}
+		if _, err := stmt.ExecContext(ctx); err != nil {
+			stmt.Close()
+			return fmt.Errorf("store: copy demands: %w", err)
+		}
+		if err := stmt.Close(); err != nil {
+			return fmt.Errorf("store: copy demands: %w", err)
+		}
+		return nil
+	}
+	stmt, err := tx.PreparexContext(ctx, s.q.insertDemand)
+	if err != nil {
+		return fmt.Errorf("store: prepare demand insert: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range recs {
+		if err := stmt.QueryRowContext(ctx, demandValues(r)...).Scan(&r.ID); err != nil {
+			return fmt.Errorf("store: insert demand %s: %w", r.Code, err)
+		}
+	}
+	return nil
+}
+
+// clean makes text storable everywhere: valid UTF-8 without NUL bytes,
+// which PostgreSQL's text type refuses.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return "[]"
+	}
+	return clean(string(b))
+}

@@ -1,0 +1,21 @@
+// Package store is demandd's register: PostgreSQL (through sqlx + lib/pq)
+// or SQLite (modernc.org/sqlite, no cgo) behind one API. All SQL lives here.
+//
+// Schema: numbered migrations embedded in the binary (migrations/DIALECT/
+// NNNN_name.sql), each applied in its own transaction and recorded in
+// schema_migrations; a database whose schema is newer than the binary is
+// refused (ErrSchemaNewer).
+//
+// Transactions: SaveBatch writes a batch's raw items, its demand records,
+// the demand codes they take and the source's checkpoint in one
+// transaction. Idempotency is enforced by the database: raw items are
+// unique on (channel, external_key) and inserted with ON CONFLICT DO
+// NOTHING, so an item stored before counts as a duplicate and adds nothing.
+// A record whose fingerprint (same customer, same text) matches an earlier
+// canonical record is stored too, linked to it through duplicate_of, and
+// raises the canonical record's occurrence count.
+//
+// Codes are prefix + yyyymm + sequence, taken from code_sequences inside the
+// same transaction, so a rolled-back batch takes no numbers and two
+// concurrent batches never share one.
+package store

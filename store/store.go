@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // registers "postgres"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Dialect names a database flavour.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Store is the register.
+type Store struct {
+	db      *sqlx.DB
+	dialect Dialect
+	q       queries
+}
+
+// Options tune Open.
+type Options struct {
+	MaxOpenConns int
+}
+
+// Open connects to url: postgres://… / postgresql://… or sqlite:PATH. It
+// does not migrate; call Migrate.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	var (
+		db  *sqlx.DB
+		d   Dialect
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		d = Postgres
+		db, err = sqlx.Open("postgres", url)
+		if err == nil {
+			n := opts.MaxOpenConns
+			if n <= 0 {
+				n = 8
+			}
+			db.SetMaxOpenConns(n)
+			db.SetMaxIdleConns(n)
+		}
+	case strings.HasPrefix(url, "sqlite:"):
+		d = SQLite
+		path := strings.TrimPrefix(url, "sqlite:")
+		path = strings.TrimPrefix(path, "//")
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("store: create database directory: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; synchronous=FULL makes a
+		// commit durable before a source acknowledges; _txlock=immediate
+		// takes the write lock at BEGIN so writers queue on busy_timeout
+		// instead of failing on upgrade.
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+		db, err = sqlx.Open("sqlite", dsn)
+		if err == nil {
+			db.SetMaxOpenConns(4)
+		}
+	default:
+		return nil, fmt.Errorf("store: unsupported database url %q: want postgres://… or sqlite:PATH", url)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", d, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", d, err)
+	}
+	s := &Store{db: db, dialect: d}
+	s.q = newQueries(db)
+	return s, nil
+}
+
+// Dialect reports which database this is.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the connection.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Checkpoint returns a source's stored cursor.
+func (s *Store) Checkpoint(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.GetContext(ctx, &v, s.q.getCheckpoint, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: read checkpoint %s: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// SetCheckpoint writes a cursor outside a batch.
+func (s *Store) SetCheckpoint(ctx context.Context, key, value string) error {
+	if _, err := s.db.ExecContext(ctx, s.q.putCheckpoint, key, value, time.Now().UTC()); err != nil {
+		return fmt.Errorf("store: write checkpoint %s: %w", key, err)
+	}
+	return nil
+}
+
+// Counts summarises the register.
+type Counts struct {
+	Demands     int
+	Raw         int
+	Quarantined int
+	Ignored     int
+}
+
+// Count returns the register's totals.
+func (s *Store) Count(ctx context.Context) (Counts, error) {
+	var c Counts
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM demands`).Scan(&c.Demands); err != nil {
+		return c, fmt.Errorf("store: count demands: %w", err)
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN status = 'quarantined' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'ignored' THEN 1 ELSE 0 END), 0) FROM raw_items`).
+		Scan(&c.Raw, &c.Quarantined, &c.Ignored)
+	if err != nil {
+		return c, fmt.Errorf("store: count raw items: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,17 @@
+// Package sync is demandd's engine: it runs every configured source and
+// turns what they emit into stored records (import it as dsync beside the
+// standard library's sync).
+//
+// For each batch a source emits, the engine normalises every item
+// (normalize), classifies the records (classify) — both spread over the
+// CPUs — and hands raw items, records and the source's checkpoint to the
+// store, which writes them in one transaction; Emit returns only after that
+// commit. An item that cannot become a record is stored quarantined with
+// its reason in the same transaction; an input that can never be used as it
+// is (a questionnaire without a description column) rejects the batch with
+// *ingest.RejectError and the source sets it aside.
+//
+// Shutdown: when the run context ends, sources stop reading; a commit that
+// is under way finishes on a context of its own (bounded by DrainTimeout),
+// so what was read is either committed with its checkpoint or not at all.
+package sync

@@ -1,0 +1,239 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	gosync "sync"
+	"time"
+
+	"github.com/demandd/demandd/classify"
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/normalize"
+	"github.com/demandd/demandd/store"
+)
+
+// Normalizer makes a record from a raw item; see normalize.Normalizer.
+type Normalizer interface {
+	Normalize(ctx context.Context, item ingest.Item) (*demand.Record, error)
+}
+
+// Options configure the engine.
+type Options struct {
+	CodePrefix string
+	Location   *time.Location
+	Logger     *slog.Logger
+	// DrainTimeout bounds a commit that is under way at shutdown.
+	DrainTimeout time.Duration
+	// RestartDelay is the pause before a failed source runs again.
+	RestartDelay time.Duration
+}
+
+// Engine connects sources, normalisation, classification and the store.
+type Engine struct {
+	store *store.Store
+	norm  Normalizer
+	cls   classify.Classifier
+	opts  Options
+	log   *slog.Logger
+}
+
+// New builds an engine.
+func New(st *store.Store, n Normalizer, c classify.Classifier, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = time.Minute
+	}
+	if opts.RestartDelay == 0 {
+		opts.RestartDelay = 5 * time.Second
+	}
+	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger}
+}
+
+// Emit implements ingest.Emit.
+func (e *Engine) Emit(ctx context.Context, b ingest.Batch) (ingest.Result, error) {
+	entries, err := e.prepare(ctx, b.Items)
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	var cp *store.Checkpoint
+	if b.Checkpoint != nil {
+		cp = &store.Checkpoint{Key: b.Checkpoint.Key, Value: b.Checkpoint.Value}
+	}
+	// The commit runs to its end even when ctx is cancelled by shutdown:
+	// the source then acknowledges it, or never learns of it and re-reads.
+	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
+	defer cancel()
+	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location})
+	if err != nil {
+		return ingest.Result{}, fmt.Errorf("sync: emit: %w", err)
+	}
+	return ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored}, nil
+}
+
+// prepare normalises and classifies items in parallel.
+func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]store.Entry, error) {
+	entries := make([]store.Entry, len(items))
+	errs := make([]error, len(items))
+	work := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			entries[i], errs[i] = e.entry(ctx, items[i])
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(items) < 64 || workers == 1 {
+		work(0, len(items))
+	} else {
+		var wg gosync.WaitGroup
+		chunk := (len(items) + workers - 1) / workers
+		for lo := 0; lo < len(items); lo += chunk {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				work(lo, hi)
+			}(lo, min(lo+chunk, len(items)))
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return entries, nil
+}
+
+// entry makes the store entry of one item. Only a *ingest.RejectError is
+// returned as an error; every other failure quarantines the item.
+func (e *Engine) entry(ctx context.Context, it ingest.Item) (store.Entry, error) {
+	sum := sha256.Sum256(it.Body)
+	raw := store.RawItem{Channel: string(it.Channel), Source: it.Source, ExternalKey: it.Key, Ref: it.Ref,
+		SHA256: hex.EncodeToString(sum[:]), ContentType: it.ContentType, Body: it.Body, Origin: string(it.Origin),
+		Status: store.RawOK, ReceivedAt: it.ReceivedAt}
+	rec, reason, err := e.record(ctx, it)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	if reason != "" {
+		raw.Status, raw.Reason = store.RawQuarantined, reason
+		return store.Entry{Raw: raw}, nil
+	}
+	return store.Entry{Raw: raw, Record: rec}, nil
+}
+
+// record normalises and classifies; a non-empty reason means quarantine.
+func (e *Engine) record(ctx context.Context, it ingest.Item) (rec *demand.Record, reason string, err error) {
+	defer func() { // a parser bug must cost one item, not the daemon
+		if p := recover(); p != nil {
+			rec, reason, err = nil, fmt.Sprintf("internal error while normalising: %v (please report it)", p), nil
+		}
+	}()
+	rec, err = e.norm.Normalize(ctx, it)
+	if err != nil {
+		if _, ok := ingest.IsReject(err); ok {
+			return nil, "", err
+		}
+		if q, ok := normalize.AsQuarantine(err); ok {
+			return nil, q.Reason, nil
+		}
+		return nil, "normalise: " + err.Error(), nil
+	}
+	if err := e.cls.Classify(ctx, rec); err != nil {
+		return nil, "classify: " + err.Error(), nil
+	}
+	return rec, "", nil
+}
+
+// Run runs every source until ctx ends, restarting a source that fails
+// after RestartDelay, and returns when all have stopped.
+func (e *Engine) Run(ctx context.Context, sources []ingest.Source) {
+	var wg gosync.WaitGroup
+	for _, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.runSource(ctx, src)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e *Engine) runSource(ctx context.Context, src ingest.Source) {
+	log := e.log.With("source", src.Name())
+	for {
+		log.Info("source started")
+		err := src.Run(ctx, e.Emit, e.store)
+		if ctx.Err() != nil {
+			log.Info("source stopped")
+			return
+		}
+		if err == nil {
+			err = errors.New("returned without being stopped")
+		}
+		log.Error("source failed; restarting", "err", err, "after", e.opts.RestartDelay)
+		t := time.NewTimer(e.opts.RestartDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReprocessResult counts a reprocess run.
+type ReprocessResult struct {
+	Resolved []string // codes of the records created
+	Still    int      // items still quarantined
+}
+
+// Reprocess retries quarantined raw items with the current configuration;
+// ids nil means all of them.
+func (e *Engine) Reprocess(ctx context.Context, ids []int64) (ReprocessResult, error) {
+	var res ReprocessResult
+	if ids == nil {
+		items, err := e.store.RawItems(ctx, store.RawQuarantined, 0)
+		if err != nil {
+			return res, err
+		}
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+	}
+	for _, id := range ids {
+		raw, err := e.store.RawItem(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		if raw.Status != store.RawQuarantined {
+			return res, fmt.Errorf("sync: reprocess raw item %d: it is %s, not quarantined", id, raw.Status)
+		}
+		it := ingest.Item{Channel: demand.Channel(raw.Channel), Source: raw.Source, Key: raw.ExternalKey,
+			ContentType: raw.ContentType, Body: raw.Body, ReceivedAt: raw.ReceivedAt,
+			Origin: demand.Origin(raw.Origin), Ref: raw.Ref}
+		rec, reason, err := e.record(ctx, it)
+		if err != nil { // a rejection is a reason too, item by item
+			reason = err.Error()
+		}
+		if reason != "" {
+			res.Still++
+			if err := e.store.StillQuarantined(ctx, id, reason); err != nil {
+				return res, err
+			}
+			continue
+		}
+		code, err := e.store.Resolve(ctx, id, rec, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location})
+		if err != nil {
+			return res, err
+		}
+		res.Resolved = append(res.Resolved, code)
+	}
+	return res, nil
+}
