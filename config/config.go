@@ -161,12 +161,20 @@ func Load(path string) (*Config, error) {
 // Parse is Load on bytes; name is used in messages.
 func Parse(name string, data []byte) (*Config, error) {
 	c := &Config{File: name}
+	var kinds map[string]unstable.Kind
+	c.lines, kinds = keyLines(data)
+	// go-toml hands any scalar to a TextUnmarshaler; a duration written as
+	// a bare number must still be named with its line.
+	for key, kind := range kinds {
+		if isDurationKey(key) && kind != unstable.String {
+			return nil, c.keyError(key, "want a duration in quotes, such as \"30s\", \"5m\" or \"24h\"")
+		}
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		return nil, decodeError(name, err)
 	}
-	c.lines = keyLines(data)
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -365,10 +373,15 @@ func (c *Config) lineOf(key string) int {
 	return 0
 }
 
+func isDurationKey(key string) bool {
+	return key == "classify.sla.p1" || strings.HasSuffix(key, ".stable_for") || strings.HasSuffix(key, ".rescan")
+}
+
 // keyLines maps every key path ("database.url", "folder[1].origin") to its
-// line, using the TOML parser's positions.
-func keyLines(data []byte) map[string]int {
+// line, using the TOML parser's positions, and to its value's kind.
+func keyLines(data []byte) (map[string]int, map[string]unstable.Kind) {
 	lines := map[string]int{}
+	kinds := map[string]unstable.Kind{}
 	var p unstable.Parser
 	p.Reset(data)
 	table := ""
@@ -403,6 +416,7 @@ func keyLines(data []byte) map[string]int {
 			if table != "" {
 				k = table + "." + k
 			}
+			kinds[k] = e.Value().Kind
 			if l := lineAt(e.Value()); l > 0 {
 				lines[k] = l
 			} else {
@@ -410,7 +424,7 @@ func keyLines(data []byte) map[string]int {
 			}
 		}
 	}
-	return lines
+	return lines, kinds
 }
 
 func lineFirstKey(p *unstable.Parser, n *unstable.Node) int {

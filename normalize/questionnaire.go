@@ -67,6 +67,22 @@ var builtinAliases = []aliasRule{
 		"description", "request", "feedback", "issue", "problem", "comment", "suggestion", "detail", "requirement", "message"}},
 }
 
+// platformMeta are the survey platforms' own columns (folded): kept as
+// extra attributes, never taken for a field (来源详情 is not a 详情).
+var platformMeta = foldedSet("来源", "来源详情", "开始答题时间", "地理位置国家和地区", "地理位置省", "地理位置市", "自定义字段",
+	"ua", "referrer", "用户类型", "用户标识", "审核状态", "清洗数据结果", "智能清洗数据无效概率", "语言", "经纬度", "填写设备",
+	"操作系统", "浏览器", "修改时间", "填写地区", "中奖时间", "中奖金额", "starttime", "lastmodifiedtime", "totalpoints",
+	"quizfeedback", "score", "startdate", "status", "progress", "finished", "distributionchannel", "userlanguage",
+	"locationlatitude", "locationlongitude", "externalreference", "微信openid", "微信头像", "微信昵称", "openid")
+
+func foldedSet(names ...string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[headerKey(n)] = true
+	}
+	return set
+}
+
 // Questionnaire maps spreadsheet rows to records.
 type Questionnaire struct {
 	user []aliasRule // from the configuration, tried first
@@ -151,6 +167,10 @@ func (q *Questionnaire) Map(header []string) (*Mapping, error) {
 			m.meta[i] = metaDuration
 		case "来自ip", "ip", "ipaddress", "ip地址":
 			m.meta[i] = metaIP
+		default:
+			if platformMeta[keys[i]] {
+				m.meta[i] = metaPlain
+			}
 		}
 	}
 	// Passes: the configuration's aliases over all headers first, then the

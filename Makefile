@@ -1,0 +1,26 @@
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build run test lint bench clean
+
+build: ## the one binary
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
+
+run: ## the daemon on embedded SQLite, watching ./inbox (data in ./data)
+	$(GO) run ./cmd/demandd serve --config deploy/demandd.example.toml
+
+test: ## every test; PostgreSQL is found or started by internal/testdb
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+
+bench: ## import 100k rows into PostgreSQL and export them; figures in the output
+	$(GO) test -run '^$$' -bench 'Import|Export|Bare' -benchtime 1x -timeout 30m ./cmd/demandd/
+
+clean:
+	rm -f demandd

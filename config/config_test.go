@@ -1,0 +1,75 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/demandd/demandd/config"
+	"github.com/demandd/demandd/deploy"
+)
+
+func TestExampleIsValidAndComplete(t *testing.T) {
+	c, err := config.Parse("demandd.example.toml", []byte(deploy.ExampleConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Folders) != 1 || c.Folders[0].Path != "inbox" || c.DatabaseURL() != "sqlite:data/demandd.db" {
+		t.Errorf("example: %+v, database %s", c.Folders, c.DatabaseURL())
+	}
+	if c.Location().String() != "Asia/Shanghai" {
+		t.Errorf("zone %s", c.Location())
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Parse("d.toml", []byte("[[folder]]\nname = \"in\"\npath = \"/srv/in\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Folders[0]
+	if f.StableFor.Duration != 2*time.Second || f.Rescan.Duration != 30*time.Second || f.Origin != "raised" ||
+		f.ProcessedDir != "/srv/in/processed" || f.FailedDir != "/srv/in/failed" {
+		t.Errorf("folder defaults %+v", f)
+	}
+	if c.Timezone != "Asia/Shanghai" || c.CodePrefix != "DEM" || c.DataDir != "data" || c.Classify.SLA.P2 != 7 {
+		t.Errorf("defaults %+v", c)
+	}
+}
+
+func TestErrorsNameKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name, toml string
+		want       []string
+	}{
+		{"unknown key", "data_dir = \"x\"\n[database]\nurl = \"\"\nurll = \"postgres://\"\n", []string{"c.toml:4", "urll", "unknown key"}},
+		{"unknown key in folder", "[[folder]]\nname = \"a\"\npath = \"p\"\nstabel_for = \"2s\"\n", []string{"c.toml:4", "stabel_for"}},
+		{"wrong type", "[[folder]]\nname = \"a\"\npath = \"p\"\nrescan = 30\n", []string{"c.toml:4", "rescan"}},
+		{"bad duration", "[[folder]]\nname = \"a\"\npath = \"p\"\nstable_for = \"2 seconds\"\n", []string{"c.toml:4", "duration"}},
+		{"bad origin", "[[folder]]\nname = \"a\"\npath = \"p\"\n\n[[folder]]\nname = \"b\"\npath = \"q\"\norigin = \"customer\"\n",
+			[]string{"c.toml:8", "folder[1].origin", "raised"}},
+		{"bad zone", "timezone = \"Beijing\"\n", []string{"c.toml:1", "timezone", "IANA"}},
+		{"bad url", "[database]\nurl = \"mysql://u:pw@h/db\"\n", []string{"c.toml:2", "database.url", "u:***@"}},
+		{"missing path", "[[folder]]\nname = \"a\"\n", []string{"c.toml:1", "folder[0].path"}},
+		{"duplicate name", "[[folder]]\nname = \"a\"\npath = \"p\"\n[[folder]]\nname = \"a\"\npath = \"q\"\n", []string{"c.toml:5", "used twice"}},
+		{"bad alias field", "[questionnaire.aliases]\ndescrption = [\"x\"]\n", []string{"c.toml:2", "descrption"}},
+		{"bad holiday", "[classify]\nholidays = [\"2026-13-01\"]\n", []string{"c.toml:2", "classify.holidays"}},
+		{"syntax", "data_dir = \n", []string{"c.toml:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("c.toml", []byte(tt.toml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), ":pw@") {
+				t.Errorf("error leaks a password: %q", err)
+			}
+		})
+	}
+}

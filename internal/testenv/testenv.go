@@ -1,0 +1,110 @@
+// Package testenv wires a real engine over a real database for tests of
+// the channels and the command line: SQLite in a temp dir, or PostgreSQL in
+// a schema of its own (internal/testdb).
+package testenv
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/demandd/demandd/classify"
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/testdb"
+	"github.com/demandd/demandd/normalize"
+	"github.com/demandd/demandd/store"
+	dsync "github.com/demandd/demandd/sync"
+)
+
+// Shanghai is the default time zone.
+var Shanghai = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// Backend names a database for table-driven tests.
+type Backend struct {
+	Name string
+	URL  func(t testing.TB) string
+}
+
+// Backends are SQLite and PostgreSQL; each call of URL gives a fresh one.
+var Backends = []Backend{
+	{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "demandd.db") }},
+	{"postgres", testdb.Postgres},
+}
+
+// Env is an engine with its store.
+type Env struct {
+	Store  *store.Store
+	Engine *dsync.Engine
+}
+
+// New opens and migrates url and builds the engine with default settings
+// and the given questionnaire aliases.
+func New(t testing.TB, url string, aliases map[string][]string) *Env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := classify.NewCalendar(Shanghai, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := classify.NewBasic(classify.Options{DefaultType: demand.TypeInquiry, Calendar: cal,
+		SLA: classify.SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := normalize.New(normalize.Options{Aliases: aliases, Location: Shanghai})
+	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond})
+	return &Env{Store: st, Engine: eng}
+}
+
+// Records returns every stored record.
+func (e *Env) Records(t testing.TB) []*demand.Record {
+	t.Helper()
+	var recs []*demand.Record
+	if err := e.Store.EachDemand(context.Background(), demand.Filter{}, func(r *demand.Record) error {
+		recs = append(recs, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// Counts returns the register's totals.
+func (e *Env) Counts(t testing.TB) store.Counts {
+	t.Helper()
+	c, err := e.Store.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Eventually polls cond until it holds or the wait ends; it reports what
+// was last seen through msg.
+func Eventually(t testing.TB, wait time.Duration, cond func() bool, msg func() string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s: %s", wait, msg())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
