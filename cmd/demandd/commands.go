@@ -394,4 +394,3 @@ func (c *cli) version(_ context.Context, _ []string) error {
 	fmt.Fprintf(c.stdout, "demandd %s\n", version)
 	return nil
 }
-

@@ -24,7 +24,9 @@ type FileError struct{ Msg string }
 
 func (e *FileError) Error() string { return e.Msg }
 
-func fileErrorf(format string, args ...any) error { return &FileError{Msg: fmt.Sprintf(format, args...)} }
+func fileErrorf(format string, args ...any) error {
+	return &FileError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // rowReader yields a sheet's rows one at a time.
 type rowReader interface {
