@@ -152,8 +152,8 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 			}
 			continue
 		}
-		if res.Total() == 0 {
-			fmt.Fprintf(c.stderr, "%s: already imported (same content as an earlier file)\n", path)
+		if res.New == 0 && res.Quarantined == 0 && res.Duplicate > 0 {
+			fmt.Fprintf(c.stderr, "%s: nothing new: its rows were imported before\n", path)
 		}
 	}
 	fmt.Fprintln(c.stdout, summary(total))

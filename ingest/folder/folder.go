@@ -321,8 +321,9 @@ func ImportFile(ctx context.Context, path, source string, origin demand.Origin, 
 
 // fileCheckpoint is the cursor of one file, keyed by its SHA-256.
 type fileCheckpoint struct {
-	Rows int  `json:"rows"` // last row number committed
-	Done bool `json:"done"`
+	Rows  int  `json:"rows"`  // last row number committed
+	Items int  `json:"items"` // items committed (rows that were not blank)
+	Done  bool `json:"done"`
 }
 
 func checkpointKey(sha string) string { return "questionnaire-file/" + sha }
@@ -351,7 +352,8 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 			return total, fmt.Errorf("folder: checkpoint of %s: %w", filepath.Base(path), err)
 		}
 	}
-	if cp.Done {
+	if cp.Done { // the same content was imported before, under some name
+		total.Duplicate = cp.Items
 		return total, nil
 	}
 	rr, err := openRows(path, validUTF8)
@@ -360,7 +362,7 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	}
 	defer rr.Close()
 	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha, source: source, origin: origin,
-		received: fi.ModTime(), after: cp.Rows, size: batchSize}
+		received: fi.ModTime(), after: cp.Rows, items: cp.Items, size: batchSize}
 	if err := rd.readHeader(); err != nil {
 		return total, err
 	}
@@ -447,6 +449,7 @@ type rowBatcher struct {
 	origin   demand.Origin
 	received time.Time
 	after    int // rows up to this number are committed already
+	items    int // items emitted, including those committed before
 	size     int
 	header   []string
 }
@@ -503,6 +506,7 @@ func (r *rowBatcher) produce(ctx context.Context, out chan<- batchOrErr) {
 			send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
 			return
 		}
+		r.items++
 		items = append(items, ingest.Item{Channel: demand.ChannelQuestionnaire, Source: r.source,
 			Key: fmt.Sprintf("%s:%d", r.sha, num), ContentType: ingest.ContentTypeRow, Body: body,
 			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num)})
@@ -517,7 +521,7 @@ func (r *rowBatcher) produce(ctx context.Context, out chan<- batchOrErr) {
 }
 
 func (r *rowBatcher) batch(items []ingest.Item, last int, done bool, handled int) batchOrErr {
-	v, _ := json.Marshal(fileCheckpoint{Rows: last, Done: done})
+	v, _ := json.Marshal(fileCheckpoint{Rows: last, Items: r.items, Done: done})
 	return batchOrErr{batch: ingest.Batch{Items: items, Checkpoint: &ingest.Checkpoint{Key: checkpointKey(r.sha), Value: string(v)}},
 		rows: handled}
 }

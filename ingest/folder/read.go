@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/richardlehane/mscfb"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"
@@ -59,6 +60,31 @@ func openRows(path string, utf8Valid bool) (rowReader, error) {
 	}
 }
 
+var cfbMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
+
+// cfbStreams lists the stream names of an OLE compound file; ok is false
+// when path is not one.
+func cfbStreams(path string) (map[string]bool, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	head := make([]byte, len(cfbMagic))
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, cfbMagic) {
+		return nil, false
+	}
+	names := map[string]bool{}
+	r, err := mscfb.New(f)
+	if err != nil {
+		return names, true
+	}
+	for e, err := r.Next(); err == nil; e, err = r.Next() {
+		names[e.Name] = true
+	}
+	return names, true
+}
+
 type xlsxRows struct {
 	f     *excelize.File
 	rows  *excelize.Rows
@@ -67,6 +93,18 @@ type xlsxRows struct {
 }
 
 func openXLSX(path string) (rowReader, error) {
+	// An OLE compound file with an .xlsx name is an encrypted workbook (a
+	// password set in Excel) or a legacy .xls renamed.
+	if streams, ok := cfbStreams(path); ok {
+		switch {
+		case streams["EncryptionInfo"]:
+			return nil, xlsxError(excelize.ErrWorkbookPassword)
+		case streams["Workbook"] || streams["Book"]:
+			return openXLS(path)
+		default:
+			return nil, fileErrorf("the file is an OLE document, not an .xlsx workbook; open it in Excel or WPS and save it as .xlsx")
+		}
+	}
 	f, err := excelize.OpenFile(path)
 	if err != nil {
 		return nil, xlsxError(err)

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/demandd/demandd/internal/fixture"
+	"github.com/demandd/demandd/internal/testdb"
+)
+
+// The benchmarks run demandd as a process so that its peak RSS is its own,
+// and compare it with bare excelize doing the same read or write in a
+// process of its own (this test binary, re-run with DEMANDD_BARE set).
+//
+//	make bench   (go test -run '^$' -bench 'Import|Export|Bare' -benchtime 1x ./cmd/demandd/)
+
+var benchSizes = []int{10000, 100000}
+
+// benchWorkbook returns a cached n-row 问卷星 workbook.
+func benchWorkbook(b *testing.B, n int) string {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("demandd-bench-wjx-%d.xlsx", n))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if err := fixture.WriteWJX(path+".tmp", n); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// measure runs cmd and returns its wall time and peak RSS in MB.
+func measure(b *testing.B, cmd *exec.Cmd) (time.Duration, float64) {
+	b.Helper()
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return took, float64(ru.Maxrss) / 1024
+}
+
+func report(b *testing.B, rows int, took time.Duration, rssMB float64) {
+	b.ReportMetric(float64(rows)/took.Seconds(), "rows/s")
+	b.ReportMetric(rssMB, "peak-RSS-MB")
+	b.ReportMetric(0, "ns/op")
+}
+
+func importInto(b *testing.B, bin, file string) (cfg string, took time.Duration, rss float64) {
+	b.Helper()
+	url := testdb.Postgres(b)
+	cfg = writeConfig(b, b.TempDir(), url, "")
+	took, rss = measure(b, exec.Command(bin, "import", file, "--config", cfg))
+	return cfg, took, rss
+}
+
+func BenchmarkImport(b *testing.B) {
+	bin := buildBinary(b)
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			file := benchWorkbook(b, n)
+			for i := 0; i < b.N; i++ {
+				_, took, rss := importInto(b, bin, file)
+				report(b, n, took, rss)
+			}
+		})
+	}
+}
+
+func BenchmarkExport(b *testing.B) {
+	bin := buildBinary(b)
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			b.StopTimer()
+			cfg, _, _ := importInto(b, bin, benchWorkbook(b, n))
+			out := filepath.Join(b.TempDir(), "export.xlsx")
+			b.StartTimer()
+			for i := 0; i < b.N; i++ {
+				took, rss := measure(b, exec.Command(bin, "export", "--out", out, "--config", cfg))
+				report(b, n, took, rss)
+			}
+		})
+	}
+}
+
+// BenchmarkBare is the ceiling: excelize alone streaming the same
+// workbook's rows, and stream-writing a 16-column table of as many rows.
+func BenchmarkBare(b *testing.B) {
+	for _, n := range benchSizes {
+		file := benchWorkbook(b, n)
+		b.Run(fmt.Sprintf("read/rows=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cmd := exec.Command(os.Args[0])
+				cmd.Env = append(os.Environ(), "DEMANDD_BARE=read:"+file)
+				took, rss := measure(b, cmd)
+				report(b, n, took, rss)
+			}
+		})
+		b.Run(fmt.Sprintf("write/rows=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cmd := exec.Command(os.Args[0])
+				cmd.Env = append(os.Environ(), fmt.Sprintf("DEMANDD_BARE=write:%s:%d", filepath.Join(b.TempDir(), "bare.xlsx"), n))
+				took, rss := measure(b, cmd)
+				report(b, n, took, rss)
+			}
+		})
+	}
+}
+
+// bareExcelize does the DEMANDD_BARE job of a benchmark subprocess and
+// reports whether it did.
+func bareExcelize() bool {
+	job := os.Getenv("DEMANDD_BARE")
+	if job == "" {
+		return false
+	}
+	if err := runBare(job); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return true
+}
+
+func runBare(job string) error {
+	kind, arg, _ := strings.Cut(job, ":")
+	switch kind {
+	case "read":
+		f, err := excelize.OpenFile(arg)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rows, err := f.Rows(f.GetSheetName(0))
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			if _, err := rows.Columns(); err != nil {
+				return err
+			}
+			n++
+		}
+		return rows.Close()
+	case "write":
+		path, num, _ := strings.Cut(arg, ":")
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return err
+		}
+		f := excelize.NewFile()
+		defer f.Close()
+		sw, err := f.NewStreamWriter("Sheet1")
+		if err != nil {
+			return err
+		}
+		row := make([]interface{}, 16)
+		for i := 1; i <= n; i++ {
+			src := fixture.WJXRow(i)
+			for c := range row {
+				row[c] = src[c%len(src)]
+			}
+			cell, _ := excelize.CoordinatesToCellName(1, i)
+			if err := sw.SetRow(cell, row); err != nil {
+				return err
+			}
+		}
+		if err := sw.Flush(); err != nil {
+			return err
+		}
+		return f.SaveAs(path)
+	}
+	return fmt.Errorf("unknown DEMANDD_BARE job %q", job)
+}

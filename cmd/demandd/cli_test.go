@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/demandd/demandd/internal/fixture"
+	"github.com/demandd/demandd/internal/testdb"
+	"github.com/demandd/demandd/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	if bareExcelize() { // a benchmark's subprocess
+		return
+	}
+	code := testdb.Main(m)
+	if binaryBuilt.Load() {
+		if bin, err := binary(); err == nil {
+			os.RemoveAll(filepath.Dir(bin))
+		}
+	}
+	os.Exit(code)
+}
+
+// demandd runs the CLI in-process and returns its exit code and output.
+func demandd(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// writeConfig writes a config for a database URL and a watched folder.
+func writeConfig(t testing.TB, dir, dbURL, extra string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`data_dir = %q
+[database]
+url = %q
+[[folder]]
+name = "inbox"
+path = %q
+stable_for = "100ms"
+rescan = "1s"
+%s`, filepath.Join(dir, "data"), dbURL, filepath.Join(dir, "inbox"), extra)
+	path := filepath.Join(dir, "demandd.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestUsageAndExitCodes(t *testing.T) {
+	if code, _, _ := demandd(t); code != exitUsage {
+		t.Errorf("no command: exit %d", code)
+	}
+	if code, _, errOut := demandd(t, "frobnicate"); code != exitUsage || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("unknown command: exit %d %q", code, errOut)
+	}
+	if code, out, _ := demandd(t, "version"); code != exitOK || !strings.HasPrefix(out, "demandd ") {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+	if code, out, _ := demandd(t, "config", "example"); code != exitOK || !strings.Contains(out, "[[folder]]") {
+		t.Errorf("config example: exit %d", code)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("data_dir = \"x\"\n[[folder]]\nname = \"in\"\npath = \"in\"\norgin = \"raised\"\n"), 0o644)
+	for _, cmd := range []string{"serve", "list", "config check", "migrate"} {
+		args := append(strings.Fields(cmd), "--config", bad)
+		code, _, errOut := demandd(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "bad.toml:5") || !strings.Contains(errOut, "orgin") {
+			t.Errorf("%s with a config typo: exit %d, %q", cmd, code, errOut)
+		}
+	}
+	if code, _, errOut := demandd(t, "list", "--config", filepath.Join(dir, "missing.toml")); code != exitUsage {
+		t.Errorf("missing config: exit %d %q", code, errOut)
+	}
+	if code, _, errOut := demandd(t, "export", "--config", writeConfig(t, dir, "sqlite:"+filepath.Join(dir, "d.db"), "")); code != exitUsage || !strings.Contains(errOut, "--out") {
+		t.Errorf("export without --out: exit %d %q", code, errOut)
+	}
+}
+
+func TestImportListExportReprocess(t *testing.T) {
+	for _, b := range testenv.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeConfig(t, dir, b.URL(t), "")
+			header := []string{"序号", "提交答卷时间", "1、您的姓名：", "2、电子邮箱：", "3、问题描述", "4、其他想说的话", "5、紧急程度"}
+			row := func(n int) []string {
+				desc := fmt.Sprintf("第%d个需求：报表导出太慢", n)
+				if n == 3 {
+					desc = ""
+				}
+				if n == 5 {
+					desc = `=HYPERLINK("http://evil.example","点我")`
+				}
+				return []string{fmt.Sprint(n), "2026/11/23 10:00:00", "张伟", fmt.Sprintf("u%d@example.com", n), desc, "谢谢", "紧急"}
+			}
+			file := filepath.Join(dir, "survey.xlsx")
+			if err := fixture.WriteXLSX(file, header, 10, row); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := demandd(t, "import", file, "--config", cfg)
+			if code != exitOK || strings.TrimSpace(out) != "9 new, 0 duplicate, 1 quarantined" {
+				t.Fatalf("import: exit %d, %q, %q", code, out, errOut)
+			}
+			code, out, errOut = demandd(t, "import", "--config", cfg, file)
+			if code != exitOK || strings.TrimSpace(out) != "0 new, 10 duplicate, 0 quarantined" || !strings.Contains(errOut, "nothing new") {
+				t.Fatalf("import again: exit %d, %q, %q", code, out, errOut)
+			}
+
+			code, out, _ = demandd(t, "list", "--json", "--config", cfg)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if code != exitOK || len(lines) != 9 {
+				t.Fatalf("list --json: exit %d, %d lines", code, len(lines))
+			}
+			var first map[string]any
+			if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || !strings.HasPrefix(first["code"].(string), "DEM") {
+				t.Fatalf("first line %q: %v", lines[0], err)
+			}
+			if code, out, _ = demandd(t, "list", "--config", cfg); code != exitOK || !strings.Contains(out, "报表导出太慢") {
+				t.Errorf("list: %d %q", code, out)
+			}
+
+			code, out, _ = demandd(t, "quarantine", "list", "--config", cfg)
+			if code != exitOK || !strings.Contains(out, "no description") || !strings.Contains(out, "survey.xlsx 第4行") {
+				t.Fatalf("quarantine list: %d %q", code, out)
+			}
+			// Nothing changed: the item stays quarantined.
+			code, out, _ = demandd(t, "reprocess", "--all", "--config", cfg)
+			if code != exitOK || !strings.Contains(out, "0 resolved, 1 still quarantined") {
+				t.Fatalf("reprocess unchanged: %d %q", code, out)
+			}
+			// The config fix: take the description from the other column.
+			cfg = writeConfig(t, dir, b.URL(t), "[questionnaire.aliases]\ndescription = [\"其他想说的话\"]\n")
+			code, out, errOut = demandd(t, "reprocess", "--all", "--config", cfg)
+			if code != exitOK || !strings.Contains(out, "1 resolved, 0 still quarantined") {
+				t.Fatalf("reprocess after the fix: %d %q %q", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestExportWorkbook(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, testenv.Backends[0].URL(t), "")
+	header := []string{"提交答卷时间", "公司名称", "需求描述", "紧急程度"}
+	row := func(n int) []string {
+		desc := "希望增加批量导出"
+		if n == 2 {
+			desc = `=HYPERLINK("http://evil.example","点我")`
+		}
+		return []string{"2026/11/23 10:00:00", "+86 公司", desc, "非常紧急"}
+	}
+	file := filepath.Join(dir, "s.xlsx")
+	if err := fixture.WriteXLSX(file, header, 3, row); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := demandd(t, "import", file, "--config", cfg); code != exitOK {
+		t.Fatalf("import: %s", errOut)
+	}
+	out := filepath.Join(dir, "跟踪表.xlsx")
+	code, stdout, errOut := demandd(t, "export", "--out", out, "--since", "2026-11-23", "--until", "2026-11-23", "--status", "待处理", "--config", cfg)
+	if code != exitOK || !strings.Contains(stdout, "wrote 3 demands") {
+		t.Fatalf("export: %d %q %q", code, stdout, errOut)
+	}
+	f, err := excelize.OpenFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sheet := f.GetSheetName(0)
+	rows, err := f.GetRows(sheet)
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	if rows[0][0] != "需求编号" || rows[0][15] != "重复次数" {
+		t.Errorf("header %v", rows[0])
+	}
+	if formula, _ := f.GetCellFormula(sheet, "C3"); formula != "" || !strings.HasPrefix(rows[2][2], "=HYPERLINK") {
+		t.Errorf("description became a formula %q / %q", formula, rows[2][2])
+	}
+	// Dates outside the range are left out.
+	code, stdout, _ = demandd(t, "export", "--out", out, "--since", "2026-11-24", "--config", cfg)
+	if code != exitOK || !strings.Contains(stdout, "wrote 0 demands") {
+		t.Errorf("export --since later: %q", stdout)
+	}
+}
+
+// binary builds demandd once for the tests that run it as a process.
+var binaryBuilt atomic.Bool
+
+var binary = sync.OnceValues(func() (string, error) {
+	binaryBuilt.Store(true)
+	dir, err := os.MkdirTemp("", "demandd-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "demandd")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
