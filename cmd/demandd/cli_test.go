@@ -94,8 +94,8 @@ func TestUsageAndExitCodes(t *testing.T) {
 func TestImportListExportReprocess(t *testing.T) {
 	for _, b := range testenv.Backends {
 		t.Run(b.Name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeConfig(t, dir, b.URL(t), "")
+			dir, url := t.TempDir(), b.URL(t)
+			cfg := writeConfig(t, dir, url, "")
 			header := []string{"序号", "提交答卷时间", "1、您的姓名：", "2、电子邮箱：", "3、问题描述", "4、其他想说的话", "5、紧急程度"}
 			row := func(n int) []string {
 				desc := fmt.Sprintf("第%d个需求：报表导出太慢", n)
@@ -143,7 +143,7 @@ func TestImportListExportReprocess(t *testing.T) {
 				t.Fatalf("reprocess unchanged: %d %q", code, out)
 			}
 			// The config fix: take the description from the other column.
-			cfg = writeConfig(t, dir, b.URL(t), "[questionnaire.aliases]\ndescription = [\"其他想说的话\"]\n")
+			cfg = writeConfig(t, dir, url, "[questionnaire.aliases]\ndescription = [\"其他想说的话\"]\n")
 			code, out, errOut = demandd(t, "reprocess", "--all", "--config", cfg)
 			if code != exitOK || !strings.Contains(out, "1 resolved, 0 still quarantined") {
 				t.Fatalf("reprocess after the fix: %d %q %q", code, out, errOut)
