@@ -153,4 +153,7 @@ type Filter struct {
 	Since  time.Time // received at or after
 	Until  time.Time // received before
 	Status []Status
+	// Summary leaves out what tables and lists do not show — reasons, extra
+	// attributes, attachments, flags — so that large exports stay fast.
+	Summary bool
 }

@@ -123,6 +123,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	}
 
 	n := 0
+	f.Summary = true
 	err = src.EachDemand(ctx, f, func(r *demand.Record) error {
 		if n%1000 == 0 {
 			if err := ctx.Err(); err != nil {

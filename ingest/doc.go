@@ -2,7 +2,7 @@
 //
 // A Source runs until its context ends. It reads items from its channel
 // (an IMAP mailbox, a watched folder, a webhook endpoint) and hands them to
-// Emit in batches, each batch with the checkpoint that acknowledges it.
+// the Sink's Emit in batches, each batch with the checkpoint that acknowledges it.
 // Emit normalises, classifies and stores the batch — raw items, records and
 // checkpoint in one transaction — and returns nil only once that
 // transaction has committed. A source acknowledges to its channel (advances
@@ -15,6 +15,10 @@
 // as it is (a questionnaire without a recognisable header, say): the source
 // sets the input aside where a person will see it instead of retrying.
 // Any other error is transient (the database is down): back off and retry.
+//
+// Emit is Prepare then Commit; a source that reads faster than it commits
+// may Prepare batch N+1 while batch N commits, as long as it commits them in
+// order and acknowledges each only after its Commit returned nil.
 //
 // A source reads its own checkpoints through State when it starts.
 // Channel packages import ingest, demand and their protocol library only.

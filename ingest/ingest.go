@@ -32,6 +32,9 @@ type Item struct {
 	// Ref is the human-readable external reference kept on the record
 	// (file name and row, Message-ID, ticket URL).
 	Ref string
+	// Row, when set, is Body already decoded (ContentTypeRow): the channel
+	// had it at hand, so the normaliser need not parse the JSON again.
+	Row *Row
 }
 
 // Row is the body of a ContentTypeRow item: a questionnaire row with the
@@ -73,8 +76,25 @@ func (r Result) Add(o Result) Result {
 // Total is the number of items counted.
 func (r Result) Total() int { return r.New + r.Duplicate + r.Quarantined + r.Ignored }
 
-// Emit stores a batch; see the package documentation for the contract.
-type Emit func(ctx context.Context, b Batch) (Result, error)
+// Sink is where a source hands its batches: the engine.
+type Sink interface {
+	// Emit prepares and commits a batch; see the package documentation.
+	Emit(ctx context.Context, b Batch) (Result, error)
+	// Prepare does Emit's work up to the commit — normalising and
+	// classifying — so that a source can prepare its next batch while the
+	// previous one commits. It returns a *RejectError as Emit does.
+	Prepare(ctx context.Context, b Batch) (*Prepared, error)
+	// Commit stores a prepared batch in one transaction; it returns after
+	// the commit. Commit batches of one checkpoint in the order read.
+	Commit(ctx context.Context, p *Prepared) (Result, error)
+}
+
+// Prepared is a batch made ready for Commit.
+type Prepared struct {
+	Batch Batch
+	// Entries is the sink's own work; sources do not look inside.
+	Entries any
+}
 
 // State reads a source's checkpoints.
 type State interface {
@@ -87,7 +107,7 @@ type Source interface {
 	// Run reads until ctx ends and returns nil then; an error return means
 	// the source cannot go on (the engine logs it and restarts the source
 	// after a pause).
-	Run(ctx context.Context, emit Emit, state State) error
+	Run(ctx context.Context, sink Sink, state State) error
 }
 
 // RejectError says a batch can never be stored as it is.

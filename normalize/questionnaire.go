@@ -238,7 +238,9 @@ func shortList(ss []string, n int) string {
 // Record makes the demand record of one questionnaire row item.
 func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	var row ingest.Row
-	if err := json.Unmarshal(it.Body, &row); err != nil {
+	if it.Row != nil {
+		row = *it.Row
+	} else if err := json.Unmarshal(it.Body, &row); err != nil {
 		return nil, &QuarantineError{Reason: fmt.Sprintf("row body is not valid JSON: %v", err)}
 	}
 	m, err := q.Map(row.Header)

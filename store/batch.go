@@ -202,7 +202,7 @@ func (s *Store) linkDuplicates(ctx context.Context, tx *sqlx.Tx, recs []*demand.
 	existing := map[string]int64{}
 	for start := 0; start < len(fps); start += 500 {
 		chunk := fps[start:min(start+500, len(fps))]
-		q, args, err := sqlx.In(`SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND duplicate_of IS NULL GROUP BY fingerprint`, chunk)
+		q, args, err := sqlx.In(`SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND fingerprint <> '' AND duplicate_of IS NULL GROUP BY fingerprint`, chunk)
 		if err != nil {
 			return l, fmt.Errorf("store: find duplicates: %w", err)
 		}
@@ -412,6 +412,16 @@ func clean(s string) string {
 }
 
 func jsonText(v any) string {
+	switch x := v.(type) { // the common empty lists, without reflection
+	case []string:
+		if len(x) == 0 {
+			return "[]"
+		}
+	case []demand.Attachment:
+		if len(x) == 0 {
+			return "[]"
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil || string(b) == "null" {
 		return "[]"

@@ -90,7 +90,7 @@ func (r *demandRow) record() (*demand.Record, error) {
 		{"extra", r.Extra, &rec.Extra},
 		{"flags", r.Flags, &rec.Flags},
 	} {
-		if len(j.data) == 0 {
+		if len(j.data) == 0 || string(j.data) == "[]" {
 			continue
 		}
 		if err := json.Unmarshal(j.data, j.dst); err != nil {
@@ -99,6 +99,20 @@ func (r *demandRow) record() (*demand.Record, error) {
 	}
 	return rec, nil
 }
+
+// summaryColumns select every column but the detail lists, left empty.
+var summaryColumns = func() string {
+	cols := []string{"id"}
+	for _, c := range demandColumns {
+		switch c {
+		case "reasons", "extra", "attachments", "flags", "tags":
+			cols = append(cols, "'[]' AS "+c)
+		default:
+			cols = append(cols, c)
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
 
 // EachDemand calls fn for every record matching f, oldest first, streaming
 // rows so that memory does not grow with the table.
@@ -122,6 +136,9 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		where = append(where, "status IN ("+strings.Join(ph, ", ")+")")
 	}
 	q := `SELECT * FROM demands`
+	if f.Summary {
+		q = `SELECT ` + summaryColumns + ` FROM demands`
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

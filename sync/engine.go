@@ -57,12 +57,33 @@ func New(st *store.Store, n Normalizer, c classify.Classifier, opts Options) *En
 	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger}
 }
 
-// Emit implements ingest.Emit.
+var _ ingest.Sink = (*Engine)(nil)
+
+// Emit implements ingest.Sink.
 func (e *Engine) Emit(ctx context.Context, b ingest.Batch) (ingest.Result, error) {
-	entries, err := e.prepare(ctx, b.Items)
+	p, err := e.Prepare(ctx, b)
 	if err != nil {
 		return ingest.Result{}, err
 	}
+	return e.Commit(ctx, p)
+}
+
+// Prepare implements ingest.Sink: it normalises and classifies.
+func (e *Engine) Prepare(ctx context.Context, b ingest.Batch) (*ingest.Prepared, error) {
+	entries, err := e.prepare(ctx, b.Items)
+	if err != nil {
+		return nil, err
+	}
+	return &ingest.Prepared{Batch: b, Entries: entries}, nil
+}
+
+// Commit implements ingest.Sink: one transaction for the batch.
+func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result, error) {
+	entries, ok := p.Entries.([]store.Entry)
+	if !ok {
+		return ingest.Result{}, errors.New("sync: commit: batch was not prepared by this engine")
+	}
+	b := p.Batch
 	var cp *store.Checkpoint
 	if b.Checkpoint != nil {
 		cp = &store.Checkpoint{Key: b.Checkpoint.Key, Value: b.Checkpoint.Value}
@@ -169,7 +190,7 @@ func (e *Engine) runSource(ctx context.Context, src ingest.Source) {
 	log := e.log.With("source", src.Name())
 	for {
 		log.Info("source started")
-		err := src.Run(ctx, e.Emit, e.store)
+		err := src.Run(ctx, e, e.store)
 		if ctx.Err() != nil {
 			log.Info("source stopped")
 			return

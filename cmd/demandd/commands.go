@@ -132,7 +132,7 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 				fmt.Fprintf(c.stderr, "\r[%d/%d] %s  %s %d rows  %.0f rows/s ", i+1, len(files), name, bar(rows), rows, rate)
 			}
 		}
-		res, err := folder.ImportFile(ctx, path, *source, origin, a.engine.Emit, a.store, progress)
+		res, err := folder.ImportFile(ctx, path, *source, origin, a.engine, a.store, progress)
 		if tty {
 			fmt.Fprintln(c.stderr)
 		}

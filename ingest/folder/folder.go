@@ -106,7 +106,7 @@ type candidate struct {
 }
 
 // Run implements ingest.Source.
-func (s *Source) Run(ctx context.Context, emit ingest.Emit, state ingest.State) error {
+func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) error {
 	for _, d := range []string{s.cfg.Path, s.cfg.ProcessedDir, s.cfg.FailedDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("folder %s: create %s: %w", s.cfg.Name, d, err)
@@ -171,7 +171,7 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, state ingest.State) 
 				if pending[path] == nil || now.Sub(c.since) < s.cfg.StableFor || now.Before(c.retryAt) {
 					continue
 				}
-				err := s.handle(ctx, path, emit, state)
+				err := s.handle(ctx, path, sink, state)
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -225,10 +225,10 @@ func ignored(name string) bool {
 
 // handle imports one stable file and moves it. It returns an error only
 // for transient failures (the file stays and is retried).
-func (s *Source) handle(ctx context.Context, path string, emit ingest.Emit, state ingest.State) error {
+func (s *Source) handle(ctx context.Context, path string, sink ingest.Sink, state ingest.State) error {
 	name := filepath.Base(path)
 	start := time.Now()
-	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.cfg.BatchSize, emit, state, nil)
+	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.cfg.BatchSize, sink, state, nil)
 	var fe *FileError
 	if rej, ok := ingest.IsReject(err); ok {
 		fe = &FileError{Msg: rej.Reason}
@@ -315,8 +315,8 @@ func copyFile(src, dst string) error {
 // ImportFile reads one file through the folder channel's path, once, for
 // `demandd import`: it does not move the file. progress, if set, is called
 // with the rows handled so far.
-func ImportFile(ctx context.Context, path, source string, origin demand.Origin, emit ingest.Emit, state ingest.State, progress func(rows int)) (ingest.Result, error) {
-	return importFile(ctx, path, source, origin, 1000, emit, state, progress)
+func ImportFile(ctx context.Context, path, source string, origin demand.Origin, sink ingest.Sink, state ingest.State, progress func(rows int)) (ingest.Result, error) {
+	return importFile(ctx, path, source, origin, 1000, sink, state, progress)
 }
 
 // fileCheckpoint is the cursor of one file, keyed by its SHA-256.
@@ -328,7 +328,7 @@ type fileCheckpoint struct {
 
 func checkpointKey(sha string) string { return "questionnaire-file/" + sha }
 
-func importFile(ctx context.Context, path, source string, origin demand.Origin, batchSize int, emit ingest.Emit, state ingest.State, progress func(int)) (ingest.Result, error) {
+func importFile(ctx context.Context, path, source string, origin demand.Origin, batchSize int, sink ingest.Sink, state ingest.State, progress func(int)) (ingest.Result, error) {
 	var total ingest.Result
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -367,15 +367,17 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 		return total, err
 	}
 
+	// Read and prepare ahead while the previous batch commits; commit in
+	// order on this goroutine.
 	readCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	batches := make(chan batchOrErr, 2) // read ahead while the previous batch commits
-	go rd.produce(readCtx, batches)
+	batches := make(chan batchOrErr, 1)
+	go rd.produce(readCtx, sink, batches)
 	for b := range batches {
 		if b.err != nil {
 			return total, b.err
 		}
-		res, err := emit(ctx, b.batch)
+		res, err := sink.Commit(ctx, b.prepared)
 		if err != nil {
 			return total, err
 		}
@@ -435,9 +437,9 @@ func hashFile(path string) (string, bool, error) {
 }
 
 type batchOrErr struct {
-	batch ingest.Batch
-	rows  int // rows handled up to and including this batch
-	err   error
+	prepared *ingest.Prepared
+	rows     int // rows handled up to and including this batch
+	err      error
 }
 
 // rowBatcher turns a sheet's rows into item batches.
@@ -470,15 +472,21 @@ func (r *rowBatcher) readHeader() error {
 	}
 }
 
-func (r *rowBatcher) produce(ctx context.Context, out chan<- batchOrErr) {
+func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- batchOrErr) {
 	defer close(out)
 	send := func(b batchOrErr) bool {
 		select {
 		case out <- b:
-			return true
+			return b.err == nil
 		case <-ctx.Done():
 			return false
 		}
+	}
+	prepare := func(items []ingest.Item, last int, done bool, handled int) bool {
+		v, _ := json.Marshal(fileCheckpoint{Rows: last, Items: r.items, Done: done})
+		b := ingest.Batch{Items: items, Checkpoint: &ingest.Checkpoint{Key: checkpointKey(r.sha), Value: string(v)}}
+		p, err := sink.Prepare(ctx, b)
+		return send(batchOrErr{prepared: p, rows: handled, err: err})
 	}
 	items := make([]ingest.Item, 0, r.size)
 	handled, last := 0, r.after
@@ -500,8 +508,8 @@ func (r *rowBatcher) produce(ctx context.Context, out chan<- batchOrErr) {
 		if len(cells) == 0 || qualtricsMeta(cells) {
 			continue
 		}
-		body, err := json.Marshal(ingest.Row{File: r.file, SHA256: r.sha, Sheet: r.rows.Sheet(), Number: num,
-			Header: r.header, Cells: cells})
+		row := &ingest.Row{File: r.file, SHA256: r.sha, Sheet: r.rows.Sheet(), Number: num, Header: r.header, Cells: cells}
+		body, err := json.Marshal(row)
 		if err != nil {
 			send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
 			return
@@ -509,21 +517,15 @@ func (r *rowBatcher) produce(ctx context.Context, out chan<- batchOrErr) {
 		r.items++
 		items = append(items, ingest.Item{Channel: demand.ChannelQuestionnaire, Source: r.source,
 			Key: fmt.Sprintf("%s:%d", r.sha, num), ContentType: ingest.ContentTypeRow, Body: body,
-			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num)})
+			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num), Row: row})
 		if len(items) == r.size {
-			if !send(r.batch(items, last, false, handled)) {
+			if !prepare(items, last, false, handled) {
 				return
 			}
 			items = make([]ingest.Item, 0, r.size)
 		}
 	}
-	send(r.batch(items, last, true, handled))
-}
-
-func (r *rowBatcher) batch(items []ingest.Item, last int, done bool, handled int) batchOrErr {
-	v, _ := json.Marshal(fileCheckpoint{Rows: last, Items: r.items, Done: done})
-	return batchOrErr{batch: ingest.Batch{Items: items, Checkpoint: &ingest.Checkpoint{Key: checkpointKey(r.sha), Value: string(v)}},
-		rows: handled}
+	prepare(items, last, true, handled)
 }
 
 // trimRow drops trailing empty cells; a row of empty cells becomes empty.

@@ -66,7 +66,6 @@ CREATE TABLE demands (
     last_activity_at  TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX demands_received_at ON demands (received_at);
-CREATE INDEX demands_status ON demands (status);
 CREATE INDEX demands_fingerprint ON demands (fingerprint) WHERE fingerprint <> '' AND duplicate_of IS NULL;
 
 -- Demand codes: the last sequence number used per period (yyyymm).
