@@ -6,6 +6,7 @@
 package export
 
 import (
+	"archive/zip"
 	"context"
 	"fmt"
 	"io"
@@ -177,7 +178,11 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	if err := sw.Flush(); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
-	if _, err := book.WriteTo(w); err != nil {
+	// excelize's WriteTo assembles the whole zip in a buffer first; a zip
+	// writer over w streams it instead, so memory stays flat for any
+	// number of rows. (The buffer WriteToBuffer returns is then empty.)
+	book.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	if _, err := book.WriteToBuffer(); err != nil {
 		return 0, fmt.Errorf("export: write workbook: %w", err)
 	}
 	return n, nil

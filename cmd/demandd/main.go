@@ -5,11 +5,20 @@ package main
 import (
 	"context"
 	"os"
+	"runtime/debug"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// softMemoryLimit keeps the heap near what demandd needs rather than
+// letting it double between collections: import and export stream, so
+// their live heap is small whatever the file size. GOMEMLIMIT overrides.
+const softMemoryLimit = 64 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
