@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/demandd/demandd/demand"
 )
@@ -295,7 +294,7 @@ func (s *Store) insertRawCopy(ctx context.Context, tx *sqlx.Tx, entries []Entry,
 		updated_at TIMESTAMPTZ) ON COMMIT DELETE ROWS`); err != nil {
 		return fmt.Errorf("store: create staging table: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("stage_raw", append([]string{"ord"}, rawColumns...)...))
+	stmt, err := tx.PrepareContext(ctx, copyFrom("stage_raw", append([]string{"ord"}, rawColumns...)))
 	if err != nil {
 		return fmt.Errorf("store: copy raw items: %w", err)
 	}
@@ -367,7 +366,7 @@ func demandValues(r *demand.Record) []any {
 
 func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record) error {
 	if s.dialect == Postgres {
-		stmt, err := tx.PrepareContext(ctx, pq.CopyIn("demands", demandColumns...))
+		stmt, err := tx.PrepareContext(ctx, copyFrom("demands", demandColumns))
 		if err != nil {
 			return fmt.Errorf("store: copy demands: %w", err)
 		}
@@ -397,6 +396,11 @@ func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 		}
 	}
 	return nil
+}
+
+// copyFrom is the COPY statement lib/pq streams rows into when prepared.
+func copyFrom(table string, columns []string) string {
+	return "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN"
 }
 
 // clean makes text storable everywhere: valid UTF-8 without NUL bytes,
