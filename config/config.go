@@ -17,6 +17,7 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/tomlpos"
 )
 
 // Config is the whole configuration file.
@@ -162,7 +163,7 @@ func Load(path string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	c := &Config{File: name}
 	var kinds map[string]unstable.Kind
-	c.lines, kinds = keyLines(data)
+	c.lines, kinds = tomlpos.KeyLines(data)
 	// go-toml hands any scalar to a TextUnmarshaler; a duration written as
 	// a bare number must still be named with its line.
 	for key, kind := range kinds {
@@ -173,7 +174,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return nil, decodeError(name, err)
+		return nil, tomlpos.DecodeError(name, err, "`demandd config example` lists every key")
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
@@ -352,112 +353,14 @@ func (c *Config) keyError(key, msg string) error {
 	if where == "" {
 		where = "config"
 	}
-	if line := c.lineOf(key); line > 0 {
+	if line := tomlpos.LineOf(c.lines, key); line > 0 {
 		where = fmt.Sprintf("%s:%d", where, line)
 	}
 	return fmt.Errorf("%s: %s: %s", where, key, msg)
 }
 
-// lineOf finds the line of key or, failing that, of its closest parent.
-func (c *Config) lineOf(key string) int {
-	for k := key; k != ""; {
-		if l, ok := c.lines[k]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(k, ".[")
-		if i < 0 {
-			break
-		}
-		k = k[:i]
-	}
-	return 0
-}
-
 func isDurationKey(key string) bool {
 	return key == "classify.sla.p1" || strings.HasSuffix(key, ".stable_for") || strings.HasSuffix(key, ".rescan")
-}
-
-// keyLines maps every key path ("database.url", "folder[1].origin") to its
-// line, using the TOML parser's positions, and to its value's kind.
-func keyLines(data []byte) (map[string]int, map[string]unstable.Kind) {
-	lines := map[string]int{}
-	kinds := map[string]unstable.Kind{}
-	var p unstable.Parser
-	p.Reset(data)
-	table := ""
-	arrays := map[string]int{}
-	keyOf := func(n *unstable.Node) string {
-		var parts []string
-		it := n.Key()
-		for it.Next() {
-			parts = append(parts, string(it.Node().Data))
-		}
-		return strings.Join(parts, ".")
-	}
-	lineAt := func(n *unstable.Node) int {
-		if n.Raw.Length == 0 {
-			return 0
-		}
-		return p.Shape(n.Raw).Start.Line
-	}
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table:
-			table = keyOf(e)
-			lines[table] = lineFirstKey(&p, e)
-		case unstable.ArrayTable:
-			name := keyOf(e)
-			table = fmt.Sprintf("%s[%d]", name, arrays[name])
-			arrays[name]++
-			lines[table] = lineFirstKey(&p, e)
-		case unstable.KeyValue:
-			k := keyOf(e)
-			if table != "" {
-				k = table + "." + k
-			}
-			kinds[k] = e.Value().Kind
-			if l := lineAt(e.Value()); l > 0 {
-				lines[k] = l
-			} else {
-				lines[k] = lineFirstKey(&p, e)
-			}
-		}
-	}
-	return lines, kinds
-}
-
-func lineFirstKey(p *unstable.Parser, n *unstable.Node) int {
-	it := n.Key()
-	if it.Next() {
-		if k := it.Node(); k.Raw.Length > 0 {
-			return p.Shape(k.Raw).Start.Line
-		}
-	}
-	return 0
-}
-
-// decodeError turns go-toml's errors into "FILE:LINE: key: message".
-func decodeError(name string, err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var errs []error
-		for _, e := range strict.Errors {
-			row, _ := e.Position()
-			errs = append(errs, fmt.Errorf("%s:%d: unknown key %q (check its spelling; `demandd config example` lists every key)", name, row, strings.Join(e.Key(), ".")))
-		}
-		return errors.Join(errs...)
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, _ := de.Position()
-		key := strings.Join(de.Key(), ".")
-		if key != "" {
-			return fmt.Errorf("%s:%d: %s: %s", name, row, key, de.Error())
-		}
-		return fmt.Errorf("%s:%d: %s", name, row, de.Error())
-	}
-	return fmt.Errorf("%s: %w", name, err)
 }
 
 // redactURL hides a password in a URL for messages and dumps.
