@@ -94,7 +94,6 @@ func DecodeError(name string, err error, hint string) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-
 // LineOf finds the line of key in lines (from KeyLines) or, failing
 // that, of its closest parent; 0 when none is known.
 func LineOf(lines map[string]int, key string) int {
