@@ -3,6 +3,7 @@ package classify
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/demandd/demandd/demand"
@@ -15,13 +16,13 @@ type Classifier interface {
 
 // SLA holds the response targets per quadrant.
 type SLA struct {
-	P1         time.Duration // clock time
-	P2Workdays int
-	P3Days     int
-	P4Days     int
+	P1         time.Duration // clock time: urgent and important work does not wait for Monday
+	P2Workdays int           // working days on the Calendar
+	P3Days     int           // calendar days: the next iteration
+	P4Days     int           // calendar days: the periodic review
 }
 
-// Options configure Basic.
+// Options configure an Engine.
 type Options struct {
 	DefaultType demand.Type
 	Departments map[demand.Type]string
@@ -29,15 +30,35 @@ type Options struct {
 	Calendar    *Calendar
 }
 
-// Basic is the first-cut classifier; see the package documentation.
-type Basic struct{ opts Options }
+// Engine is the keyword-rules classifier. Its rules and customer directory
+// can be replaced while it runs (Swap); a Classify call uses one
+// consistent pair.
+type Engine struct {
+	opts  Options
+	state atomic.Pointer[state]
+}
 
-var _ Classifier = (*Basic)(nil)
+type state struct {
+	rules *Rules
+	dir   *Directory
+}
 
-// NewBasic checks opts and builds the classifier.
-func NewBasic(opts Options) (*Basic, error) {
+var _ Classifier = (*Engine)(nil)
+
+// NewEngine builds an engine over rules (required) and a customer
+// directory (nil for none).
+func NewEngine(opts Options, rules *Rules, dir *Directory) (*Engine, error) {
+	if rules == nil {
+		return nil, fmt.Errorf("classify: no rules")
+	}
 	if opts.DefaultType == "" {
 		opts.DefaultType = demand.TypeInquiry
+		if rules.Taxonomy == TaxonomyThree {
+			opts.DefaultType = demand.TypeFunctional
+		}
+	}
+	if !typeInTaxonomy(opts.DefaultType, rules.Taxonomy) {
+		return nil, fmt.Errorf("classify: default type %q is not in the rules' %s-way taxonomy", opts.DefaultType, rules.Taxonomy)
 	}
 	if opts.Calendar == nil {
 		cal, err := NewCalendar(time.UTC, nil, nil)
@@ -49,57 +70,145 @@ func NewBasic(opts Options) (*Basic, error) {
 	if opts.SLA.P1 <= 0 || opts.SLA.P2Workdays <= 0 || opts.SLA.P3Days <= 0 || opts.SLA.P4Days <= 0 {
 		return nil, fmt.Errorf("classify: every SLA target must be positive: %+v", opts.SLA)
 	}
-	return &Basic{opts: opts}, nil
+	e := &Engine{opts: opts}
+	e.state.Store(&state{rules: rules, dir: dir})
+	return e, nil
 }
 
-const ruleDefault = "default"
+// Swap puts new rules and directory in force for the next Classify calls.
+func (e *Engine) Swap(rules *Rules, dir *Directory) { e.state.Store(&state{rules: rules, dir: dir}) }
 
-// Classify implements Classifier.
-func (b *Basic) Classify(_ context.Context, r *demand.Record) error {
+// Rules returns the rules in force.
+func (e *Engine) Rules() *Rules { return e.state.Load().rules }
+
+// Reason rule names of the engine's own steps.
+const (
+	ruleDefault   = "default"
+	ruleTier      = "customer tier"
+	ruleDirectory = "customer directory"
+	ruleQuadrant  = "quadrant"
+	ruleDeadline  = "customer deadline"
+)
+
+// Classify implements Classifier: directory, rules, defaults, quadrant,
+// department, due time; every value with its reason.
+func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
+	st := e.state.Load()
 	why := func(rule, attr, value string, matched ...string) {
 		r.Reasons = append(r.Reasons, demand.Reason{Rule: rule, Attribute: attr, Value: value, Matched: matched})
 	}
+	if st.dir != nil {
+		if entry, key, ok := st.dir.Lookup(r.Customer); ok {
+			c := &r.Customer
+			if c.Name == "" && entry.Name != "" {
+				c.Name = entry.Name
+				why(ruleDirectory, "customer", entry.Name, key)
+			}
+			if c.Industry == "" && entry.Industry != "" {
+				c.Industry = entry.Industry
+				why(ruleDirectory, "industry", entry.Industry, key)
+			}
+			if c.Tier == "" && entry.Tier != "" {
+				c.Tier = entry.Tier
+				why(ruleDirectory, "tier", string(entry.Tier), key)
+			}
+		}
+	}
+	d := st.rules.Evaluate(Input{
+		Title: r.Description.Title, Body: r.Description.Text,
+		Customer:   r.Customer.Name + "\n" + r.Customer.Contact + "\n" + r.Customer.Email,
+		SourceText: string(r.Source.Channel) + "\n" + r.Source.Name, Channel: r.Source.Channel,
+		SourceName: r.Source.Name, Tier: r.Customer.Tier,
+		Type: r.Type, Urgency: r.Urgency, Importance: r.Importance,
+	})
+	r.Reasons = append(r.Reasons, d.Reasons...)
+	r.Type, r.Urgency, r.Importance = d.Type, d.Urgency, d.Importance
 	if r.Urgency == "" {
 		r.Urgency = demand.UrgencyMedium
 		why(ruleDefault, "urgency", string(r.Urgency))
 	}
 	if r.Type == "" {
-		r.Type = b.opts.DefaultType
+		r.Type = e.opts.DefaultType
 		why(ruleDefault, "type", string(r.Type))
 	}
-	if r.Importance == "" {
-		switch r.Customer.Tier {
-		case demand.TierStrategic, demand.TierKey:
-			r.Importance = demand.ImportanceHigh
-			why("customer tier", "importance", string(r.Importance), r.Customer.Tier.Label())
-		default:
-			r.Importance = demand.ImportanceMedium
-			why(ruleDefault, "importance", string(r.Importance))
-		}
+	switch {
+	case (r.Customer.Tier == demand.TierStrategic || r.Customer.Tier == demand.TierKey) && r.Importance != demand.ImportanceHigh:
+		r.Importance = demand.ImportanceHigh
+		why(ruleTier, "importance", string(r.Importance), r.Customer.Tier.Label())
+	case r.Importance == "":
+		r.Importance = demand.ImportanceMedium
+		why(ruleDefault, "importance", string(r.Importance))
 	}
 	r.Priority = demand.Quadrant(r.Urgency, r.Importance)
-	why("quadrant", "priority", string(r.Priority), "urgency="+string(r.Urgency), "importance="+string(r.Importance))
-	if r.Department == "" {
-		if d, ok := b.opts.Departments[r.Type]; ok {
-			r.Department = d
-			why("department by type", "department", d, string(r.Type))
+	why(ruleQuadrant, "priority", string(r.Priority), "urgency="+string(r.Urgency), "importance="+string(r.Importance))
+	if d.Department != "" {
+		r.Department = d.Department
+	} else if dep, ok := e.opts.Departments[r.Type]; ok && r.Department == "" {
+		r.Department = dep
+		why("department by type", "department", dep, string(r.Type))
+	}
+	for _, t := range d.Tags {
+		if !containsString(r.Tags, t) {
+			r.Tags = append(r.Tags, t)
 		}
 	}
-	if r.DueAt.IsZero() {
-		r.DueAt, r.SLA = b.due(r.Priority, r.Source.ReceivedAt)
-		why("sla "+string(r.Priority), "due_at", r.SLA)
+	if d.PainScore != 0 {
+		r.PainScore = d.PainScore
+	}
+	if d.BusinessValue != 0 {
+		r.BusinessValue = d.BusinessValue
+	}
+	received := r.Source.ReceivedAt
+	if received.IsZero() {
+		received = time.Now()
+	}
+	if d.SLA != 0 {
+		r.DueAt, r.SLA = received.Add(d.SLA), formatHours(d.SLA)
+	} else {
+		r.DueAt, r.SLA = e.due(r.Priority, received)
+	}
+	why("sla "+string(r.Priority), "due_at", r.SLA)
+	if t, phrase, ok := StatedDeadline(r.Description.Title+"\n"+r.Description.Text, received, e.opts.Calendar.loc); ok && t.Before(r.DueAt) {
+		r.DueAt = t
+		r.SLA = "客户期限"
+		why(ruleDeadline, "due_at", t.In(e.opts.Calendar.loc).Format("2006-01-02 15:04"), phrase)
 	}
 	return nil
 }
 
+// Reclassify clears what classification derived — keeping what the item
+// itself stated — and classifies again; for replays after a rules change.
+func (e *Engine) Reclassify(ctx context.Context, r *demand.Record) error {
+	kept := r.Reasons[:0:0]
+	stated := map[string]bool{}
+	for _, why := range r.Reasons {
+		if why.Rule == demand.RuleAnswer || why.Rule == demand.RuleHeader {
+			kept = append(kept, why)
+			stated[why.Attribute] = true
+		}
+	}
+	if !stated["type"] {
+		r.Type = ""
+	}
+	if !stated["urgency"] {
+		r.Urgency = ""
+	}
+	if !stated["importance"] {
+		r.Importance = ""
+	}
+	r.Reasons, r.Tags = kept, nil
+	r.Department, r.PainScore, r.BusinessValue, r.DueAt, r.SLA = "", 0, 0, time.Time{}, ""
+	return e.Classify(ctx, r)
+}
+
 // due is the response deadline of a priority for a demand received at t.
-func (b *Basic) due(p demand.Priority, t time.Time) (time.Time, string) {
-	s := b.opts.SLA
+func (e *Engine) due(p demand.Priority, t time.Time) (time.Time, string) {
+	s := e.opts.SLA
 	switch p {
 	case demand.P1:
 		return t.Add(s.P1), formatHours(s.P1)
 	case demand.P2:
-		return b.opts.Calendar.AddWorkdays(t, s.P2Workdays), fmt.Sprintf("%d个工作日", s.P2Workdays)
+		return e.opts.Calendar.AddWorkdays(t, s.P2Workdays), fmt.Sprintf("%d个工作日", s.P2Workdays)
 	case demand.P3:
 		return t.AddDate(0, 0, s.P3Days), fmt.Sprintf("%d天(下个迭代)", s.P3Days)
 	default:

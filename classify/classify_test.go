@@ -44,11 +44,15 @@ func TestAddWorkdays(t *testing.T) {
 	}
 }
 
-func TestBasic(t *testing.T) {
+func TestEngineDefaults(t *testing.T) {
 	cal, _ := NewCalendar(shanghai, nil, nil)
-	b, err := NewBasic(Options{DefaultType: demand.TypeInquiry, Calendar: cal,
+	none, err := ParseRules("none.toml", []byte(`taxonomy = "five"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewEngine(Options{DefaultType: demand.TypeInquiry, Calendar: cal,
 		Departments: map[demand.Type]string{demand.TypeInquiry: "客服部", demand.TypeFeature: "产品部"},
-		SLA:         SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}})
+		SLA:         SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}}, none, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

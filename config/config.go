@@ -55,8 +55,16 @@ type Database struct {
 	MaxOpenConns int `toml:"max_open_conns"`
 }
 
-// Classify holds the settings of the first-cut classifier.
+// Classify holds the classification settings.
 type Classify struct {
+	// Rules is the keyword rules file; empty means the built-in rules
+	// (`demandd rules example` prints them).
+	Rules string `toml:"rules"`
+	// Taxonomy is five (咨询/投诉/建议/功能/服务) or three (功能型/体验型/战略型).
+	Taxonomy string `toml:"taxonomy"`
+	// Customers is the customer directory (.csv or .xlsx): email address,
+	// domain or name → customer name, industry, tier.
+	Customers string `toml:"customers"`
 	// DefaultType is the type of a demand nothing else classifies.
 	DefaultType string `toml:"default_type"`
 	// Departments maps a type to its responsible department (责任部门).
@@ -205,6 +213,10 @@ func (c *Config) SetDefaults() {
 	if c.Database.MaxOpenConns == 0 {
 		c.Database.MaxOpenConns = 8
 	}
+	def(&c.Classify.Taxonomy, "five")
+	if c.Classify.Taxonomy == "three" {
+		def(&c.Classify.DefaultType, string(demand.TypeFunctional))
+	}
 	def(&c.Classify.DefaultType, string(demand.TypeInquiry))
 	if c.Classify.Departments == nil {
 		c.Classify.Departments = map[string]string{}
@@ -287,6 +299,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	if c.Classify.Taxonomy != "five" && c.Classify.Taxonomy != "three" {
+		bad("classify.taxonomy", "want five or three, got %q", c.Classify.Taxonomy)
 	}
 	if _, err := demand.ParseType(c.Classify.DefaultType); err != nil {
 		bad("classify.default_type", "%v", err)

@@ -157,3 +157,11 @@ type Filter struct {
 	// attributes, attachments, flags — so that large exports stay fast.
 	Summary bool
 }
+
+// Reason rules that mark values the item itself stated (a questionnaire's
+// own 紧急程度 answer, an email's Importance header): classification keeps
+// them, and a replay of the rules does not clear them.
+const (
+	RuleAnswer = "questionnaire answer"
+	RuleHeader = "message header"
+)

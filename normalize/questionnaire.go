@@ -306,14 +306,14 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	if v := cell(FieldUrgency); v != "" {
 		if u, ok := ParseUrgencyAnswer(v); ok {
 			rec.Urgency = u
-			rec.Reasons = append(rec.Reasons, demand.Reason{Rule: "questionnaire answer", Attribute: "urgency",
+			rec.Reasons = append(rec.Reasons, demand.Reason{Rule: demand.RuleAnswer, Attribute: "urgency",
 				Value: string(u), Matched: []string{v}})
 		}
 	}
 	if v := cell(FieldType); v != "" {
 		if t, ok := ParseTypeAnswer(v); ok {
 			rec.Type = t
-			rec.Reasons = append(rec.Reasons, demand.Reason{Rule: "questionnaire answer", Attribute: "type",
+			rec.Reasons = append(rec.Reasons, demand.Reason{Rule: demand.RuleAnswer, Attribute: "type",
 				Value: string(t), Matched: []string{v}})
 		}
 	}

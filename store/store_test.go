@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -341,6 +342,33 @@ func TestMigrateIdempotent(t *testing.T) {
 		n, err := s.Migrate(context.Background())
 		if err != nil || n != 0 {
 			t.Fatalf("second migrate applied %d, %v", n, err)
+		}
+	})
+}
+
+func TestReclassifyKeepsHistory(t *testing.T) {
+	backends(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.SaveBatch(ctx, []store.Entry{entry("k", "希望增加导出", "")}, nil, opts()); err != nil {
+			t.Fatal(err)
+		}
+		old := all(t, s)[0]
+		cp := *old
+		cp.Type, cp.Urgency, cp.Priority, cp.Tags = demand.TypeFeature, demand.UrgencyLow, demand.P2, []string{"导出"}
+		if err := s.Reclassify(ctx, []store.Change{{Old: old, New: &cp}}); err != nil {
+			t.Fatal(err)
+		}
+		got := all(t, s)[0]
+		if got.Type != demand.TypeFeature || got.Urgency != demand.UrgencyLow || len(got.Tags) != 1 {
+			t.Errorf("after reclassify %+v", got)
+		}
+		h, err := s.History(ctx, got.ID)
+		if err != nil || len(h) != 1 || h[0].Kind != "reclassify" {
+			t.Fatalf("history %+v %v", h, err)
+		}
+		var detail map[string]struct{ Type demand.Type }
+		if err := json.Unmarshal(h[0].Detail, &detail); err != nil || detail["old"].Type != demand.TypeComplaint || detail["new"].Type != demand.TypeFeature {
+			t.Errorf("history detail %s (%v): want the old and the new type", h[0].Detail, err)
 		}
 	})
 }

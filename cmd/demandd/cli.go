@@ -38,6 +38,13 @@ Commands:
   list [--json]              list demand records (--json: JSON Lines)
   quarantine list [--json]   list quarantined raw items with their reasons
   reprocess ID…|--all        retry quarantined items with the current config
+  classify --explain --text "…" | --file F [--row N] [--json]
+                             classify a text or a file and show why
+  classify --replay [--since DATE] [--apply]
+                             re-run the rules over stored demands (--apply writes)
+  rules example [--taxonomy five|three]
+                             print the built-in keyword rules as an editable file
+  rules check FILE           validate a rules file
   migrate                    apply database migrations
   config example             print a complete, commented example config
   config check               validate the config file
@@ -76,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"reprocess":  c.reprocess,
 		"migrate":    c.migrate,
 		"config":     c.config,
+		"rules":      c.rules,
+		"classify":   c.classifyCmd,
 		"version":    c.version,
 	}
 	name := args[0]
@@ -160,10 +169,12 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // app is the wired-up daemon: configuration, database, engine.
 type app struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	store  *store.Store
-	engine *dsync.Engine
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *store.Store
+	engine   *dsync.Engine
+	classify *classify.Engine
+	reloader *classify.Reloader
 }
 
 // open loads the configuration, opens and migrates the database and builds
@@ -193,13 +204,23 @@ func (c *cli) open(ctx context.Context, path string) (*app, error) {
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location()})
 	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log})
-	return &app{cfg: cfg, log: log, store: st, engine: eng}, nil
+	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
+		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
 
-func newClassifier(cfg *config.Config) (classify.Classifier, error) {
+func classifySources(cfg *config.Config) classify.Sources {
+	return classify.Sources{RulesPath: cfg.Classify.Rules, Taxonomy: cfg.Classify.Taxonomy, DirectoryPath: cfg.Classify.Customers}
+}
+
+// newClassifier loads the rules and the customer directory named by cfg.
+func newClassifier(cfg *config.Config) (*classify.Engine, error) {
 	cal, err := classify.NewCalendar(cfg.Location(), cfg.Classify.Holidays, cfg.Classify.Workdays)
+	if err != nil {
+		return nil, err
+	}
+	rules, dir, err := classify.Load(classifySources(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -216,8 +237,8 @@ func newClassifier(cfg *config.Config) (classify.Classifier, error) {
 		return nil, err
 	}
 	s := cfg.Classify.SLA
-	return classify.NewBasic(classify.Options{DefaultType: def, Departments: deps, Calendar: cal,
-		SLA: classify.SLA{P1: s.P1.Duration, P2Workdays: s.P2, P3Days: s.P3, P4Days: s.P4}})
+	return classify.NewEngine(classify.Options{DefaultType: def, Departments: deps, Calendar: cal,
+		SLA: classify.SLA{P1: s.P1.Duration, P2Workdays: s.P2, P3Days: s.P3, P4Days: s.P4}}, rules, dir)
 }
 
 // dateRange reads --since/--until (YYYY-MM-DD, inclusive) in loc.

@@ -58,7 +58,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			a.log.Info("SIGHUP received: nothing to reload in this version; restart to apply configuration changes")
+			a.log.Info("SIGHUP received: reloading the rules and the customer directory")
+			_ = a.reloader.Reload() // a broken file is logged and the old rules stay
+		}
+	}()
+	go func() {
+		if err := a.reloader.Watch(ctx); err != nil {
+			a.log.Warn("rules files are not watched; reload them with SIGHUP", "err", err)
 		}
 	}()
 	go a.watchdog(ctx)

@@ -546,3 +546,42 @@ func qualtricsMeta(cells []string) bool {
 	}
 	return true
 }
+
+// ReadRow reads row number (1-based, as Excel shows it) of a questionnaire
+// export as the item the folder would emit for it; for `demandd classify
+// --explain --row`.
+func ReadRow(path string, number int) (ingest.Item, error) {
+	sha, validUTF8, err := hashFile(path)
+	if err != nil {
+		return ingest.Item{}, fmt.Errorf("folder: read %s: %w", path, err)
+	}
+	rr, err := openRows(path, validUTF8)
+	if err != nil {
+		return ingest.Item{}, err
+	}
+	defer rr.Close()
+	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha}
+	if err := rd.readHeader(); err != nil {
+		return ingest.Item{}, err
+	}
+	for {
+		cells, num, err := rr.Next()
+		if err == io.EOF {
+			return ingest.Item{}, fmt.Errorf("folder: %s has no row %d", filepath.Base(path), number)
+		}
+		if err != nil {
+			return ingest.Item{}, err
+		}
+		if num != number {
+			continue
+		}
+		row := &ingest.Row{File: rd.file, SHA256: sha, Sheet: rr.Sheet(), Number: num, Header: rd.header, Cells: trimRow(cells)}
+		body, err := json.Marshal(row)
+		if err != nil {
+			return ingest.Item{}, err
+		}
+		return ingest.Item{Channel: demand.ChannelQuestionnaire, Source: "explain", Key: fmt.Sprintf("%s:%d", sha, num),
+			ContentType: ingest.ContentTypeRow, Body: body, ReceivedAt: time.Now(), Origin: demand.OriginRaised,
+			Ref: fmt.Sprintf("%s 第%d行", rd.file, num), Row: row}, nil
+	}
+}

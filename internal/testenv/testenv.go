@@ -63,8 +63,12 @@ func New(t testing.TB, url string, aliases map[string][]string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cls, err := classify.NewBasic(classify.Options{DefaultType: demand.TypeInquiry, Calendar: cal,
-		SLA: classify.SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}})
+	rules, _, err := classify.Load(classify.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := classify.NewEngine(classify.Options{DefaultType: demand.TypeInquiry, Calendar: cal,
+		SLA: classify.SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}}, rules, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/emersion/go-message/charset" // GBK, Big5, … bodies
+	"github.com/emersion/go-message/mail"
+
+	"github.com/demandd/demandd/classify"
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest/folder"
+	"github.com/demandd/demandd/normalize"
+	"github.com/demandd/demandd/store"
+)
+
+func (c *cli) rules(_ context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: demandd rules example [--taxonomy five|three] | demandd rules check FILE")
+	}
+	switch args[0] {
+	case "example":
+		fs, _ := c.flags("rules example")
+		tax := fs.String("taxonomy", "five", "five (咨询/投诉/建议/功能/服务) or three (功能型/体验型/战略型)")
+		if _, err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if *tax != classify.TaxonomyFive && *tax != classify.TaxonomyThree {
+			return usagef("--taxonomy: want five or three")
+		}
+		fmt.Fprint(c.stdout, classify.DefaultRules(*tax))
+		return nil
+	case "check":
+		fs, _ := c.flags("rules check")
+		files, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(files) != 1 {
+			return usagef("usage: demandd rules check FILE")
+		}
+		rs, err := classify.LoadRules(files[0])
+		if err != nil {
+			return usageError{err}
+		}
+		fmt.Fprintf(c.stdout, "%s: ok (%s-way taxonomy, %d rules, %d keywords)\n", files[0], rs.Taxonomy, rs.Len(), rs.Keywords())
+		return nil
+	default:
+		return usagef("unknown rules command %q: want example or check", args[0])
+	}
+}
+
+func (c *cli) classifyCmd(ctx context.Context, args []string) error {
+	fs, cfgPath := c.flags("classify")
+	explain := fs.Bool("explain", false, "classify a text or a file and print the decision with its reasons")
+	text := fs.String("text", "", "with --explain: the demand's text")
+	title := fs.String("title", "", "with --explain: a title or subject")
+	file := fs.String("file", "", "with --explain: a .eml, .json, or a questionnaire .xlsx/.csv/.xls with --row")
+	row := fs.Int("row", 0, "with --file: the questionnaire row number, as Excel shows it")
+	asJSON := fs.Bool("json", false, "print JSON")
+	replay := fs.Bool("replay", false, "re-run the current rules over stored demands and report what would change")
+	since := fs.String("since", "", "with --replay: only demands received on or after this date (YYYY-MM-DD)")
+	apply := fs.Bool("apply", false, "with --replay: write the changes (old values kept in each demand's history)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *explain == *replay {
+		return usagef("give --explain or --replay")
+	}
+	a, err := c.open(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *replay {
+		return c.replay(ctx, a, *since, *apply, *asJSON)
+	}
+	rec, err := c.explainInput(ctx, a, *text, *title, *file, *row)
+	if err != nil {
+		return err
+	}
+	if err := a.classify.Classify(ctx, rec); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rec)
+	}
+	c.printDecision(a, rec)
+	return nil
+}
+
+// explainInput makes the record to explain from --text or --file.
+func (c *cli) explainInput(ctx context.Context, a *app, text, title, file string, row int) (*demand.Record, error) {
+	now := time.Now()
+	if file == "" {
+		if text == "" && title == "" {
+			return nil, usagef("--explain needs --text \"…\" or --file FILE")
+		}
+		return &demand.Record{Description: demand.Description{Title: title, Text: text},
+			Source: demand.Source{Channel: demand.ChannelManual, Name: "explain", ReceivedAt: now}}, nil
+	}
+	switch ext := strings.ToLower(filepath.Ext(file)); {
+	case ext == ".eml":
+		return emailRecord(file, now)
+	case ext == ".json":
+		return jsonRecord(file, now)
+	case folder.Supported(file):
+		if row <= 0 {
+			return nil, usagef("--row N is required for a questionnaire file (the row number as Excel shows it; the header is row 1)")
+		}
+		it, err := folder.ReadRow(file, row)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		norm := normalize.New(normalize.Options{Aliases: a.cfg.Questionnaire.Aliases, Location: a.cfg.Location()})
+		rec, err := norm.Normalize(ctx, it)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("row %d: %w", row, err)}
+		}
+		return rec, nil
+	default:
+		return nil, usagef("--file %s: want .eml, .json, .xlsx, .csv or .xls", file)
+	}
+}
+
+// emailRecord reads the subject, sender and first text part of a message.
+func emailRecord(path string, now time.Time) (*demand.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mr, err := mail.CreateReader(f)
+	if err != nil && mr == nil {
+		return nil, usageError{fmt.Errorf("%s: not a readable email: %w", path, err)}
+	}
+	rec := &demand.Record{Source: demand.Source{Channel: demand.ChannelEmail, Name: "explain", ReceivedAt: now}}
+	rec.Description.Title, _ = mr.Header.Subject()
+	if from, err := mr.Header.AddressList("From"); err == nil && len(from) > 0 {
+		rec.Customer.Contact, rec.Customer.Email = from[0].Name, from[0].Address
+	}
+	var html string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		h, ok := p.Header.(*mail.InlineHeader)
+		if !ok {
+			continue
+		}
+		ct, _, _ := h.ContentType()
+		b, _ := io.ReadAll(io.LimitReader(p.Body, 1<<20))
+		if ct == "text/plain" && rec.Description.Text == "" {
+			rec.Description.Text = string(b)
+		} else if ct == "text/html" && html == "" {
+			html = string(b)
+		}
+	}
+	if rec.Description.Text == "" {
+		rec.Description.Text = strings.Join(strings.Fields(htmlTags.ReplaceAllString(html, " ")), " ")
+	}
+	return rec, nil
+}
+
+var htmlTags = regexp.MustCompile(`(?s)<(script|style)[^>]*>.*?</(script|style)>|<[^>]+>`)
+
+// jsonRecord takes a webhook payload's title and body fields, wherever
+// they are nested (GitHub issue.title/body, Jira fields.summary/description…).
+func jsonRecord(path string, now time.Time) (*demand.Record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, usageError{fmt.Errorf("%s: not valid JSON: %w", path, err)}
+	}
+	find := func(keys ...string) string {
+		var walk func(any) string
+		walk = func(v any) string {
+			switch x := v.(type) {
+			case map[string]any:
+				for _, k := range keys {
+					if s, ok := x[k].(string); ok && strings.TrimSpace(s) != "" {
+						return s
+					}
+				}
+				for _, child := range x {
+					if s := walk(child); s != "" {
+						return s
+					}
+				}
+			case []any:
+				for _, child := range x {
+					if s := walk(child); s != "" {
+						return s
+					}
+				}
+			}
+			return ""
+		}
+		return walk(v)
+	}
+	rec := &demand.Record{Source: demand.Source{Channel: demand.ChannelWebhook, Name: "explain", ReceivedAt: now}}
+	rec.Description.Title = find("title", "subject", "summary")
+	rec.Description.Text = find("body", "description", "text", "content")
+	if rec.Description.Title == "" && rec.Description.Text == "" {
+		return nil, usageError{errors.New(path + ": no title, subject, summary, body, description, text or content field")}
+	}
+	return rec, nil
+}
+
+func (c *cli) printDecision(a *app, r *demand.Record) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	reasons := map[string][]string{}
+	for _, why := range r.Reasons {
+		s := why.Rule
+		if len(why.Matched) > 0 {
+			s += " (" + strings.Join(why.Matched, ", ") + ")"
+		}
+		reasons[why.Attribute] = append(reasons[why.Attribute], s)
+	}
+	line := func(name, value, attr string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, value, strings.Join(reasons[attr], "; "))
+	}
+	line("类型 type", string(r.Type)+" "+r.Type.Label(), "type")
+	line("紧急程度 urgency", string(r.Urgency)+" "+r.Urgency.Label(), "urgency")
+	line("重要程度 importance", string(r.Importance)+" "+r.Importance.Label(), "importance")
+	line("优先级 priority", string(r.Priority)+" "+r.Priority.Label(), "priority")
+	line("责任部门 department", r.Department, "department")
+	line("截止时间 due", r.DueAt.In(a.cfg.Location()).Format("2006-01-02 15:04")+" ("+r.SLA+")", "due_at")
+	if len(r.Tags) > 0 {
+		line("标签 tags", strings.Join(r.Tags, ", "), "tags")
+	}
+	if r.Customer.Name != "" || r.Customer.Tier != "" {
+		line("客户 customer", r.Customer.Name+" "+r.Customer.Tier.Label(), "tier")
+	}
+	tw.Flush()
+}
+
+// replay re-runs the rules over stored demands; with apply it writes the
+// changes in batches, the old values kept in the history.
+func (c *cli) replay(ctx context.Context, a *app, since string, apply, asJSON bool) error {
+	f, err := dateRange(since, "", a.cfg.Location())
+	if err != nil {
+		return err
+	}
+	var changes []store.Change
+	seen := 0
+	err = a.store.EachDemand(ctx, f, func(old *demand.Record) error {
+		seen++
+		cp := *old
+		cp.Reasons = append([]demand.Reason(nil), old.Reasons...)
+		cp.Tags = append([]string(nil), old.Tags...)
+		if err := a.classify.Reclassify(ctx, &cp); err != nil {
+			return err
+		}
+		if diff := classificationDiff(old, &cp); diff != "" {
+			if asJSON {
+				b, _ := json.Marshal(map[string]any{"code": old.Code, "changes": diff})
+				fmt.Fprintln(c.stdout, string(b))
+			} else {
+				fmt.Fprintf(c.stdout, "%s  %s\n", old.Code, diff)
+			}
+			changes = append(changes, store.Change{Old: old, New: &cp})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	verb := "would change"
+	if apply && len(changes) > 0 {
+		for start := 0; start < len(changes); start += 500 {
+			if err := a.store.Reclassify(ctx, changes[start:min(start+500, len(changes))]); err != nil {
+				return err
+			}
+		}
+		verb = "changed"
+	}
+	if !asJSON {
+		fmt.Fprintf(c.stdout, "%d of %d demands %s under the current rules (%s)\n", len(changes), seen, verb, a.classify.Rules().Source)
+	}
+	return nil
+}
+
+func classificationDiff(a, b *demand.Record) string {
+	var parts []string
+	add := func(name, x, y string) {
+		if x != y {
+			parts = append(parts, fmt.Sprintf("%s %s→%s", name, x, y))
+		}
+	}
+	add("type", string(a.Type), string(b.Type))
+	add("urgency", string(a.Urgency), string(b.Urgency))
+	add("importance", string(a.Importance), string(b.Importance))
+	add("priority", string(a.Priority), string(b.Priority))
+	add("department", a.Department, b.Department)
+	add("due", a.DueAt.UTC().Format(time.RFC3339), b.DueAt.UTC().Format(time.RFC3339))
+	add("tags", strings.Join(a.Tags, ","), strings.Join(b.Tags, ","))
+	return strings.Join(parts, "  ")
+}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/demandd/demandd/demand"
+)
+
+// Change is a record's classification before and after a replay.
+type Change struct {
+	Old, New *demand.Record
+}
+
+// classification is what a replay may change, as kept in the history.
+type classification struct {
+	Type          demand.Type       `json:"type"`
+	Urgency       demand.Urgency    `json:"urgency"`
+	Importance    demand.Importance `json:"importance"`
+	Priority      demand.Priority   `json:"priority"`
+	Department    string            `json:"department"`
+	DueAt         time.Time         `json:"due_at"`
+	SLA           string            `json:"sla"`
+	Tags          []string          `json:"tags"`
+	PainScore     int               `json:"pain_score"`
+	BusinessValue int               `json:"business_value"`
+	Reasons       []demand.Reason   `json:"reasons"`
+}
+
+func classificationOf(r *demand.Record) classification {
+	return classification{r.Type, r.Urgency, r.Importance, r.Priority, r.Department, r.DueAt, r.SLA, r.Tags,
+		r.PainScore, r.BusinessValue, r.Reasons}
+}
+
+// Reclassify writes new classifications and keeps the old values in each
+// record's history, all in one transaction.
+func (s *Store) Reclassify(ctx context.Context, changes []Change) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: reclassify: %w", err)
+	}
+	defer tx.Rollback()
+	now := time.Now().UTC()
+	update := s.db.Rebind(`UPDATE demands SET type = ?, urgency = ?, importance = ?, priority = ?, department = ?,
+		due_at = ?, sla = ?, tags = ?, pain_score = ?, business_value = ?, reasons = ?, updated_at = ? WHERE id = ?`)
+	history := s.db.Rebind(`INSERT INTO demand_history (demand_id, at, kind, detail) VALUES (?, ?, 'reclassify', ?)`)
+	for _, c := range changes {
+		n := c.New
+		var due any
+		if !n.DueAt.IsZero() {
+			due = n.DueAt.UTC()
+		}
+		if _, err := tx.ExecContext(ctx, update, string(n.Type), string(n.Urgency), string(n.Importance), string(n.Priority),
+			clean(n.Department), due, clean(n.SLA), jsonText(n.Tags), n.PainScore, n.BusinessValue, jsonText(n.Reasons),
+			now, n.ID); err != nil {
+			return fmt.Errorf("store: reclassify %s: %w", n.Code, err)
+		}
+		detail, err := json.Marshal(map[string]classification{"old": classificationOf(c.Old), "new": classificationOf(n)})
+		if err != nil {
+			return fmt.Errorf("store: reclassify %s: %w", n.Code, err)
+		}
+		if _, err := tx.ExecContext(ctx, history, n.ID, now, clean(string(detail))); err != nil {
+			return fmt.Errorf("store: history of %s: %w", n.Code, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: reclassify: commit: %w", err)
+	}
+	return nil
+}
+
+// HistoryEntry is one change of a demand.
+type HistoryEntry struct {
+	At     time.Time       `db:"at" json:"at"`
+	Kind   string          `db:"kind" json:"kind"`
+	Detail json.RawMessage `db:"detail" json:"detail"`
+}
+
+// History lists a demand's changes, oldest first.
+func (s *Store) History(ctx context.Context, demandID int64) ([]HistoryEntry, error) {
+	var h []HistoryEntry
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT at, kind, detail FROM demand_history WHERE demand_id = ? ORDER BY id`), demandID)
+	if err != nil {
+		return nil, fmt.Errorf("store: history of demand %d: %w", demandID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e HistoryEntry
+		var detail []byte
+		if err := rows.Scan(&e.At, &e.Kind, &detail); err != nil {
+			return nil, fmt.Errorf("store: history of demand %d: %w", demandID, err)
+		}
+		e.Detail = json.RawMessage(detail)
+		h = append(h, e)
+	}
+	return h, rows.Err()
+}

@@ -1,0 +1,10 @@
+-- What changed on a demand and when: reclassification (old and new values),
+-- later follow-ups and status changes.
+CREATE TABLE demand_history (
+    id        BIGSERIAL PRIMARY KEY,
+    demand_id BIGINT NOT NULL REFERENCES demands (id),
+    at        TIMESTAMPTZ NOT NULL,
+    kind      TEXT NOT NULL,
+    detail    JSONB NOT NULL
+);
+CREATE INDEX demand_history_demand ON demand_history (demand_id, at);
