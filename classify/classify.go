@@ -168,7 +168,7 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 		r.DueAt, r.SLA = e.due(r.Priority, received)
 	}
 	why("sla "+string(r.Priority), "due_at", r.SLA)
-	if t, phrase, ok := StatedDeadline(r.Description.Title+"\n"+r.Description.Text, received, e.opts.Calendar.loc); ok && t.Before(r.DueAt) {
+	if t, phrase, ok := statedDeadline(d.text, received, e.opts.Calendar.loc); ok && t.Before(r.DueAt) {
 		r.DueAt = t
 		r.SLA = "客户期限"
 		why(ruleDeadline, "due_at", t.In(e.opts.Calendar.loc).Format("2006-01-02 15:04"), phrase)

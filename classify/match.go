@@ -15,7 +15,7 @@ import (
 func Fold(s string) string { return string(foldAppend(nil, s)) }
 
 func foldAppend(dst []byte, s string) []byte {
-	if !norm.NFKC.IsNormalString(s) {
+	if !fastNFKC(s) {
 		s = norm.NFKC.String(s)
 	}
 	space := true // drop leading space
@@ -39,6 +39,18 @@ func foldAppend(dst []byte, s string) []byte {
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		i += n
+		switch {
+		case r == 0x3000: // ideographic space
+			r = ' '
+		case 0xFF01 <= r && r <= 0xFF5E: // full-width ASCII
+			r -= 0xFEE0
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			dst = append(dst, byte(r))
+			space = false
+			continue
+		}
 		if unicode.IsSpace(r) {
 			if !space {
 				dst = append(dst, ' ')
@@ -55,28 +67,64 @@ func foldAppend(dst []byte, s string) []byte {
 	return dst
 }
 
+// fastNFKC reports whether s holds only runes whose NFKC form foldAppend
+// produces itself: ASCII, CJK ideographs and punctuation, full-width ASCII,
+// common quotes and dashes. Chinese text nearly always does, and the full
+// NFKC pass is then skipped.
+func fastNFKC(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf,
+			0x4E00 <= r && r <= 0x9FFF,
+			0x3000 <= r && r <= 0x303F,
+			0xFF01 <= r && r <= 0xFF5E,
+			0x2010 <= r && r <= 0x2023, r == 0x2027, r == utf8.RuneError:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // automaton is an Aho–Corasick automaton over the bytes of folded UTF-8
 // text: all keywords of all rules in one pass whose cost grows with the
 // text, not with the number of keywords. UTF-8 is self-synchronising, so a
 // byte match of a folded keyword always starts and ends on rune boundaries.
+// Nodes are kept as parallel arrays with their edges in one flat slice, so
+// that a scan touches little memory.
 type automaton struct {
-	root  [256]int32 // the root's transitions, dense: most bytes start there
-	nodes []acNode
-	lens  []int // pattern id → length in bytes
+	root      [256]int32 // the root's transitions, dense: every byte starts there
+	edgeStart []int32    // node → first edge; edges of node n are edgeStart[n]:edgeStart[n+1]
+	edgeKey   []byte     // sorted per node
+	edgeNext  []int32
+	fail      []int32
+	out       []int32 // pattern ending at the node, or -1
+	dict      []int32 // nearest node on the fail chain with an output, or -1
+	lens      []int   // pattern id → length in bytes
 }
 
-type acNode struct {
-	keys []byte  // sorted edge labels
-	next []int32 // edge targets
-	fail int32
-	out  int32 // pattern ending here, or -1
-	dict int32 // nearest node on the fail chain with out >= 0, or -1
-}
-
-func (n *acNode) child(b byte) int32 {
-	i := sort.Search(len(n.keys), func(i int) bool { return n.keys[i] >= b })
-	if i < len(n.keys) && n.keys[i] == b {
-		return n.next[i]
+func (a *automaton) child(n int32, b byte) int32 {
+	lo, hi := int(a.edgeStart[n]), int(a.edgeStart[n+1])
+	keys := a.edgeKey[lo:hi]
+	if len(keys) <= 8 { // most nodes: a short scan beats a search
+		for i, k := range keys {
+			if k == b {
+				return a.edgeNext[lo+i]
+			}
+		}
+		return -1
+	}
+	i, j := 0, len(keys)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if keys[m] < b {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	if i < len(keys) && keys[i] == b {
+		return a.edgeNext[lo+i]
 	}
 	return -1
 }
@@ -84,64 +132,74 @@ func (n *acNode) child(b byte) int32 {
 // newAutomaton builds the automaton of patterns (folded, non-empty,
 // distinct); pattern ids are their indexes.
 func newAutomaton(patterns []string) *automaton {
-	a := &automaton{nodes: []acNode{{fail: 0, out: -1, dict: -1}}, lens: make([]int, len(patterns))}
+	// Build a trie with map edges, then flatten it.
+	type trieNode struct {
+		next map[byte]int32
+		out  int32
+	}
+	trie := []trieNode{{next: map[byte]int32{}, out: -1}}
+	lens := make([]int, len(patterns))
 	for id, p := range patterns {
-		a.lens[id] = len(p)
+		lens[id] = len(p)
 		s := int32(0)
 		for i := 0; i < len(p); i++ {
-			n := &a.nodes[s]
-			c := n.child(p[i])
-			if c < 0 {
-				c = int32(len(a.nodes))
-				j := sort.Search(len(n.keys), func(j int) bool { return n.keys[j] >= p[i] })
-				n.keys = append(n.keys, 0)
-				copy(n.keys[j+1:], n.keys[j:])
-				n.keys[j] = p[i]
-				n.next = append(n.next, 0)
-				copy(n.next[j+1:], n.next[j:])
-				n.next[j] = c
-				a.nodes = append(a.nodes, acNode{out: -1, dict: -1})
+			c, ok := trie[s].next[p[i]]
+			if !ok {
+				c = int32(len(trie))
+				trie[s].next[p[i]] = c
+				trie = append(trie, trieNode{next: map[byte]int32{}, out: -1})
 			}
 			s = c
 		}
-		a.nodes[s].out = int32(id)
+		trie[s].out = int32(id)
 	}
+	n := len(trie)
+	a := &automaton{edgeStart: make([]int32, n+1), fail: make([]int32, n), out: make([]int32, n),
+		dict: make([]int32, n), lens: lens}
+	for i, t := range trie {
+		a.edgeStart[i] = int32(len(a.edgeKey))
+		keys := make([]byte, 0, len(t.next))
+		for k := range t.next {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(x, y int) bool { return keys[x] < keys[y] })
+		for _, k := range keys {
+			a.edgeKey = append(a.edgeKey, k)
+			a.edgeNext = append(a.edgeNext, t.next[k])
+		}
+		a.out[i], a.dict[i] = t.out, -1
+	}
+	a.edgeStart[n] = int32(len(a.edgeKey))
 	// Failure links, breadth first.
-	queue := make([]int32, 0, len(a.nodes))
-	for i := range a.root {
-		a.root[i] = 0
-	}
-	for i, b := range a.nodes[0].keys {
-		c := a.nodes[0].next[i]
+	var queue []int32
+	for b, c := range trie[0].next {
 		a.root[b] = c
-		a.nodes[c].fail = 0
 		queue = append(queue, c)
 	}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		for i, b := range a.nodes[s].keys {
-			c := a.nodes[s].next[i]
-			f := a.nodes[s].fail
+		for e := a.edgeStart[s]; e < a.edgeStart[s+1]; e++ {
+			b, c := a.edgeKey[e], a.edgeNext[e]
+			f := a.fail[s]
 			for {
 				if f == 0 {
-					a.nodes[c].fail = a.root[b]
+					a.fail[c] = a.root[b]
 					break
 				}
-				if t := a.nodes[f].child(b); t >= 0 {
-					a.nodes[c].fail = t
+				if t := a.child(f, b); t >= 0 {
+					a.fail[c] = t
 					break
 				}
-				f = a.nodes[f].fail
+				f = a.fail[f]
 			}
-			if a.nodes[c].fail == c {
-				a.nodes[c].fail = 0
+			if a.fail[c] == c {
+				a.fail[c] = 0
 			}
-			fl := a.nodes[c].fail
-			if a.nodes[fl].out >= 0 {
-				a.nodes[c].dict = fl
+			if fl := a.fail[c]; a.out[fl] >= 0 {
+				a.dict[c] = fl
 			} else {
-				a.nodes[c].dict = a.nodes[fl].dict
+				a.dict[c] = a.dict[fl]
 			}
 			queue = append(queue, c)
 		}
@@ -153,21 +211,20 @@ func newAutomaton(patterns []string) *automaton {
 // ones included, as (pattern id, start byte offset).
 func (a *automaton) scan(text []byte, report func(id int32, start int)) {
 	s := int32(0)
-	for i := 0; i < len(text); i++ {
-		b := text[i]
+	for i, b := range text {
 		for {
 			if s == 0 {
 				s = a.root[b]
 				break
 			}
-			if t := a.nodes[s].child(b); t >= 0 {
+			if t := a.child(s, b); t >= 0 {
 				s = t
 				break
 			}
-			s = a.nodes[s].fail
+			s = a.fail[s]
 		}
-		for o := s; o > 0; o = a.nodes[o].dict {
-			if id := a.nodes[o].out; id >= 0 {
+		for o := s; o > 0; o = a.dict[o] {
+			if id := a.out[o]; id >= 0 {
 				report(id, i+1-a.lens[id])
 			}
 		}

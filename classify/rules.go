@@ -121,6 +121,7 @@ type Rules struct {
 	ac       *automaton
 	patRules [][]int32 // pattern id → rules that use it
 	always   []int32   // rules with no any/all keywords: evaluated on every text
+	fields   uint8     // the fields any rule looks at: others are not scanned
 	neg      negator
 	scratch  sync.Pool
 }
@@ -304,6 +305,7 @@ func compile(name string, f rulesFile, lines map[string]int) (*Rules, error) {
 			return nil, fail("the rule sets nothing: give it at least one set_… / add_tags action, or stop = true")
 		}
 		rs.rules = append(rs.rules, r)
+		rs.fields |= r.fields
 	}
 	rs.ac = newAutomaton(rs.patterns)
 	rs.patRules = make([][]int32, len(rs.patterns))
@@ -313,7 +315,7 @@ func compile(name string, f rulesFile, lines map[string]int) (*Rules, error) {
 				rs.patRules[id] = append(rs.patRules[id], int32(i))
 			}
 		}
-		if len(r.any) == 0 && len(r.all) == 0 {
+		if len(r.all) == 0 && (len(r.any) == 0 || len(r.regex) > 0) { // no keyword is required
 			rs.always = append(rs.always, int32(i))
 		}
 	}
@@ -380,6 +382,8 @@ type Decision struct {
 	BusinessValue int
 	SLA           time.Duration
 	Reasons       []demand.Reason
+	// text is the folded title and body, for the deadline search.
+	text string
 }
 
 type scratch struct {
@@ -402,8 +406,12 @@ func (rs *Rules) Evaluate(in Input) Decision {
 	}
 	sc.touched = sc.touched[:0]
 	for i, s := range [4]string{in.Title, in.Body, in.Customer, in.SourceText} {
-		sc.texts[i] = foldAppend(sc.texts[i][:0], s)
 		bit := uint8(1) << i
+		if rs.fields&bit == 0 && bit&fieldText == 0 { // title and body also serve the deadline search
+			sc.texts[i] = sc.texts[i][:0]
+			continue
+		}
+		sc.texts[i] = foldAppend(sc.texts[i][:0], s)
 		text := sc.texts[i]
 		rs.ac.scan(text, func(id int32, start int) {
 			if sc.matched[id]&bit != 0 || rs.neg.negated(text, start) {
@@ -439,7 +447,8 @@ func (rs *Rules) Evaluate(in Input) Decision {
 	}
 	sort.Slice(sc.cands, func(a, b int) bool { return sc.cands[a] < sc.cands[b] })
 
-	d := Decision{Type: in.Type, Urgency: in.Urgency, Importance: in.Importance}
+	d := Decision{Type: in.Type, Urgency: in.Urgency, Importance: in.Importance,
+		text: string(sc.texts[0]) + "\n" + string(sc.texts[1])}
 	for _, i := range sc.cands {
 		r := &rs.rules[i]
 		matched, ok := rs.match(r, sc, &in, &d)
@@ -463,16 +472,6 @@ func (rs *Rules) match(r *rule, sc *scratch, in *Input, d *Decision) ([]string, 
 	}
 	var words []string
 	hit := func(id int32) bool { return sc.matched[id]&r.fields != 0 }
-	if len(r.any) > 0 {
-		for _, id := range r.any {
-			if hit(id) {
-				words = append(words, rs.patterns[id])
-			}
-		}
-		if len(words) == 0 {
-			return nil, false
-		}
-	}
 	for _, id := range r.all {
 		if !hit(id) {
 			return nil, false
@@ -484,26 +483,34 @@ func (rs *Rules) match(r *rule, sc *scratch, in *Input, d *Decision) ([]string, 
 			return nil, false
 		}
 	}
-	if len(r.regex) > 0 {
-		found := false
-		for _, re := range r.regex {
-			for i := range sc.texts {
-				if r.fields&(1<<i) == 0 {
-					continue
-				}
-				if m := re.Find(sc.texts[i]); m != nil {
-					words = append(words, string(m))
-					found = true
-					break
-				}
+	// any and regex are one group: at least one keyword or expression.
+	if len(r.any) == 0 && len(r.regex) == 0 {
+		return words, true
+	}
+	found := false
+	for _, id := range r.any {
+		if hit(id) {
+			words = append(words, rs.patterns[id])
+			found = true
+		}
+	}
+	for _, re := range r.regex {
+		if found {
+			break
+		}
+		for i := range sc.texts {
+			if r.fields&(1<<i) == 0 {
+				continue
 			}
-			if found {
+			if m := re.Find(sc.texts[i]); m != nil {
+				words = append(words, string(m))
+				found = true
 				break
 			}
 		}
-		if !found {
-			return nil, false
-		}
+	}
+	if !found {
+		return nil, false
 	}
 	return words, true
 }

@@ -5,6 +5,7 @@ package tomlpos
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -28,23 +29,42 @@ func KeyLines(data []byte) (map[string]int, map[string]unstable.Kind) {
 		}
 		return strings.Join(parts, ".")
 	}
+	// Line numbers from byte offsets through a table of line starts: the
+	// parser's own Shape counts from the top each time, quadratic in a
+	// file of thousands of rules.
+	starts := []int{0}
+	for i, b := range data {
+		if b == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	lineOfOffset := func(off int) int { return sort.SearchInts(starts, off+1) }
 	lineAt := func(n *unstable.Node) int {
 		if n.Raw.Length == 0 {
 			return 0
 		}
-		return p.Shape(n.Raw).Start.Line
+		return lineOfOffset(int(n.Raw.Offset))
+	}
+	lineFirstKey := func(n *unstable.Node) int {
+		it := n.Key()
+		if it.Next() {
+			if k := it.Node(); k.Raw.Length > 0 {
+				return lineOfOffset(int(k.Raw.Offset))
+			}
+		}
+		return 0
 	}
 	for p.NextExpression() {
 		e := p.Expression()
 		switch e.Kind {
 		case unstable.Table:
 			table = keyOf(e)
-			lines[table] = lineFirstKey(&p, e)
+			lines[table] = lineFirstKey(e)
 		case unstable.ArrayTable:
 			name := keyOf(e)
 			table = fmt.Sprintf("%s[%d]", name, arrays[name])
 			arrays[name]++
-			lines[table] = lineFirstKey(&p, e)
+			lines[table] = lineFirstKey(e)
 		case unstable.KeyValue:
 			k := keyOf(e)
 			if table != "" {
@@ -54,21 +74,11 @@ func KeyLines(data []byte) (map[string]int, map[string]unstable.Kind) {
 			if l := lineAt(e.Value()); l > 0 {
 				lines[k] = l
 			} else {
-				lines[k] = lineFirstKey(&p, e)
+				lines[k] = lineFirstKey(e)
 			}
 		}
 	}
 	return lines, kinds
-}
-
-func lineFirstKey(p *unstable.Parser, n *unstable.Node) int {
-	it := n.Key()
-	if it.Next() {
-		if k := it.Node(); k.Raw.Length > 0 {
-			return p.Shape(k.Raw).Start.Line
-		}
-	}
-	return 0
 }
 
 // DecodeError turns go-toml's errors into "FILE:LINE: key: message".
