@@ -19,8 +19,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
 
-bench: ## import 100k rows into PostgreSQL and export them; figures in the output
+bench: ## import 100k rows into PostgreSQL and export them; classify 1 KB texts; figures in the output
 	$(GO) test -run '^$$' -bench 'Import|Export|Bare' -benchtime 1x -timeout 30m ./cmd/demandd/
+	$(GO) test -run '^$$' -bench 'Classify' -cpu 1 -benchtime 2s ./classify/
 
 clean:
 	rm -f demandd

@@ -223,3 +223,60 @@ func buildBinary(t testing.TB) string {
 	}
 	return bin
 }
+
+func TestRulesAndClassifyCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, _ := demandd(t, "rules", "example"); code != exitOK || !strings.Contains(out, "[[rule]]") {
+		t.Fatalf("rules example: %d", code)
+	} else {
+		os.WriteFile(filepath.Join(dir, "rules.toml"), []byte(out), 0o644)
+	}
+	if code, out, _ := demandd(t, "rules", "check", filepath.Join(dir, "rules.toml")); code != exitOK || !strings.Contains(out, "ok (five-way taxonomy") {
+		t.Errorf("rules check: %d %q", code, out)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[[rule]]\nname = \"x\"\nany = [\"a\"]\nset_type = \"bug\"\n"), 0o644)
+	if code, _, errOut := demandd(t, "rules", "check", bad); code != exitUsage || !strings.Contains(errOut, `bad.toml:2: rule "x": set_type`) {
+		t.Errorf("rules check of a broken file: %d %q", code, errOut)
+	}
+
+	cfg := writeConfig(t, dir, "sqlite:"+filepath.Join(dir, "d.db"), "")
+	code, out, _ := demandd(t, "classify", "--explain", "--text", "系统宕机，所有门店无法下单，请马上处理", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "P1") || !strings.Contains(out, "宕机") {
+		t.Errorf("explain: %d %q", code, out)
+	}
+	code, out, _ = demandd(t, "classify", "--explain", "--json", "--text", "not urgent, would be nice to have dark mode", "--config", cfg)
+	var rec struct {
+		Urgency string
+		Reasons []struct{ Rule, Attribute string }
+	}
+	if err := json.Unmarshal([]byte(out), &rec); code != exitOK || err != nil || rec.Urgency != "low" || len(rec.Reasons) == 0 {
+		t.Errorf("explain --json: %d %v %q", code, err, out)
+	}
+	// A questionnaire row.
+	book := filepath.Join(dir, "q.xlsx")
+	fixture.WriteWJX(book, 3)
+	if code, out, errOut := demandd(t, "classify", "--explain", "--file", book, "--row", "2", "--config", cfg); code != exitOK || !strings.Contains(out, "questionnaire answer") {
+		t.Errorf("explain --row: %d %q %q", code, out, errOut)
+	}
+
+	// Replay: import with a rules file, change a rule, replay, apply.
+	rules := filepath.Join(dir, "mine.toml")
+	os.WriteFile(rules, []byte("[[rule]]\nname = \"报表\"\nany = [\"报表\"]\nset_type = \"complaint\"\n"), 0o644)
+	cfg = writeConfig(t, dir, "sqlite:"+filepath.Join(dir, "r.db"), "[classify]\nrules = \""+rules+"\"\n")
+	if code, _, errOut := demandd(t, "import", book, "--config", cfg); code != exitOK {
+		t.Fatalf("import: %q", errOut)
+	}
+	os.WriteFile(rules, []byte("[[rule]]\nname = \"报表\"\nany = [\"报表\"]\nset_type = \"feature\"\n"), 0o644)
+	code, out, _ = demandd(t, "classify", "--replay", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "type complaint→feature") || !strings.Contains(out, "1 of 3 demands would change") {
+		t.Fatalf("replay: %d %q", code, out)
+	}
+	code, out, _ = demandd(t, "classify", "--replay", "--apply", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "1 of 3 demands changed") {
+		t.Fatalf("replay --apply: %d %q", code, out)
+	}
+	if code, out, _ = demandd(t, "classify", "--replay", "--config", cfg); !strings.Contains(out, "0 of 3") {
+		t.Errorf("replay after apply: %d %q", code, out)
+	}
+}
