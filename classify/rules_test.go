@@ -313,3 +313,39 @@ func TestDefaultRulesAccuracy(t *testing.T) {
 		t.Errorf("accuracy below 90%%: type %.1f%%, urgency %.1f%%", typeAcc*100, urgAcc*100)
 	}
 }
+
+func TestThreeWayTaxonomy(t *testing.T) {
+	rules, _, err := Load(Sources{Taxonomy: TaxonomyThree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := NewEngine(Options{SLA: SLA{P1: time.Hour, P2Workdays: 1, P3Days: 1, P4Days: 1}}, rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]demand.Type{
+		"希望与贵司建立长期合作，纳入明年的数字化转型规划": demand.TypeStrategic,
+		"操作步骤太繁琐，界面也不好看":           demand.TypeExperience,
+		"需要增加批量导出功能":               demand.TypeFunctional,
+		"随便说两句":                    demand.TypeFunctional, // the three-way default
+	} {
+		r := &demand.Record{Description: demand.Description{Text: text}}
+		if err := eng.Classify(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Type != want {
+			t.Errorf("%s: type %s, want %s", text, r.Type, want)
+		}
+	}
+	if _, _, err := Load(Sources{RulesPath: writeTemp(t, DefaultRulesFive), Taxonomy: TaxonomyThree}); err == nil {
+		t.Error("five-way rules accepted for a three-way configuration")
+	}
+}
+
+func writeTemp(t *testing.T, s string) string {
+	p := filepath.Join(t.TempDir(), "r.toml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
