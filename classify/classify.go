@@ -81,6 +81,10 @@ func (e *Engine) Swap(rules *Rules, dir *Directory) { e.state.Store(&state{rules
 // Rules returns the rules in force.
 func (e *Engine) Rules() *Rules { return e.state.Load().rules }
 
+// urgentWithin: a deadline the customer states this close makes the demand
+// urgent when no rule decided its urgency.
+const urgentWithin = 48 * time.Hour
+
 // Reason rule names of the engine's own steps.
 const (
 	ruleDefault   = "default"
@@ -123,6 +127,15 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 	})
 	r.Reasons = append(r.Reasons, d.Reasons...)
 	r.Type, r.Urgency, r.Importance = d.Type, d.Urgency, d.Importance
+	received := r.Source.ReceivedAt
+	if received.IsZero() {
+		received = time.Now()
+	}
+	deadline, phrase, hasDeadline := statedDeadline(d.text, received, e.opts.Calendar.loc)
+	if r.Urgency == "" && hasDeadline && deadline.Sub(received) <= urgentWithin {
+		r.Urgency = demand.UrgencyHigh
+		why(ruleDeadline, "urgency", string(r.Urgency), phrase)
+	}
 	if r.Urgency == "" {
 		r.Urgency = demand.UrgencyMedium
 		why(ruleDefault, "urgency", string(r.Urgency))
@@ -158,20 +171,16 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 	if d.BusinessValue != 0 {
 		r.BusinessValue = d.BusinessValue
 	}
-	received := r.Source.ReceivedAt
-	if received.IsZero() {
-		received = time.Now()
-	}
 	if d.SLA != 0 {
 		r.DueAt, r.SLA = received.Add(d.SLA), formatHours(d.SLA)
 	} else {
 		r.DueAt, r.SLA = e.due(r.Priority, received)
 	}
 	why("sla "+string(r.Priority), "due_at", r.SLA)
-	if t, phrase, ok := statedDeadline(d.text, received, e.opts.Calendar.loc); ok && t.Before(r.DueAt) {
-		r.DueAt = t
+	if hasDeadline && deadline.Before(r.DueAt) {
+		r.DueAt = deadline
 		r.SLA = "客户期限"
-		why(ruleDeadline, "due_at", t.In(e.opts.Calendar.loc).Format("2006-01-02 15:04"), phrase)
+		why(ruleDeadline, "due_at", deadline.In(e.opts.Calendar.loc).Format("2006-01-02 15:04"), phrase)
 	}
 	return nil
 }

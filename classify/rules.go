@@ -414,7 +414,7 @@ func (rs *Rules) Evaluate(in Input) Decision {
 		sc.texts[i] = foldAppend(sc.texts[i][:0], s)
 		text := sc.texts[i]
 		rs.ac.scan(text, func(id int32, start int) {
-			if sc.matched[id]&bit != 0 || rs.neg.negated(text, start) {
+			if sc.matched[id]&bit != 0 || !rs.wholeWord(text, id, start) || rs.neg.negated(text, start) {
 				return
 			}
 			if sc.matched[id] == 0 {
@@ -461,6 +461,30 @@ func (rs *Rules) Evaluate(in Input) Decision {
 		}
 	}
 	return d
+}
+
+// wholeWord keeps Latin keywords to whole words: "add" is not in
+// "address". A keyword may take an English inflection (export → exports,
+// exported, exporting). Han keywords match anywhere.
+func (rs *Rules) wholeWord(text []byte, id int32, start int) bool {
+	p := rs.patterns[id]
+	if isWordByte(p[0]) && start > 0 && isWordByte(text[start-1]) {
+		return false
+	}
+	end := start + len(p)
+	if !isWordByte(p[len(p)-1]) || end >= len(text) || !isWordByte(text[end]) {
+		return true
+	}
+	for _, suffix := range []string{"s", "es", "ed", "d", "ing"} {
+		if e := end + len(suffix); e <= len(text) && string(text[end:e]) == suffix && (e == len(text) || !isWordByte(text[e])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
 }
 
 // match checks r's conditions and returns the words that made it match.
