@@ -195,15 +195,11 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	if *out == "" {
 		return usagef("--out FILE.xlsx is required")
 	}
-	a, err := c.open(ctx, *cfgPath)
+	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	f, err := filter(a.cfg.Location())
-	if err != nil {
-		return err
-	}
 	// Write beside the target and rename, so that a reader never sees half
 	// a workbook and a failed export leaves the old file.
 	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*.tmp")
@@ -228,6 +224,21 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	return nil
 }
 
+// openFiltered opens the app and reads the --since/--until/--status flags,
+// whose dates are in the configured zone.
+func (c *cli) openFiltered(ctx context.Context, cfgPath string, filter func(*time.Location) (demand.Filter, error)) (*app, demand.Filter, error) {
+	a, err := c.open(ctx, cfgPath)
+	if err != nil {
+		return nil, demand.Filter{}, err
+	}
+	f, err := filter(a.cfg.Location())
+	if err != nil {
+		a.Close()
+		return nil, demand.Filter{}, err
+	}
+	return a, f, nil
+}
+
 func (c *cli) list(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("list")
 	asJSON := fs.Bool("json", false, "JSON Lines: one object per record per line")
@@ -235,15 +246,11 @@ func (c *cli) list(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, *cfgPath)
+	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	f, err := filter(a.cfg.Location())
-	if err != nil {
-		return err
-	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetEscapeHTML(false)
