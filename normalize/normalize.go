@@ -52,12 +52,15 @@ func New(opts Options) *Normalizer {
 }
 
 // Normalize makes the record for item. Errors: *QuarantineError for an item
-// that cannot become a record as it is; *ingest.RejectError when the item's
-// whole input is unusable (a questionnaire header with no description).
+// that cannot become a record as it is; *IgnoreError for one that is not a
+// demand (an auto-reply); *ingest.RejectError when the item's whole input is
+// unusable (a questionnaire header with no description).
 func (n *Normalizer) Normalize(ctx context.Context, item ingest.Item) (*demand.Record, error) {
 	switch item.ContentType {
 	case ingest.ContentTypeRow:
 		return n.questionnaire.Record(item)
+	case ingest.ContentTypeEmail:
+		return Email(item)
 	default:
 		return nil, &QuarantineError{Reason: fmt.Sprintf("no normaliser for content type %q", item.ContentType)}
 	}

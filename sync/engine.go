@@ -132,13 +132,18 @@ func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]store.Entr
 }
 
 // entry makes the store entry of one item. Only a *ingest.RejectError is
-// returned as an error; every other failure quarantines the item.
+// returned as an error; an item that is not a demand is stored ignored;
+// every other failure quarantines the item.
 func (e *Engine) entry(ctx context.Context, it ingest.Item) (store.Entry, error) {
 	sum := sha256.Sum256(it.Body)
 	raw := store.RawItem{Channel: string(it.Channel), Source: it.Source, ExternalKey: it.Key, Ref: it.Ref,
 		SHA256: hex.EncodeToString(sum[:]), ContentType: it.ContentType, Body: it.Body, Origin: string(it.Origin),
 		Status: store.RawOK, ReceivedAt: it.ReceivedAt}
 	rec, reason, err := e.record(ctx, it)
+	if ig, ok := normalize.AsIgnore(err); ok {
+		raw.Status, raw.Reason = store.RawIgnored, ig.Reason
+		return store.Entry{Raw: raw}, nil
+	}
 	if err != nil {
 		return store.Entry{}, err
 	}
@@ -159,6 +164,9 @@ func (e *Engine) record(ctx context.Context, it ingest.Item) (rec *demand.Record
 	rec, err = e.norm.Normalize(ctx, it)
 	if err != nil {
 		if _, ok := ingest.IsReject(err); ok {
+			return nil, "", err
+		}
+		if _, ok := normalize.AsIgnore(err); ok {
 			return nil, "", err
 		}
 		if q, ok := normalize.AsQuarantine(err); ok {

@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	_ "github.com/emersion/go-message/charset" // GBK, Big5, … bodies
-	"github.com/emersion/go-message/mail"
-
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
@@ -135,47 +131,19 @@ func (c *cli) explainInput(ctx context.Context, a *app, text, title, file string
 	}
 }
 
-// emailRecord reads the subject, sender and first text part of a message.
+// emailRecord normalises a message as the email channel does.
 func emailRecord(path string, now time.Time) (*demand.Record, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	mr, err := mail.CreateReader(f)
-	if err != nil && mr == nil {
-		return nil, usageError{fmt.Errorf("%s: not a readable email: %w", path, err)}
-	}
-	rec := &demand.Record{Source: demand.Source{Channel: demand.ChannelEmail, Name: "explain", ReceivedAt: now}}
-	rec.Description.Title, _ = mr.Header.Subject()
-	if from, err := mr.Header.AddressList("From"); err == nil && len(from) > 0 {
-		rec.Customer.Contact, rec.Customer.Email = from[0].Name, from[0].Address
-	}
-	var html string
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			break
-		}
-		h, ok := p.Header.(*mail.InlineHeader)
-		if !ok {
-			continue
-		}
-		ct, _, _ := h.ContentType()
-		b, _ := io.ReadAll(io.LimitReader(p.Body, 1<<20))
-		if ct == "text/plain" && rec.Description.Text == "" {
-			rec.Description.Text = string(b)
-		} else if ct == "text/html" && html == "" {
-			html = string(b)
-		}
-	}
-	if rec.Description.Text == "" {
-		rec.Description.Text = strings.Join(strings.Fields(htmlTags.ReplaceAllString(html, " ")), " ")
+	rec, err := normalize.Email(ingest.Item{Channel: demand.ChannelEmail, Source: "explain", Body: b, ReceivedAt: now,
+		ContentType: ingest.ContentTypeEmail})
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", path, err)}
 	}
 	return rec, nil
 }
-
-var htmlTags = regexp.MustCompile(`(?s)<(script|style)[^>]*>.*?</(script|style)>|<[^>]+>`)
 
 // jsonRecord takes a webhook payload's title and body fields, wherever
 // they are nested (GitHub issue.title/body, Jira fields.summary/description…).
