@@ -35,6 +35,10 @@ type Item struct {
 	// Row, when set, is Body already decoded (ContentTypeRow): the channel
 	// had it at hand, so the normaliser need not parse the JSON again.
 	Row *Row
+	// Problem, when set, is why the channel could not take the item whole
+	// (a message over the size limit, recorded from its headers): it is
+	// stored quarantined with this reason, not normalised.
+	Problem string
 }
 
 // Row is the body of a ContentTypeRow item: a questionnaire row with the

@@ -323,7 +323,7 @@ func StripReply(text string) string {
 	return strings.TrimSpace(strings.Join(kept, "\n"))
 }
 
-var orgLine = regexp.MustCompile(`(?m)^\s*([^\n]{2,40}(有限公司|股份公司|集团|公司|Ltd\.?|Limited|Inc\.?|Co\.,? ?Ltd\.?|GmbH|LLC|Corp\.?))\b`)
+var orgLine = regexp.MustCompile(`(?m)^[ \t]*([^\n]{2,40}?(?:有限公司|股份公司|集团|公司|Ltd\.?|Limited|Inc\.?|GmbH|LLC|Corp\.?))[ \t]*$`)
 
 // organisation finds the customer's organisation in a signature.
 func organisation(full string) string {

@@ -139,6 +139,10 @@ func (e *Engine) entry(ctx context.Context, it ingest.Item) (store.Entry, error)
 	raw := store.RawItem{Channel: string(it.Channel), Source: it.Source, ExternalKey: it.Key, Ref: it.Ref,
 		SHA256: hex.EncodeToString(sum[:]), ContentType: it.ContentType, Body: it.Body, Origin: string(it.Origin),
 		Status: store.RawOK, ReceivedAt: it.ReceivedAt}
+	if it.Problem != "" {
+		raw.Status, raw.Reason = store.RawQuarantined, it.Problem
+		return store.Entry{Raw: raw}, nil
+	}
 	rec, reason, err := e.record(ctx, it)
 	if ig, ok := normalize.AsIgnore(err); ok {
 		raw.Status, raw.Reason = store.RawIgnored, ig.Reason

@@ -1,0 +1,506 @@
+// Package imapsrc is the email channel: it watches IMAP mailboxes and emits
+// every message once.
+//
+// Each mailbox runs on a connection of its own. Mailboxes are opened
+// read-only (EXAMINE) unless After needs to change them; nothing is ever
+// deleted or expunged. New messages are found by UID above the mailbox's
+// checkpoint (UIDVALIDITY + the highest committed UID) and fetched with
+// BODY.PEEK[] in batches; a batch is emitted with the checkpoint that
+// acknowledges it, so the cursor advances only with the commit. A
+// UIDVALIDITY change re-reads the mailbox: items are keyed by Message-ID
+// and content hash, so nothing is added twice. A message over
+// MaxMessageSize is emitted from its headers with a Problem (quarantined);
+// a message the server cannot deliver is emitted as a Problem too: neither
+// stalls the mailbox.
+//
+// New mail is waited for with IDLE where the server has it (restarted well
+// before the 29-minute limit), else by polling. A lost connection is
+// redialled with exponential backoff and jitter; errors are logged once per
+// change of state, and each mailbox's state is kept for health checks.
+package imapsrc
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
+)
+
+// Config configures one account.
+type Config struct {
+	Name     string
+	Addr     string // host:port
+	TLS      string // implicit, starttls or none
+	Username string
+	Password string
+	// Mailboxes to watch (default INBOX).
+	Mailboxes    []string
+	PollInterval time.Duration // default 60s
+	IDLE         bool
+	// After is what happens to a message once committed: none, seen or
+	// move:FOLDER.
+	After string
+	// Since limits the first sync to messages received on or after it.
+	Since          time.Time
+	MaxMessageSize int64 // default 25 MB
+	Origin         demand.Origin
+	BatchSize      int // messages per commit, default 50
+	TLSConfig      *tls.Config
+	Logger         *slog.Logger
+}
+
+// State is a mailbox's health, for health checks and metrics.
+type State struct {
+	Mailbox     string
+	Connected   bool
+	Idle        bool
+	LastSuccess time.Time
+	LastError   string
+	// Lag is how far the newest committed message is behind now.
+	Lag time.Duration
+}
+
+// Source watches one account.
+type Source struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	states map[string]*State
+}
+
+var _ ingest.Source = (*Source)(nil)
+
+// New checks cfg and builds the source.
+func New(cfg Config) (*Source, error) {
+	if cfg.Name == "" || cfg.Addr == "" {
+		return nil, errors.New("imapsrc: an account needs a name and an address")
+	}
+	if len(cfg.Mailboxes) == 0 {
+		cfg.Mailboxes = []string{"INBOX"}
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Minute
+	}
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = 25 << 20
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 50
+	}
+	if cfg.After == "" {
+		cfg.After = "none"
+	}
+	if cfg.After != "none" && cfg.After != "seen" && !strings.HasPrefix(cfg.After, "move:") {
+		return nil, fmt.Errorf("imapsrc: after = %q: want none, seen or move:FOLDER", cfg.After)
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = demand.OriginRaised
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Source{cfg: cfg, log: cfg.Logger.With("source", cfg.Name, "channel", "email"), states: map[string]*State{}}
+	for _, m := range cfg.Mailboxes {
+		s.states[m] = &State{Mailbox: m}
+	}
+	return s, nil
+}
+
+// Name implements ingest.Source.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// States returns a copy of every mailbox's state.
+func (s *Source) States() []State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]State, 0, len(s.states))
+	for _, m := range s.cfg.Mailboxes {
+		out = append(out, *s.states[m])
+	}
+	return out
+}
+
+func (s *Source) update(mailbox string, f func(*State)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s.states[mailbox])
+}
+
+// Run implements ingest.Source: one goroutine per mailbox, until ctx ends.
+func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) error {
+	var wg sync.WaitGroup
+	for _, m := range s.cfg.Mailboxes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.watch(ctx, m, sink, state)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// watch keeps one mailbox synchronised, reconnecting with backoff.
+func (s *Source) watch(ctx context.Context, mailbox string, sink ingest.Sink, state ingest.State) {
+	log := s.log.With("mailbox", mailbox)
+	wait := time.Second
+	lastErr := ""
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := s.session(ctx, mailbox, sink, state, log)
+		if ctx.Err() != nil {
+			return
+		}
+		msg := "disconnected"
+		if err != nil {
+			msg = err.Error()
+		}
+		if msg != lastErr { // once per change of state, not once per retry
+			log.Error("mailbox unavailable; retrying with backoff", "err", msg)
+			lastErr = msg
+		}
+		s.update(mailbox, func(st *State) { st.Connected, st.Idle, st.LastError = false, false, msg })
+		if time.Since(start) > 2*time.Minute {
+			wait = time.Second // it worked for a while: start the backoff again
+		}
+		jittered := wait/2 + time.Duration(rand.Int64N(int64(wait)))
+		t := time.NewTimer(jittered)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(wait*2, 5*time.Minute)
+	}
+}
+
+// checkpoint is a mailbox's cursor.
+type checkpoint struct {
+	UIDValidity uint32 `json:"uidvalidity"`
+	LastUID     uint32 `json:"last_uid"`
+}
+
+func (s *Source) checkpointKey(mailbox string) string { return "imap/" + s.cfg.Name + "/" + mailbox }
+
+func (s *Source) dial() (*imapclient.Client, chan struct{}, error) {
+	newMail := make(chan struct{}, 1)
+	opts := &imapclient.Options{
+		TLSConfig: s.cfg.TLSConfig,
+		Dialer:    &net.Dialer{Timeout: 30 * time.Second},
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					select {
+					case newMail <- struct{}{}:
+					default:
+					}
+				}
+			},
+		},
+	}
+	var (
+		c   *imapclient.Client
+		err error
+	)
+	switch s.cfg.TLS {
+	case "implicit", "":
+		c, err = imapclient.DialTLS(s.cfg.Addr, opts)
+	case "starttls":
+		c, err = imapclient.DialStartTLS(s.cfg.Addr, opts)
+	case "none":
+		c, err = imapclient.DialInsecure(s.cfg.Addr, opts)
+	default:
+		return nil, nil, fmt.Errorf("imapsrc: tls = %q: want implicit, starttls or none", s.cfg.TLS)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %w", s.cfg.Addr, err)
+	}
+	return c, newMail, nil
+}
+
+// session is one connection's life: log in, select, sync, wait, sync…
+func (s *Source) session(ctx context.Context, mailbox string, sink ingest.Sink, state ingest.State, log *slog.Logger) error {
+	c, newMail, err := s.dial()
+	if err != nil {
+		return err
+	}
+	// The client has no context: closing the connection ends any command.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	defer c.Close()
+	if err := c.Login(s.cfg.Username, s.cfg.Password).Wait(); err != nil {
+		return fmt.Errorf("log in as %s: %w", s.cfg.Username, err)
+	}
+	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: s.cfg.After == "none"}).Wait()
+	if err != nil {
+		return fmt.Errorf("open mailbox %s: %w", mailbox, err)
+	}
+	var cp checkpoint
+	if v, ok, err := state.Checkpoint(ctx, s.checkpointKey(mailbox)); err != nil {
+		return err
+	} else if ok {
+		if err := json.Unmarshal([]byte(v), &cp); err != nil {
+			return fmt.Errorf("checkpoint of %s: %w", mailbox, err)
+		}
+	}
+	if cp.UIDValidity != 0 && cp.UIDValidity != sel.UIDValidity {
+		log.Warn("UIDVALIDITY changed: reading the mailbox again; messages already stored are recognised and skipped",
+			"old", cp.UIDValidity, "new", sel.UIDValidity)
+		cp.LastUID = 0
+	}
+	cp.UIDValidity = sel.UIDValidity
+	s.update(mailbox, func(st *State) { st.Connected, st.LastError = true, "" })
+	log.Info("mailbox opened", "uidvalidity", sel.UIDValidity, "messages", sel.NumMessages, "last_uid", cp.LastUID)
+
+	idle := s.cfg.IDLE && c.Caps().Has(imap.CapIdle)
+	for {
+		if err := s.sync(ctx, c, mailbox, &cp, sink); err != nil {
+			return err
+		}
+		s.update(mailbox, func(st *State) { st.LastSuccess = time.Now() })
+		if err := s.waitForMail(ctx, c, mailbox, newMail, idle); err != nil {
+			return err
+		}
+	}
+}
+
+// waitForMail returns when new mail may have arrived: IDLE push, or the
+// poll interval.
+func (s *Source) waitForMail(ctx context.Context, c *imapclient.Client, mailbox string, newMail chan struct{}, idle bool) error {
+	if !idle {
+		t := time.NewTimer(s.cfg.PollInterval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-newMail:
+		case <-t.C:
+		}
+		return c.Noop().Wait()
+	}
+	cmd, err := c.Idle()
+	if err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	s.update(mailbox, func(st *State) { st.Idle = true })
+	defer s.update(mailbox, func(st *State) { st.Idle = false })
+	// Restart IDLE well before servers drop it (RFC 9051: 29 minutes), and
+	// look again at least every poll interval in case a push was lost.
+	t := time.NewTimer(min(s.cfg.PollInterval*5, 25*time.Minute))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-newMail:
+	case <-t.C:
+	case <-c.Closed():
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	return ctx.Err()
+}
+
+// sync fetches every message above the checkpoint and emits them in
+// batches; after each commit it applies After.
+func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string, cp *checkpoint, sink ingest.Sink) error {
+	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(cp.LastUID + 1), Stop: 0}}}}
+	if cp.LastUID == 0 && !s.cfg.Since.IsZero() {
+		criteria.Since = s.cfg.Since
+	}
+	data, err := c.UIDSearch(criteria, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("search %s: %w", mailbox, err)
+	}
+	var uids []imap.UID
+	for _, u := range data.AllUIDs() {
+		if uint32(u) > cp.LastUID { // "N:*" always includes the highest UID
+			uids = append(uids, u)
+		}
+	}
+	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+	for start := 0; start < len(uids); start += s.cfg.BatchSize {
+		batch := uids[start:min(start+s.cfg.BatchSize, len(uids))]
+		items, newest, err := s.fetch(c, mailbox, cp.UIDValidity, batch)
+		if err != nil {
+			return err
+		}
+		next := *cp
+		next.LastUID = uint32(batch[len(batch)-1])
+		v, _ := json.Marshal(next)
+		if _, err := sink.Emit(ctx, ingest.Batch{Items: items,
+			Checkpoint: &ingest.Checkpoint{Key: s.checkpointKey(mailbox), Value: string(v)}}); err != nil {
+			return fmt.Errorf("store messages of %s: %w", mailbox, err)
+		}
+		*cp = next
+		s.update(mailbox, func(st *State) { st.Lag = time.Since(newest).Round(time.Second) })
+		if err := s.after(c, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// after marks or moves committed messages, as configured.
+func (s *Source) after(c *imapclient.Client, uids []imap.UID) error {
+	set := imap.UIDSetNum(uids...)
+	switch {
+	case s.cfg.After == "seen":
+		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+			return fmt.Errorf("mark messages seen: %w", err)
+		}
+	case strings.HasPrefix(s.cfg.After, "move:"):
+		if _, err := c.Move(set, strings.TrimPrefix(s.cfg.After, "move:")).Wait(); err != nil {
+			return fmt.Errorf("move messages to %s: %w", strings.TrimPrefix(s.cfg.After, "move:"), err)
+		}
+	}
+	return nil
+}
+
+// fetch gets a batch: sizes first, then whole messages within the size
+// limit and headers of those over it. A message the server fails to
+// deliver becomes a Problem item instead of failing the batch.
+func (s *Source) fetch(c *imapclient.Client, mailbox string, uidValidity uint32, uids []imap.UID) ([]ingest.Item, time.Time, error) {
+	sizes, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("fetch sizes: %w", err)
+	}
+	type meta struct {
+		size int64
+		date time.Time
+	}
+	metas := map[imap.UID]meta{}
+	for _, m := range sizes {
+		metas[m.UID] = meta{m.RFC822Size, m.InternalDate}
+	}
+	var whole, heads []imap.UID
+	for _, u := range uids {
+		if metas[u].size > s.cfg.MaxMessageSize {
+			heads = append(heads, u)
+		} else {
+			whole = append(whole, u)
+		}
+	}
+	bodies := map[imap.UID][]byte{}
+	full := &imap.FetchItemBodySection{Peek: true}
+	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	for _, part := range []struct {
+		uids    []imap.UID
+		section *imap.FetchItemBodySection
+	}{{whole, full}, {heads, header}} {
+		if len(part.uids) == 0 {
+			continue
+		}
+		msgs, err := c.Fetch(imap.UIDSetNum(part.uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{part.section}}).Collect()
+		if err != nil {
+			if c.State() == imap.ConnStateLogout || isNetErr(err) {
+				return nil, time.Time{}, fmt.Errorf("fetch: %w", err)
+			}
+			msgs = nil // the server refused the batch: fetch one by one below
+		}
+		for _, m := range msgs {
+			bodies[m.UID] = m.FindBodySection(part.section)
+		}
+		for _, u := range part.uids {
+			if _, ok := bodies[u]; ok {
+				continue
+			}
+			one, err := c.Fetch(imap.UIDSetNum(u), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{part.section}}).Collect()
+			if err != nil && isNetErr(err) {
+				return nil, time.Time{}, fmt.Errorf("fetch: %w", err)
+			}
+			if len(one) == 1 {
+				bodies[u] = one[0].FindBodySection(part.section)
+			}
+		}
+	}
+	var items []ingest.Item
+	var newest time.Time
+	for _, u := range uids {
+		m := metas[u]
+		if m.date.After(newest) {
+			newest = m.date
+		}
+		body, ok := bodies[u]
+		it := ingest.Item{Channel: demand.ChannelEmail, Source: s.cfg.Name, ContentType: ingest.ContentTypeEmail,
+			Body: body, ReceivedAt: m.date, Origin: s.cfg.Origin}
+		switch {
+		case !ok || body == nil:
+			it.Key = fmt.Sprintf("imap-unfetchable:%s/%s/%d/%d", s.cfg.Name, mailbox, uidValidity, u)
+			it.Ref = fmt.Sprintf("%s/%s UID %d", s.cfg.Name, mailbox, u)
+			it.Problem = "the server did not deliver this message; it is recorded by its UID — check it in the mailbox"
+		case m.size > s.cfg.MaxMessageSize:
+			it.Key = messageKey(body, fmt.Sprintf("%s/%s/%d/%d", s.cfg.Name, mailbox, uidValidity, u))
+			it.Ref = messageID(body)
+			it.Problem = fmt.Sprintf("the message is %.1f MB, over max_message_size (%.1f MB); it is recorded from its headers — raise max_message_size to import such mail",
+				float64(m.size)/(1<<20), float64(s.cfg.MaxMessageSize)/(1<<20))
+		default:
+			it.Key = messageKey(body, "")
+			it.Ref = messageID(body)
+		}
+		if it.ReceivedAt.IsZero() {
+			it.ReceivedAt = time.Now()
+		}
+		items = append(items, it)
+	}
+	return items, newest, nil
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "use of closed") ||
+		strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "connection reset")
+}
+
+// messageKey identifies a message by its Message-ID and content hash: the
+// same message seen again — after a UIDVALIDITY change, in two mailboxes —
+// is one item. extra distinguishes header-only items.
+func messageKey(body []byte, extra string) string {
+	sum := sha256.Sum256(body)
+	key := "sha256:" + hex.EncodeToString(sum[:])
+	if id := messageID(body); id != "" {
+		key = "mid:" + id + "|" + key
+	}
+	if extra != "" {
+		key += "|headers:" + extra
+	}
+	return key
+}
+
+// messageID finds the Message-ID in the header section.
+func messageID(body []byte) string {
+	end := bytes.Index(body, []byte("\r\n\r\n"))
+	if end < 0 {
+		end = bytes.Index(body, []byte("\n\n"))
+	}
+	if end < 0 {
+		end = len(body)
+	}
+	for _, line := range bytes.Split(body[:end], []byte("\n")) {
+		if len(line) > 11 && bytes.EqualFold(line[:11], []byte("message-id:")) {
+			return strings.Trim(strings.TrimSpace(string(line[11:])), "<>")
+		}
+	}
+	return ""
+}
