@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,7 @@ type Config struct {
 	Classify      Classify      `toml:"classify"`
 	Questionnaire Questionnaire `toml:"questionnaire"`
 	Folders       []Folder      `toml:"folder"`
+	Emails        []Email       `toml:"email"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -107,6 +109,52 @@ type Folder struct {
 	Rescan Duration `toml:"rescan"`
 	// Origin is raised (主动提出) or discovered (挖掘发现).
 	Origin string `toml:"origin"`
+}
+
+// Email is one IMAP account.
+type Email struct {
+	Name string `toml:"name"`
+	Host string `toml:"host"`
+	Port int    `toml:"port"` // default 993 (implicit TLS), 143 otherwise
+	// TLS is implicit (default), starttls or none; none is refused unless
+	// the host is loopback or AllowInsecure is set.
+	TLS           string `toml:"tls"`
+	AllowInsecure bool   `toml:"allow_insecure"`
+	Username      string `toml:"username"`
+	// The password: inline, from a file (e.g. a systemd credential) or from
+	// an environment variable.
+	Password     string   `toml:"password"`
+	PasswordFile string   `toml:"password_file"`
+	PasswordEnv  string   `toml:"password_env"`
+	Auth         string   `toml:"auth"` // plain or login
+	Mailboxes    []string `toml:"mailboxes"`
+	PollInterval Duration `toml:"poll_interval"`
+	IDLE         *bool    `toml:"idle"`
+	// After: none (default), seen, or move:FOLDER.
+	After          string `toml:"after"`
+	Since          string `toml:"since"` // YYYY-MM-DD, first sync only
+	MaxMessageSize int64  `toml:"max_message_size"`
+	Origin         string `toml:"origin"`
+}
+
+// Secret returns the account's password from wherever it is configured.
+func (e *Email) Secret() (string, error) {
+	switch {
+	case e.PasswordFile != "":
+		b, err := os.ReadFile(e.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("config: email %s: password_file: %w", e.Name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	case e.PasswordEnv != "":
+		v, ok := os.LookupEnv(e.PasswordEnv)
+		if !ok {
+			return "", fmt.Errorf("config: email %s: password_env: %s is not set", e.Name, e.PasswordEnv)
+		}
+		return v, nil
+	default:
+		return e.Password, nil
+	}
 }
 
 // Duration is a time.Duration written as "2s", "1m30s", "24h".
@@ -247,6 +295,32 @@ func (c *Config) SetDefaults() {
 	if c.Classify.SLA.P4 == 0 {
 		c.Classify.SLA.P4 = 30
 	}
+	for i := range c.Emails {
+		e := &c.Emails[i]
+		def(&e.TLS, "implicit")
+		def(&e.Auth, "plain")
+		def(&e.After, "none")
+		def(&e.Origin, string(demand.OriginRaised))
+		if e.Port == 0 {
+			e.Port = 993
+			if e.TLS != "implicit" {
+				e.Port = 143
+			}
+		}
+		if len(e.Mailboxes) == 0 {
+			e.Mailboxes = []string{"INBOX"}
+		}
+		if e.PollInterval.Duration == 0 {
+			e.PollInterval.Duration = time.Minute
+		}
+		if e.IDLE == nil {
+			yes := true
+			e.IDLE = &yes
+		}
+		if e.MaxMessageSize == 0 {
+			e.MaxMessageSize = 25 << 20
+		}
+	}
 	for i := range c.Folders {
 		f := &c.Folders[i]
 		if f.ProcessedDir == "" && f.Path != "" {
@@ -350,7 +424,67 @@ func (c *Config) Validate() error {
 			bad(key("rescan"), "must be at least 1s, got %s", f.Rescan.Duration)
 		}
 	}
+	for i, e := range c.Emails {
+		key := func(k string) string { return fmt.Sprintf("email[%d].%s", i, k) }
+		switch {
+		case e.Name == "":
+			bad(key("name"), "every [[email]] needs a name")
+		case names[e.Name]:
+			bad(key("name"), "name %q is used twice", e.Name)
+		}
+		names[e.Name] = true
+		if e.Host == "" {
+			bad(key("host"), "every [[email]] needs a host")
+		}
+		if e.Username == "" {
+			bad(key("username"), "every [[email]] needs a username")
+		}
+		switch e.TLS {
+		case "implicit", "starttls":
+		case "none":
+			if !e.AllowInsecure && !isLoopback(e.Host) {
+				bad(key("tls"), "tls = \"none\" sends the password in clear text to %s; use implicit or starttls, or set allow_insecure = true", e.Host)
+			}
+		default:
+			bad(key("tls"), "want implicit, starttls or none, got %q", e.TLS)
+		}
+		if e.Auth != "plain" && e.Auth != "login" {
+			bad(key("auth"), "want plain or login, got %q (xoauth2 is not supported yet)", e.Auth)
+		}
+		if e.After != "none" && e.After != "seen" && !(strings.HasPrefix(e.After, "move:") && len(e.After) > 5) {
+			bad(key("after"), "want none, seen or move:FOLDER, got %q", e.After)
+		}
+		if e.Since != "" {
+			if _, err := time.Parse("2006-01-02", e.Since); err != nil {
+				bad(key("since"), "want a date as YYYY-MM-DD, got %q", e.Since)
+			}
+		}
+		if e.PollInterval.Duration < time.Second {
+			bad(key("poll_interval"), "must be at least 1s")
+		}
+		if _, err := demand.ParseOrigin(e.Origin); err != nil {
+			bad(key("origin"), "want raised (主动提出) or discovered (挖掘发现), got %q", e.Origin)
+		}
+		if n := btoi(e.Password != "") + btoi(e.PasswordFile != "") + btoi(e.PasswordEnv != ""); n > 1 {
+			bad(key("password"), "give one of password, password_file and password_env")
+		}
+	}
 	return errors.Join(errs...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func contains(list []string, s string) bool {
@@ -375,7 +509,7 @@ func (c *Config) keyError(key, msg string) error {
 }
 
 func isDurationKey(key string) bool {
-	return key == "classify.sla.p1" || strings.HasSuffix(key, ".stable_for") || strings.HasSuffix(key, ".rescan")
+	return key == "classify.sla.p1" || strings.HasSuffix(key, ".stable_for") || strings.HasSuffix(key, ".rescan") || strings.HasSuffix(key, ".poll_interval")
 }
 
 // redactURL hides a password in a URL for messages and dumps.

@@ -73,3 +73,31 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		})
 	}
 }
+
+func TestEmailAccounts(t *testing.T) {
+	c, err := config.Parse("c.toml", []byte("[[email]]\nname = \"support\"\nhost = \"imap.example.com\"\nusername = \"s@example.com\"\npassword_env = \"DEMANDD_TEST_PW\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Emails[0]
+	if e.Port != 993 || e.TLS != "implicit" || !*e.IDLE || e.After != "none" || e.Mailboxes[0] != "INBOX" || e.MaxMessageSize != 25<<20 {
+		t.Errorf("defaults %+v", e)
+	}
+	t.Setenv("DEMANDD_TEST_PW", "s3cret")
+	if pw, err := e.Secret(); err != nil || pw != "s3cret" {
+		t.Errorf("secret %q %v", pw, err)
+	}
+	for toml, want := range map[string]string{
+		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\ntls = \"none\"\n":           "c.toml:5: email[0].tls",
+		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\nafter = \"delete\"\n":      "email[0].after",
+		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\npoll_interval = 60\n":      "email[0].poll_interval",
+		"[[email]]\nname = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword = \"x\"\npassword_env = \"Y\"\n": "give one of",
+	} {
+		if _, err := config.Parse("c.toml", []byte(toml)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", toml, err, want)
+		}
+	}
+	if _, err := config.Parse("c.toml", []byte("[[email]]\nname = \"a\"\nhost = \"127.0.0.1\"\nusername = \"u\"\ntls = \"none\"\n")); err != nil {
+		t.Errorf("plain IMAP to loopback: %v", err)
+	}
+}

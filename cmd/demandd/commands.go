@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,11 +19,13 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/deploy"
 	"github.com/demandd/demandd/export"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
+	"github.com/demandd/demandd/ingest/imapsrc"
 	"github.com/demandd/demandd/store"
 )
 
@@ -49,8 +53,15 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		sources = append(sources, src)
 	}
+	for _, e := range a.cfg.Emails {
+		src, err := emailSource(e, a.log)
+		if err != nil {
+			return usageError{err}
+		}
+		sources = append(sources, src)
+	}
 	if len(sources) == 0 {
-		a.log.Warn("no sources configured: add a [[folder]] block to the config; serving nothing")
+		a.log.Warn("no sources configured: add a [[folder]] or [[email]] block to the config; serving nothing")
 	}
 
 	hup := make(chan os.Signal, 1)
@@ -75,6 +86,22 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	a.log.Info("demandd stopped: intake stopped, in-flight batches committed")
 	return nil
+}
+
+// emailSource builds an IMAP account source from its configuration.
+func emailSource(e config.Email, log *slog.Logger) (*imapsrc.Source, error) {
+	password, err := e.Secret()
+	if err != nil {
+		return nil, err
+	}
+	origin, _ := demand.ParseOrigin(e.Origin) // validated with the config
+	var since time.Time
+	if e.Since != "" {
+		since, _ = time.Parse("2006-01-02", e.Since)
+	}
+	return imapsrc.New(imapsrc.Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
+		Username: e.Username, Password: password, Mailboxes: e.Mailboxes, PollInterval: e.PollInterval.Duration,
+		IDLE: *e.IDLE, After: e.After, Since: since, MaxMessageSize: e.MaxMessageSize, Origin: origin, Logger: log})
 }
 
 // watchdog pings systemd's watchdog while the database answers, so that a
