@@ -88,7 +88,7 @@ func TestEmailAccounts(t *testing.T) {
 		t.Errorf("secret %q %v", pw, err)
 	}
 	for toml, want := range map[string]string{
-		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\ntls = \"none\"\n":           "c.toml:5: email[0].tls",
+		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\ntls = \"none\"\n":          "c.toml:5: email[0].tls",
 		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\nafter = \"delete\"\n":      "email[0].after",
 		"[[email]]\nname = \"a\"\nhost = \"imap.example.com\"\nusername = \"u\"\npoll_interval = 60\n":      "email[0].poll_interval",
 		"[[email]]\nname = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword = \"x\"\npassword_env = \"Y\"\n": "give one of",
