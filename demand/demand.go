@@ -48,6 +48,10 @@ type Record struct {
 	Extra []Attr `json:"extra,omitempty"`
 	// Flags mark records a person should look at, e.g. FlagTimeUnparsed.
 	Flags []string `json:"flags,omitempty"`
+	// ReplyTo are the message IDs an email answers (In-Reply-To, then
+	// References, nearest first): a reply to a stored demand becomes its
+	// follow-up instead of a new demand. Not stored on the record.
+	ReplyTo []string `json:"-"`
 
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`

@@ -70,15 +70,17 @@ type Result struct {
 	Duplicate   int // already stored, or the same content as an earlier record
 	Quarantined int // kept with the reason, waiting for reprocess
 	Ignored     int // kept, not a demand (auto-replies, bounces)
+	FollowUp    int // replies attached to the demand they answer
 }
 
 // Add sums two results.
 func (r Result) Add(o Result) Result {
-	return Result{r.New + o.New, r.Duplicate + o.Duplicate, r.Quarantined + o.Quarantined, r.Ignored + o.Ignored}
+	return Result{r.New + o.New, r.Duplicate + o.Duplicate, r.Quarantined + o.Quarantined, r.Ignored + o.Ignored,
+		r.FollowUp + o.FollowUp}
 }
 
 // Total is the number of items counted.
-func (r Result) Total() int { return r.New + r.Duplicate + r.Quarantined + r.Ignored }
+func (r Result) Total() int { return r.New + r.Duplicate + r.Quarantined + r.Ignored + r.FollowUp }
 
 // Sink is where a source hands its batches: the engine.
 type Sink interface {

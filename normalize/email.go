@@ -146,6 +146,17 @@ func Email(it ingest.Item) (*demand.Record, error) {
 	for _, k := range []string{"In-Reply-To", "References"} {
 		if v := strings.TrimSpace(h.Get(k)); v != "" {
 			rec.Extra = append(rec.Extra, demand.Attr{Name: k, Value: v})
+			ids := msgIDs.FindAllString(v, -1)
+			if k == "References" { // nearest ancestor last in References
+				for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+					ids[i], ids[j] = ids[j], ids[i]
+				}
+			}
+			for _, id := range ids {
+				if id = strings.Trim(id, "<>"); !containsStr(rec.ReplyTo, id) {
+					rec.ReplyTo = append(rec.ReplyTo, id)
+				}
+			}
 		}
 	}
 	if damaged {
@@ -210,6 +221,17 @@ func parseFrom(v string) mail.Address {
 		return mail.Address{Address: m, Name: strings.Trim(strings.Replace(v, m, "", 1), ` "<>`)}
 	}
 	return mail.Address{Name: v}
+}
+
+var msgIDs = regexp.MustCompile(`<[^<>\s]+>`)
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 var looseAddress = regexp.MustCompile(`[^\s<>"]+@[^\s<>"]+`)

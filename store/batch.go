@@ -47,6 +47,9 @@ type RawItem struct {
 type Entry struct {
 	Raw    RawItem
 	Record *demand.Record
+	// ThreadCode is a demand code the item names (a [DEM…] in a subject):
+	// with Record.ReplyTo it makes the item a follow-up of that demand.
+	ThreadCode string
 }
 
 // Checkpoint is a source cursor committed with a batch.
@@ -62,6 +65,7 @@ type SaveResult struct {
 	Duplicate   int // raw items stored before: nothing added
 	Quarantined int
 	Ignored     int
+	FollowUp    int      // replies attached to an existing demand
 	Codes       []string // codes of the records created, in entry order
 }
 
@@ -116,6 +120,10 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 			fresh = append(fresh, i)
 		}
 	}
+	fresh, follow, err := s.threads(ctx, tx, entries, fresh)
+	if err != nil {
+		return res, err
+	}
 	if len(fresh) > 0 {
 		recs := make([]*demand.Record, len(fresh))
 		for j, i := range fresh {
@@ -154,6 +162,10 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 		res.New = len(recs) - link.linked
 		res.Codes = codes
 	}
+	if err := s.attachFollowUps(ctx, tx, entries, follow, now); err != nil {
+		return res, err
+	}
+	res.FollowUp = len(follow)
 	if cp != nil {
 		if _, err := tx.ExecContext(ctx, s.q.putCheckpoint, cp.Key, cp.Value, now); err != nil {
 			return res, fmt.Errorf("store: write checkpoint %s: %w", cp.Key, err)

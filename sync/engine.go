@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"runtime"
 	gosync "sync"
 	"time"
@@ -36,11 +37,12 @@ type Options struct {
 
 // Engine connects sources, normalisation, classification and the store.
 type Engine struct {
-	store *store.Store
-	norm  Normalizer
-	cls   classify.Classifier
-	opts  Options
-	log   *slog.Logger
+	store  *store.Store
+	norm   Normalizer
+	cls    classify.Classifier
+	opts   Options
+	log    *slog.Logger
+	codeRe *regexp.Regexp
 }
 
 // New builds an engine.
@@ -54,7 +56,11 @@ func New(st *store.Store, n Normalizer, c classify.Classifier, opts Options) *En
 	if opts.RestartDelay == 0 {
 		opts.RestartDelay = 5 * time.Second
 	}
-	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger}
+	if opts.CodePrefix == "" {
+		opts.CodePrefix = "DEM"
+	}
+	codeRe := regexp.MustCompile(regexp.QuoteMeta(opts.CodePrefix) + `\d{9,}`)
+	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger, codeRe: codeRe}
 }
 
 var _ ingest.Sink = (*Engine)(nil)
@@ -96,7 +102,8 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	if err != nil {
 		return ingest.Result{}, fmt.Errorf("sync: emit: %w", err)
 	}
-	return ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored}, nil
+	return ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
+		FollowUp: res.FollowUp}, nil
 }
 
 // prepare normalises and classifies items in parallel.
@@ -155,7 +162,16 @@ func (e *Engine) entry(ctx context.Context, it ingest.Item) (store.Entry, error)
 		raw.Status, raw.Reason = store.RawQuarantined, reason
 		return store.Entry{Raw: raw}, nil
 	}
-	return store.Entry{Raw: raw, Record: rec}, nil
+	return store.Entry{Raw: raw, Record: rec, ThreadCode: e.threadCode(rec)}, nil
+}
+
+// threadCode finds a demand code in an email's subject ("Re: [DEM202611001]
+// …"): such a message is a follow-up of that demand.
+func (e *Engine) threadCode(r *demand.Record) string {
+	if r.Source.Channel != demand.ChannelEmail {
+		return ""
+	}
+	return e.codeRe.FindString(r.Description.Title)
 }
 
 // record normalises and classifies; a non-empty reason means quarantine.

@@ -209,6 +209,9 @@ func summary(r ingest.Result) string {
 	if r.Ignored > 0 {
 		s += fmt.Sprintf(", %d ignored", r.Ignored)
 	}
+	if r.FollowUp > 0 {
+		s += fmt.Sprintf(", %d follow-ups", r.FollowUp)
+	}
 	return s
 }
 

@@ -349,3 +349,41 @@ func TestAfterSeenAndMove(t *testing.T) {
 		})
 	}
 }
+
+func TestRepliesBecomeFollowUps(t *testing.T) {
+	for _, b := range testenv.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			srv := startServer(t)
+			orig := message(1, "Invoice", "发票抬头开错了，麻烦重开")
+			srv.appendMsg(t, "INBOX", orig)
+			// A reply in the same batch as its original.
+			srv.appendMsg(t, "INBOX", "From: c1@huaxin.com\r\nSubject: Re: Invoice\r\nMessage-ID: <r1@huaxin.com>\r\nIn-Reply-To: <m1-Invoice@huaxin.com>\r\n\r\n补充：税号是 123\r\n")
+			env := testenv.New(t, b.URL(t), nil)
+			run(t, env, imapsrc.Config{Addr: srv.addr})
+			testenv.Eventually(t, 20*time.Second, func() bool { return env.Counts(t).Raw == 2 }, func() string { return fmt.Sprintf("%+v", env.Counts(t)) })
+			code := env.Records(t)[0].Code
+			// A reply to the reply (References only), and a message naming the code.
+			srv.appendMsg(t, "INBOX", "From: c1@huaxin.com\r\nSubject: Re: Re: Invoice\r\nMessage-ID: <r2@huaxin.com>\r\nReferences: <m1-Invoice@huaxin.com> <r1@huaxin.com>\r\n\r\n还有问题吗？\r\n")
+			srv.appendMsg(t, "INBOX", "From: other@huaxin.com\r\nSubject: 关于 ["+code+"] 的进展\r\nMessage-ID: <x1@huaxin.com>\r\n\r\n请问处理到哪一步了\r\n")
+			srv.appendMsg(t, "INBOX", message(9, "New topic", "希望增加导出功能"))
+			testenv.Eventually(t, 20*time.Second, func() bool { return env.Counts(t).Raw == 5 }, func() string { return fmt.Sprintf("%+v", env.Counts(t)) })
+			if c := env.Counts(t); c.Demands != 2 {
+				t.Fatalf("counts %+v, want 2 demands (the original and the new topic)", c)
+			}
+			first := env.Records(t)[0]
+			h, err := env.Store.History(context.Background(), first.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			follow := 0
+			for _, e := range h {
+				if e.Kind == "follow_up" {
+					follow++
+				}
+			}
+			if follow != 3 || !first.LastActivityAt.After(first.CreatedAt.Add(-time.Hour)) {
+				t.Errorf("%d follow-ups in the history, want 3: %+v", follow, h)
+			}
+		})
+	}
+}
