@@ -134,7 +134,10 @@ type Email struct {
 	After          string `toml:"after"`
 	Since          string `toml:"since"` // YYYY-MM-DD, first sync only
 	MaxMessageSize int64  `toml:"max_message_size"`
-	Origin         string `toml:"origin"`
+	// SenderLimit is how many messages one sender may add per hour (a
+	// mail-loop guard); more are kept as ignored. -1 disables it.
+	SenderLimit int    `toml:"sender_limit"`
+	Origin      string `toml:"origin"`
 }
 
 // Secret returns the account's password from wherever it is configured.
@@ -319,6 +322,9 @@ func (c *Config) SetDefaults() {
 		}
 		if e.MaxMessageSize == 0 {
 			e.MaxMessageSize = 25 << 20
+		}
+		if e.SenderLimit == 0 {
+			e.SenderLimit = 30
 		}
 	}
 	for i := range c.Folders {

@@ -39,6 +39,9 @@ type Item struct {
 	// (a message over the size limit, recorded from its headers): it is
 	// stored quarantined with this reason, not normalised.
 	Problem string
+	// Ignore, when set, says why the channel kept the item but it is not
+	// a demand (a sender over its rate limit): it is stored as ignored.
+	Ignore string
 }
 
 // Row is the body of a ContentTypeRow item: a questionnaire row with the

@@ -150,6 +150,10 @@ func (e *Engine) entry(ctx context.Context, it ingest.Item) (store.Entry, error)
 		raw.Status, raw.Reason = store.RawQuarantined, it.Problem
 		return store.Entry{Raw: raw}, nil
 	}
+	if it.Ignore != "" {
+		raw.Status, raw.Reason = store.RawIgnored, it.Ignore
+		return store.Entry{Raw: raw}, nil
+	}
 	rec, reason, err := e.record(ctx, it)
 	if ig, ok := normalize.AsIgnore(err); ok {
 		raw.Status, raw.Reason = store.RawIgnored, ig.Reason

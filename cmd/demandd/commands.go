@@ -101,7 +101,8 @@ func emailSource(e config.Email, log *slog.Logger) (*imapsrc.Source, error) {
 	}
 	return imapsrc.New(imapsrc.Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
 		Username: e.Username, Password: password, Mailboxes: e.Mailboxes, PollInterval: e.PollInterval.Duration,
-		IDLE: *e.IDLE, After: e.After, Since: since, MaxMessageSize: e.MaxMessageSize, Origin: origin, Logger: log})
+		IDLE: *e.IDLE, After: e.After, Since: since, MaxMessageSize: e.MaxMessageSize, SenderLimit: e.SenderLimit,
+		Origin: origin, Logger: log})
 }
 
 // watchdog pings systemd's watchdog while the database answers, so that a

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/mail"
 	"sort"
 	"strings"
 	"sync"
@@ -60,10 +61,14 @@ type Config struct {
 	// Since limits the first sync to messages received on or after it.
 	Since          time.Time
 	MaxMessageSize int64 // default 25 MB
-	Origin         demand.Origin
-	BatchSize      int // messages per commit, default 50
-	TLSConfig      *tls.Config
-	Logger         *slog.Logger
+	// SenderLimit is how many messages one sender may add per hour; more
+	// are kept as ignored, so that a mail loop cannot flood the register.
+	// 0 means the default (30); negative disables the limit.
+	SenderLimit int
+	Origin      demand.Origin
+	BatchSize   int // messages per commit, default 50
+	TLSConfig   *tls.Config
+	Logger      *slog.Logger
 }
 
 // State is a mailbox's health, for health checks and metrics.
@@ -84,6 +89,7 @@ type Source struct {
 
 	mu     sync.Mutex
 	states map[string]*State
+	sent   map[string][]time.Time // sender → arrival times in the last hour
 }
 
 var _ ingest.Source = (*Source)(nil)
@@ -105,6 +111,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 50
 	}
+	if cfg.SenderLimit == 0 {
+		cfg.SenderLimit = 30
+	}
 	if cfg.After == "" {
 		cfg.After = "none"
 	}
@@ -117,7 +126,8 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger.With("source", cfg.Name, "channel", "email"), states: map[string]*State{}}
+	s := &Source{cfg: cfg, log: cfg.Logger.With("source", cfg.Name, "channel", "email"), states: map[string]*State{},
+		sent: map[string][]time.Time{}}
 	for _, m := range cfg.Mailboxes {
 		s.states[m] = &State{Mailbox: m}
 	}
@@ -458,6 +468,9 @@ func (s *Source) fetch(c *imapclient.Client, mailbox string, uidValidity uint32,
 		default:
 			it.Key = messageKey(body, "")
 			it.Ref = messageID(body)
+			if from := sender(body); !s.allow(from, m.date) {
+				it.Ignore = fmt.Sprintf("more than %d messages in an hour from %s: a mail loop? kept, not a demand", s.cfg.SenderLimit, from)
+			}
 		}
 		if it.ReceivedAt.IsZero() {
 			it.ReceivedAt = time.Now()
@@ -465,6 +478,37 @@ func (s *Source) fetch(c *imapclient.Client, mailbox string, uidValidity uint32,
 		items = append(items, it)
 	}
 	return items, newest, nil
+}
+
+// allow counts a message from sender at t against the hourly limit.
+func (s *Source) allow(sender string, t time.Time) bool {
+	if s.cfg.SenderLimit < 0 || sender == "" {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recent := s.sent[sender][:0]
+	for _, at := range s.sent[sender] {
+		if t.Sub(at) < time.Hour && at.Sub(t) < time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	recent = append(recent, t)
+	s.sent[sender] = recent
+	return len(recent) <= s.cfg.SenderLimit
+}
+
+// sender is the address in the From header, lower-cased.
+func sender(body []byte) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	a, err := mail.ParseAddress(msg.Header.Get("From"))
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(msg.Header.Get("From")))
+	}
+	return strings.ToLower(a.Address)
 }
 
 func isNetErr(err error) bool {

@@ -387,3 +387,16 @@ func TestRepliesBecomeFollowUps(t *testing.T) {
 		})
 	}
 }
+
+func TestSenderRateLimit(t *testing.T) {
+	srv := startServer(t)
+	for i := 1; i <= 6; i++ {
+		srv.appendMsg(t, "INBOX", fmt.Sprintf("From: loop@robot.example\r\nSubject: ticket %d\r\nMessage-ID: <loop%d@robot.example>\r\nDate: Tue, 24 Nov 2026 10:00:%02d +0800\r\n\r\n请处理 %d\r\n", i, i, i, i))
+	}
+	env := testenv.New(t, testenv.Backends[0].URL(t), nil)
+	run(t, env, imapsrc.Config{Addr: srv.addr, SenderLimit: 4})
+	testenv.Eventually(t, 20*time.Second, func() bool { return env.Counts(t).Raw == 6 }, func() string { return fmt.Sprintf("%+v", env.Counts(t)) })
+	if c := env.Counts(t); c.Demands != 4 || c.Ignored != 2 {
+		t.Errorf("counts %+v, want 4 demands and 2 ignored over the limit", c)
+	}
+}
