@@ -138,7 +138,10 @@ func run(t *testing.T, env *testenv.Env, cfg imapsrc.Config) *imapsrc.Source {
 	if cfg.Name == "" {
 		cfg.Name = "support"
 	}
-	cfg.TLS, cfg.Username = "none", "support"
+	cfg.TLS = "none"
+	if cfg.Username == "" {
+		cfg.Username = "support"
+	}
 	if cfg.Password == "" {
 		cfg.Password = "secret"
 	}
