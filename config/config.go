@@ -6,10 +6,12 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -123,10 +125,14 @@ type Email struct {
 	Username      string `toml:"username"`
 	// The password: inline, from a file (e.g. a systemd credential) or from
 	// an environment variable.
-	Password     string   `toml:"password"`
-	PasswordFile string   `toml:"password_file"`
-	PasswordEnv  string   `toml:"password_env"`
-	Auth         string   `toml:"auth"` // plain or login
+	Password     string `toml:"password"`
+	PasswordFile string `toml:"password_file"`
+	PasswordEnv  string `toml:"password_env"`
+	Auth         string `toml:"auth"` // plain, login or xoauth2
+	// For xoauth2: the access token from a file (re-read at every
+	// connection) or from a command's output (run at every connection).
+	TokenFile    string   `toml:"token_file"`
+	TokenCommand string   `toml:"token_command"`
 	Mailboxes    []string `toml:"mailboxes"`
 	PollInterval Duration `toml:"poll_interval"`
 	IDLE         *bool    `toml:"idle"`
@@ -158,6 +164,23 @@ func (e *Email) Secret() (string, error) {
 	default:
 		return e.Password, nil
 	}
+}
+
+// Token returns the OAuth2 access token of an xoauth2 account, fresh
+// from its file or command.
+func (e *Email) Token(ctx context.Context) (string, error) {
+	if e.TokenCommand != "" {
+		out, err := exec.CommandContext(ctx, "/bin/sh", "-c", e.TokenCommand).Output()
+		if err != nil {
+			return "", fmt.Errorf("config: email %s: token_command: %w", e.Name, err)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	b, err := os.ReadFile(e.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("config: email %s: token_file: %w", e.Name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Duration is a time.Duration written as "2s", "1m30s", "24h".
@@ -454,8 +477,14 @@ func (c *Config) Validate() error {
 		default:
 			bad(key("tls"), "want implicit, starttls or none, got %q", e.TLS)
 		}
-		if e.Auth != "plain" && e.Auth != "login" {
-			bad(key("auth"), "want plain or login, got %q (xoauth2 is not supported yet)", e.Auth)
+		switch e.Auth {
+		case "plain", "login":
+		case "xoauth2":
+			if (e.TokenFile == "") == (e.TokenCommand == "") {
+				bad(key("auth"), "xoauth2 needs exactly one of token_file and token_command")
+			}
+		default:
+			bad(key("auth"), "want plain, login or xoauth2, got %q", e.Auth)
 		}
 		if e.After != "none" && e.After != "seen" && !(strings.HasPrefix(e.After, "move:") && len(e.After) > 5) {
 			bad(key("after"), "want none, seen or move:FOLDER, got %q", e.After)

@@ -101,3 +101,16 @@ func TestEmailAccounts(t *testing.T) {
 		t.Errorf("plain IMAP to loopback: %v", err)
 	}
 }
+
+func TestEmailToken(t *testing.T) {
+	c, err := config.Parse("c.toml", []byte("[[email]]\nname = \"g\"\nhost = \"imap.gmail.com\"\nusername = \"u@x.com\"\nauth = \"xoauth2\"\ntoken_command = \"echo tok-123\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.Emails[0].Token(t.Context()); err != nil || tok != "tok-123" {
+		t.Errorf("token %q %v", tok, err)
+	}
+	if _, err := config.Parse("c.toml", []byte("[[email]]\nname = \"g\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\n")); err == nil || !strings.Contains(err.Error(), "token_file") {
+		t.Errorf("xoauth2 without a token source: %v", err)
+	}
+}

@@ -99,8 +99,12 @@ func emailSource(e config.Email, log *slog.Logger) (*imapsrc.Source, error) {
 	if e.Since != "" {
 		since, _ = time.Parse("2006-01-02", e.Since)
 	}
+	var token func(context.Context) (string, error)
+	if e.Auth == "xoauth2" {
+		token = e.Token
+	}
 	return imapsrc.New(imapsrc.Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
-		Username: e.Username, Password: password, Mailboxes: e.Mailboxes, PollInterval: e.PollInterval.Duration,
+		Username: e.Username, Password: password, Auth: e.Auth, Token: token, Mailboxes: e.Mailboxes, PollInterval: e.PollInterval.Duration,
 		IDLE: *e.IDLE, After: e.After, Since: since, MaxMessageSize: e.MaxMessageSize, SenderLimit: e.SenderLimit,
 		Origin: origin, Logger: log})
 }

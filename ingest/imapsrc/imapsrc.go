@@ -39,6 +39,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
@@ -51,6 +52,11 @@ type Config struct {
 	TLS      string // implicit, starttls or none
 	Username string
 	Password string
+	// Auth is plain (SASL PLAIN, or LOGIN where the server lacks it),
+	// login (the LOGIN command) or xoauth2 (Token gives the access token,
+	// asked again at every connection, so an expired token is replaced).
+	Auth  string
+	Token func(ctx context.Context) (string, error)
 	// Mailboxes to watch (default INBOX).
 	Mailboxes    []string
 	PollInterval time.Duration // default 60s
@@ -257,7 +263,7 @@ func (s *Source) session(ctx context.Context, mailbox string, sink ingest.Sink, 
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	defer c.Close()
-	if err := c.Login(s.cfg.Username, s.cfg.Password).Wait(); err != nil {
+	if err := s.authenticate(ctx, c); err != nil {
 		return fmt.Errorf("log in as %s: %w", s.cfg.Username, err)
 	}
 	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: s.cfg.After == "none"}).Wait()
@@ -292,6 +298,36 @@ func (s *Source) session(ctx context.Context, mailbox string, sink ingest.Sink, 
 		}
 	}
 }
+
+func (s *Source) authenticate(ctx context.Context, c *imapclient.Client) error {
+	switch s.cfg.Auth {
+	case "xoauth2":
+		if s.cfg.Token == nil {
+			return errors.New("xoauth2 needs a token source")
+		}
+		token, err := s.cfg.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("get the OAuth2 token: %w", err)
+		}
+		return c.Authenticate(&xoauth2{user: s.cfg.Username, token: token})
+	case "plain", "":
+		if c.Caps().Has(imap.AuthCap(sasl.Plain)) {
+			return c.Authenticate(sasl.NewPlainClient("", s.cfg.Username, s.cfg.Password))
+		}
+	}
+	return c.Login(s.cfg.Username, s.cfg.Password).Wait()
+}
+
+// xoauth2 is the SASL XOAUTH2 mechanism (Gmail, Outlook, 腾讯企业邮 with OAuth).
+type xoauth2 struct{ user, token string }
+
+func (x *xoauth2) Start() (string, []byte, error) {
+	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
+}
+
+// Next answers the server's error challenge with an empty response, as
+// the mechanism requires; the server then fails the command with its reason.
+func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
 
 // waitForMail returns when new mail may have arrived: IDLE push, or the
 // poll interval.
