@@ -7,18 +7,20 @@ package export
 
 import (
 	"archive/zip"
+	"compress/flate"
 	"context"
 	"fmt"
 	"io"
 	"time"
-	"unicode/utf8"
+	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/demandd/demandd/demand"
 )
 
-// Records is what export reads; the store implements it.
+// Records is what export reads; the store implements it (export never
+// imports the store).
 type Records interface {
 	EachDemand(ctx context.Context, f demand.Filter, fn func(*demand.Record) error) error
 }
@@ -44,15 +46,34 @@ var widths = []float64{16, 30, 60, 10, 16, 12, 30, 14, 10, 24, 10, 22, 18, 18, 1
 const (
 	colReceived = 12 // 0-based index of 接收时间
 	colDue      = 13
-	// maxCell is Excel's limit on the characters in one cell.
+	// maxCell is Excel's limit on the characters (UTF-16 code units) in
+	// one cell.
 	maxCell = 32767
+	// zipLevel is the deflate level of the workbook. Compression is half
+	// the time of a large export; at level 3 a 100k-row table is written
+	// ~30% faster than at the default level 6 and ~15% larger.
+	zipLevel = 3
 )
 
-// styles are the cell styles: plain, and with the overdue fill.
+// styles are the cell styles: the header's, and each column's for a normal
+// row and for an overdue one (the same style plus the overdue fill, so a
+// date cell of an overdue row keeps its date format).
 type styles struct {
-	header                   int
-	text, wrap, date, number [2]int // [normal, overdue]
+	header int
+	col    [2][len(columnKinds)]int // [normal, overdue][column]
 }
+
+// Cell kinds, to pick a column's style.
+const (
+	kindText = iota
+	kindWrap // long text: wrapped
+	kindDate
+	kindNumber
+)
+
+// columnKinds are the kinds of the Columns, in order.
+var columnKinds = [...]int{kindText, kindText, kindWrap, kindText, kindText, kindText, kindWrap, kindText,
+	kindText, kindWrap, kindText, kindText, kindDate, kindDate, kindText, kindNumber}
 
 func newStyles(f *excelize.File) (styles, error) {
 	var s styles
@@ -70,21 +91,26 @@ func newStyles(f *excelize.File) (styles, error) {
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
 	dateFmt := "yyyy-mm-dd hh:mm"
 	for i, fill := range []excelize.Fill{{}, {Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}} {
-		s.text[i] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
-		s.wrap[i] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
-		s.date[i] = add(&excelize.Style{Fill: fill, CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Vertical: "top"}})
-		s.number[i] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
+		var kind [4]int
+		kind[kindText] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
+		kind[kindWrap] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
+		kind[kindDate] = add(&excelize.Style{Fill: fill, CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Vertical: "top"}})
+		kind[kindNumber] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
+		for c, k := range columnKinds {
+			s.col[i][c] = kind[k]
+		}
 	}
 	return s, err
 }
 
 // WriteTable streams the tracking table of the records matching f to w and
-// returns the number of data rows.
+// returns the number of data rows. The workbook goes to w as it is zipped,
+// so on an error w may hold part of a file.
 func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, opts TableOptions) (int, error) {
 	if opts.Location == nil {
 		loc, err := time.LoadLocation("Asia/Shanghai")
 		if err != nil {
-			return 0, fmt.Errorf("export: %w", err)
+			return 0, fmt.Errorf("export: time zone: %w", err)
 		}
 		opts.Location = loc
 	}
@@ -97,7 +123,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	book := excelize.NewFile()
 	defer book.Close()
 	if err := book.SetSheetName(book.GetSheetName(0), opts.Sheet); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
+		return 0, fmt.Errorf("export: sheet name: %w", err)
 	}
 	st, err := newStyles(book)
 	if err != nil {
@@ -105,26 +131,32 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	}
 	sw, err := book.NewStreamWriter(opts.Sheet)
 	if err != nil {
-		return 0, fmt.Errorf("export: %w", err)
+		return 0, fmt.Errorf("export: stream writer: %w", err)
 	}
-	for i, wd := range widths {
-		if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
-			return 0, fmt.Errorf("export: %w", err)
+	// Last column first: excelize puts each new width before the ones it
+	// has, and Excel wants the columns in ascending order.
+	for i := len(widths) - 1; i >= 0; i-- {
+		if err := sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
+			return 0, fmt.Errorf("export: column width: %w", err)
 		}
 	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
+		return 0, fmt.Errorf("export: frozen header: %w", err)
 	}
-	row := make([]interface{}, len(Columns))
-	for i, h := range Columns {
-		row[i] = excelize.Cell{StyleID: st.header, Value: h}
+	// One row of cells, reused: row holds pointers to them, so a row costs
+	// no allocation beyond its values.
+	var cells [len(columnKinds)]excelize.Cell
+	row := make([]interface{}, len(cells))
+	for i := range cells {
+		row[i] = &cells[i]
+		cells[i] = excelize.Cell{StyleID: st.header, Value: Columns[i]}
 	}
 	if err := sw.SetRow("A1", row, excelize.RowOpts{Height: 20}); err != nil {
 		return 0, fmt.Errorf("export: header: %w", err)
 	}
 
 	n := 0
-	f.Summary = true
+	f.Summary = true // reasons, extras, flags: not in the table
 	err = src.EachDemand(ctx, f, func(r *demand.Record) error {
 		if n%1000 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -133,77 +165,125 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		}
 		n++
 		overdue := !r.DueAt.IsZero() && r.DueAt.Before(opts.Now) && r.Status.Open()
-		o := 0
+		o, late := 0, "否"
 		if overdue {
-			o = 1
+			o, late = 1, "是"
 		}
-		text := func(s string) excelize.Cell { return excelize.Cell{StyleID: st.text[o], Value: cellText(s)} }
-		when := func(t time.Time) excelize.Cell {
-			if t.IsZero() {
-				return excelize.Cell{StyleID: st.date[o]}
-			}
-			return excelize.Cell{StyleID: st.date[o], Value: wallClock(t, opts.Location)}
+		for i := range cells {
+			cells[i].StyleID = st.col[o][i]
 		}
-		row[0] = text(r.Code)
-		row[1] = text(r.Customer.Summary())
-		row[2] = excelize.Cell{StyleID: st.wrap[o], Value: cellText(r.Description.Summary())}
-		row[3] = text(r.Type.Label())
-		row[4] = text(priorityLabel(r.Priority))
-		row[5] = text(r.Department)
-		row[6] = excelize.Cell{StyleID: st.wrap[o], Value: cellText(r.ResponsePlan)}
-		row[7] = text(r.SLA)
-		row[8] = text(r.Status.Label())
-		row[9] = excelize.Cell{StyleID: st.wrap[o], Value: cellText(r.FeedbackResult)}
-		row[10] = text(r.Urgency.Label())
-		row[11] = text(sourceLabel(r.Source))
-		row[colReceived] = when(r.Source.ReceivedAt)
-		row[colDue] = when(r.DueAt)
-		row[14] = text(map[bool]string{true: "是", false: "否"}[overdue])
-		row[15] = excelize.Cell{StyleID: st.number[o], Value: r.Occurrences}
+		cells[0].Value = cellText(r.Code)
+		cells[1].Value = cellText(r.Customer.Summary())
+		cells[2].Value = cellText(r.Description.Summary())
+		cells[3].Value = cellText(r.Type.Label())
+		cells[4].Value = cellText(priorityLabel(r.Priority))
+		cells[5].Value = cellText(r.Department)
+		cells[6].Value = cellText(r.ResponsePlan)
+		cells[7].Value = cellText(r.SLA)
+		cells[8].Value = cellText(r.Status.Label())
+		cells[9].Value = cellText(r.FeedbackResult)
+		cells[10].Value = cellText(r.Urgency.Label())
+		cells[11].Value = cellText(sourceLabel(r.Source))
+		cells[colReceived].Value = excelTime(r.Source.ReceivedAt, opts.Location)
+		cells[colDue].Value = excelTime(r.DueAt, opts.Location)
+		cells[14].Value = late
+		cells[15].Value = r.Occurrences
 		cell, err := excelize.CoordinatesToCellName(1, n+1)
 		if err != nil {
 			return err
 		}
 		return sw.SetRow(cell, row)
 	})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("export: tracking table: %w", err)
 	}
-	// A table over the range gives the header its filter buttons; the
-	// stream writer keeps it in bounded memory.
-	last, _ := excelize.CoordinatesToCellName(len(Columns), n+1)
-	if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: "需求跟踪", StyleName: "", ShowRowStripes: boolPtr(false)}); err != nil {
+	// A table over the rows gives the header its filter buttons (the
+	// stream writer has no plain autofilter; its one table is kept as a
+	// part of its own, not in memory). No table style: the cells' own
+	// styles show.
+	last, err := excelize.CoordinatesToCellName(len(Columns), n+1)
+	if err != nil {
+		return 0, fmt.Errorf("export: filter: %w", err)
+	}
+	if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: "需求跟踪", ShowRowStripes: boolPtr(false)}); err != nil {
 		return 0, fmt.Errorf("export: filter: %w", err)
 	}
 	if err := sw.Flush(); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
+		return 0, fmt.Errorf("export: flush: %w", err)
 	}
-	// excelize's WriteTo assembles the whole zip in a buffer first; a zip
-	// writer over w streams it instead, so memory stays flat for any
-	// number of rows. (The buffer WriteToBuffer returns is then empty.)
-	book.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	// excelize's Write/WriteTo assemble the whole zip in a bytes.Buffer
+	// first (tens of MB for 100k rows); a zip writer over w streams it
+	// instead, so memory stays flat for any number of rows. WriteToBuffer
+	// then returns an empty buffer.
+	out := &ctxWriter{ctx: ctx, w: w}
+	book.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+		zw := zip.NewWriter(out)
+		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(w, zipLevel)
+		})
+		return zw
+	})
 	if _, err := book.WriteToBuffer(); err != nil {
 		return 0, fmt.Errorf("export: write workbook: %w", err)
 	}
 	return n, nil
 }
 
-func boolPtr(b bool) *bool { return &b }
-
-// cellText keeps text within Excel's cell limit. The stream writer stores
-// strings as strings: "=HYPERLINK(…)" stays text and is never evaluated.
-func cellText(s string) string {
-	if len(s) <= maxCell || utf8.RuneCountInString(s) <= maxCell {
-		return s
-	}
-	const marker = "…(截断)"
-	r := []rune(s)
-	return string(r[:maxCell-utf8.RuneCountInString(marker)]) + marker
+// ctxWriter stops writing the workbook when ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
 }
 
-// wallClock gives excelize the wall-clock time of t in loc: excelize
-// writes a time's own clock fields as the Excel serial date.
-func wallClock(t time.Time, loc *time.Location) time.Time {
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// cellText keeps text within Excel's cell limit of 32,767 characters
+// (UTF-16 code units), marking the cut. (excelize would cut silently.) The
+// stream writer stores every string as an inline string: "=HYPERLINK(…)"
+// stays text and is never evaluated.
+func cellText(s string) string {
+	if len(s) <= maxCell { // a UTF-8 string has no more UTF-16 units than bytes
+		return s
+	}
+	units, cut := 0, -1
+	for i, r := range s {
+		u := utf16.RuneLen(r)
+		if u < 0 {
+			u = 1 // invalid UTF-8: one U+FFFD
+		}
+		if cut < 0 && units+u > maxCell-markerUnits {
+			cut = i
+		}
+		if units += u; units > maxCell {
+			return s[:cut] + truncMarker
+		}
+	}
+	return s
+}
+
+const truncMarker = "…(截断)"
+
+var markerUnits = len(utf16.Encode([]rune(truncMarker)))
+
+// excelTime gives excelize the time to write for t: the wall clock of t in
+// loc, as a UTC time. excelize writes the serial number of a time's wall
+// clock in the time's own location (it adds the zone offset to the
+// instant): a UTC instant would show UTC. Handing it loc's clock fields in
+// UTC leaves nothing to that rule. A zero time is an empty cell.
+func excelTime(t time.Time, loc *time.Location) interface{} {
+	if t.IsZero() {
+		return nil
+	}
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
 }

@@ -1,13 +1,18 @@
 package export
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
@@ -26,117 +31,296 @@ func (s slice) EachDemand(ctx context.Context, _ demand.Filter, fn func(*demand.
 	return nil
 }
 
+const sheet = "需求跟踪表"
+
 var now = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
 func record(i int) *demand.Record {
-	recv := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	recv := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC) // 10:00 in Beijing
 	return &demand.Record{
 		Code:        fmt.Sprintf("DEM202611%03d", i),
 		Customer:    demand.Customer{Name: "华信科技", Contact: "张伟", Email: "zw@example.com"},
-		Description: demand.Description{Text: "报表导出太慢，希望尽快优化"},
+		Description: demand.Description{Title: "报表导出", Text: "报表导出太慢，希望尽快优化"},
 		Source:      demand.Source{Channel: demand.ChannelQuestionnaire, Name: "inbox", ReceivedAt: recv},
 		Urgency:     demand.UrgencyHigh, Type: demand.TypeFeature, Priority: demand.P1, Department: "产品部",
 		DueAt: recv.Add(24 * time.Hour), SLA: "24小时", Status: demand.StatusNew, Occurrences: 1,
+		ResponsePlan: "下个版本优化导出", FeedbackResult: "客户已确认",
 	}
 }
 
-func write(t *testing.T, recs slice) *excelize.File {
+// write exports recs and opens the result; raw is the file.
+func write(t *testing.T, recs slice, opts TableOptions) (f *excelize.File, raw []byte) {
 	t.Helper()
 	var buf bytes.Buffer
-	n, err := WriteTable(context.Background(), &buf, recs, demand.Filter{}, TableOptions{Now: now})
+	n, err := WriteTable(context.Background(), &buf, recs, demand.Filter{}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != len(recs) {
 		t.Fatalf("wrote %d rows, want %d", n, len(recs))
 	}
-	f, err := excelize.OpenReader(&buf)
+	raw = bytes.Clone(buf.Bytes())
+	f, err = excelize.OpenReader(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return f
+	return f, raw
 }
+
+// part is one file of the workbook's zip.
+func part(t *testing.T, raw []byte, name string) string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := z.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func style(t *testing.T, f *excelize.File, cell string) *excelize.Style {
+	t.Helper()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func filled(st *excelize.Style) bool { return st.Fill.Pattern == 1 && len(st.Fill.Color) > 0 }
 
 func TestTrackingTable(t *testing.T) {
 	formula := record(2)
-	formula.Description.Text = `=HYPERLINK("http://evil.example","点我")`
+	formula.Description = demand.Description{Text: `=HYPERLINK("http://x","y")`}
 	formula.Customer = demand.Customer{Name: "+1", Contact: "@SUM(A1)"}
+	formula.ResponsePlan = "-2+3"
 	overdue := record(3)
 	overdue.DueAt = now.Add(-time.Hour)
 	closedLate := record(4)
 	closedLate.DueAt, closedLate.Status = now.Add(-time.Hour), demand.StatusClosed
 	long := record(5)
-	long.Description.Text = strings.Repeat("长", 40000)
-	f := write(t, slice{record(1), formula, overdue, closedLate, long})
-	sheet := "需求跟踪表"
+	long.Description = demand.Description{Text: strings.Repeat("长", 40000)}
+	undated := record(6)
+	undated.DueAt, undated.SLA = time.Time{}, ""
+	undated.Description.Text = "控制字符\x00\x1b也不坏文件"
+	f, raw := write(t, slice{record(1), formula, overdue, closedLate, long, undated}, TableOptions{Now: now})
+
 	rows, err := f.GetRows(sheet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 6 {
-		t.Fatalf("%d rows, want header + 5", len(rows))
+	if len(rows) != 7 {
+		t.Fatalf("%d rows, want header + 6", len(rows))
 	}
-	if strings.Join(rows[0], ",") != strings.Join(Columns, ",") {
-		t.Errorf("header %v", rows[0])
+	want := []string{"需求编号", "客户信息", "需求描述", "需求类型", "优先级", "责任部门", "响应方案", "时间节点",
+		"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数"}
+	if len(rows[0]) != len(want) {
+		t.Fatalf("header %q", rows[0])
 	}
-	if rows[1][0] != "DEM202611001" || rows[1][4] != "P1 紧急且重要" || rows[1][8] != "待处理" || rows[1][10] != "高" || rows[1][11] != "问卷 · inbox" {
-		t.Errorf("row %v", rows[1])
+	for i, h := range want {
+		if rows[0][i] != h {
+			t.Errorf("header %d = %q, want %q", i+1, rows[0][i], h)
+		}
 	}
-	// A date is a number with a date format, showing Beijing time.
-	typ, _ := f.GetCellType(sheet, "M2")
-	if typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
-		t.Errorf("received cell type %v, want a number", typ)
+	got := rows[1]
+	for i, w := range []string{"DEM202611001", "华信科技 / 张伟 / zw@example.com", "报表导出\n报表导出太慢，希望尽快优化", "功能",
+		"P1 紧急且重要", "产品部", "下个版本优化导出", "24小时", "待处理", "客户已确认", "高", "问卷 · inbox",
+		"2026-11-24 10:00", "2026-11-25 10:00", "否", "1"} {
+		if got[i] != w {
+			t.Errorf("%s = %q, want %q", want[i], got[i], w)
+		}
 	}
-	raw, _ := f.GetCellValue(sheet, "M2", excelize.Options{RawCellValue: true})
-	if raw == "" || strings.ContainsAny(raw, "-:") {
-		t.Errorf("received raw value %q, want an Excel serial", raw)
+	if typ, _ := f.GetCellType(sheet, "P2"); typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+		t.Errorf("重复次数 cell type %v, want a number", typ)
 	}
-	if shown, _ := f.GetCellValue(sheet, "M2"); shown != "2026-11-24 10:00" {
-		t.Errorf("received shows %q, want 2026-11-24 10:00 (UTC 02:00 in Asia/Shanghai)", shown)
+
+	// A date is a number with a date format, showing Beijing wall-clock
+	// time for a UTC instant.
+	for _, cell := range []string{"M2", "N2"} {
+		if typ, _ := f.GetCellType(sheet, cell); typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+			t.Errorf("%s type %v, want a number", cell, typ)
+		}
+		if st := style(t, f, cell); st.CustomNumFmt == nil || *st.CustomNumFmt != "yyyy-mm-dd hh:mm" {
+			t.Errorf("%s number format %+v", cell, st.CustomNumFmt)
+		}
 	}
-	// Text that looks like a formula stays text.
-	for _, cell := range []string{"C3", "B3"} {
+	v, _ := f.GetCellValue(sheet, "M2", excelize.Options{RawCellValue: true})
+	serial, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		t.Fatalf("received raw value %q, want an Excel serial", v)
+	}
+	if wall, _ := excelize.ExcelDateToTime(serial, false); !wall.Round(time.Second).Equal(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("received serial %v is %v, want 2026-11-24 10:00", serial, wall)
+	}
+	// A zero time is an empty cell.
+	if rows[6][13] != "" || rows[6][7] != "" || rows[6][14] != "否" {
+		t.Errorf("undated row: due %q, SLA %q, overdue %q", rows[6][13], rows[6][7], rows[6][14])
+	}
+
+	// Text that looks like a formula stays a string.
+	for _, cell := range []string{"B3", "C3", "G3"} {
 		if fm, _ := f.GetCellFormula(sheet, cell); fm != "" {
 			t.Errorf("%s has formula %q", cell, fm)
 		}
-		if typ, _ := f.GetCellType(sheet, cell); typ == excelize.CellTypeFormula || typ == excelize.CellTypeNumber {
-			t.Errorf("%s type %v", cell, typ)
+		if typ, _ := f.GetCellType(sheet, cell); typ != excelize.CellTypeInlineString && typ != excelize.CellTypeSharedString {
+			t.Errorf("%s type %v, want a string", cell, typ)
 		}
 	}
-	if rows[2][2] != formula.Description.Text || !strings.HasPrefix(rows[2][1], "+1") {
-		t.Errorf("formula-like text changed: %q %q", rows[2][2], rows[2][1])
+	if rows[2][2] != formula.Description.Text || rows[2][1] != "+1 / @SUM(A1)" || rows[2][6] != "-2+3" {
+		t.Errorf("formula-like text changed: %q %q %q", rows[2][2], rows[2][1], rows[2][6])
 	}
-	// Overdue and open: highlighted; overdue but closed: not.
-	fill := func(cell string) bool {
-		id, _ := f.GetCellStyle(sheet, cell)
-		st, _ := f.GetStyle(id)
-		return st != nil && len(st.Fill.Color) > 0
+	if strings.Contains(part(t, raw, "xl/worksheets/sheet1.xml"), "<f>") {
+		t.Error("sheet has a formula")
 	}
-	if rows[3][14] != "是" || !fill("A4") || !fill("M4") {
-		t.Errorf("overdue row: %q, fills %v %v", rows[3][14], fill("A4"), fill("M4"))
+
+	// Overdue and open: the whole row highlighted, dates still dates;
+	// overdue but closed, or on time: not.
+	if rows[3][14] != "是" {
+		t.Errorf("overdue row says %q", rows[3][14])
 	}
-	if rows[4][14] != "否" || fill("A5") || fill("A2") {
-		t.Error("closed or on-time rows are highlighted")
+	for c := 1; c <= len(want); c++ {
+		cell, _ := excelize.CoordinatesToCellName(c, 4)
+		if !filled(style(t, f, cell)) {
+			t.Errorf("overdue %s not highlighted", cell)
+		}
+		for _, r := range []int{2, 5} {
+			cell, _ := excelize.CoordinatesToCellName(c, r)
+			if filled(style(t, f, cell)) {
+				t.Errorf("%s highlighted", cell)
+			}
+		}
 	}
+	if st := style(t, f, "N4"); st.CustomNumFmt == nil || *st.CustomNumFmt != "yyyy-mm-dd hh:mm" {
+		t.Errorf("overdue date lost its format: %+v", st.CustomNumFmt)
+	}
+	if rows[4][14] != "否" {
+		t.Errorf("closed row says %q", rows[4][14])
+	}
+
+	// Too long: cut to Excel's limit, marked.
 	if n := len([]rune(rows[5][2])); n != maxCell || !strings.HasSuffix(rows[5][2], "…(截断)") {
-		t.Errorf("long description: %d characters", n)
+		t.Errorf("long description: %d characters, ends %q", n, string([]rune(rows[5][2])[n-5:]))
+	}
+
+	// Header: bold, filled, frozen; descriptions wrap.
+	if st := style(t, f, "C1"); st.Font == nil || !st.Font.Bold || !filled(st) {
+		t.Errorf("header style %+v", st)
+	}
+	if st := style(t, f, "C2"); st.Alignment == nil || !st.Alignment.WrapText {
+		t.Error("description does not wrap")
+	}
+	if w, _ := f.GetColWidth(sheet, "C"); w != 60 {
+		t.Errorf("description column width %v", w)
 	}
 	panes, err := f.GetPanes(sheet)
-	if err != nil || !panes.Freeze || panes.YSplit != 1 {
+	if err != nil || !panes.Freeze || panes.YSplit != 1 || panes.TopLeftCell != "A2" {
 		t.Errorf("panes %+v %v", panes, err)
 	}
+	// The filter buttons: a table over header and rows, with its autofilter.
 	tables, err := f.GetTables(sheet)
-	if err != nil || len(tables) != 1 || tables[0].Range != "A1:P6" {
-		t.Errorf("filter table %+v %v", tables, err)
+	if err != nil || len(tables) != 1 || tables[0].Range != "A1:P7" {
+		t.Fatalf("filter table %+v %v", tables, err)
 	}
+	if tbl := part(t, raw, "xl/tables/table1.xml"); !strings.Contains(tbl, `<autoFilter ref="A1:P7">`) {
+		t.Errorf("table has no autofilter: %.300s", tbl)
+	}
+	// Excel repairs a sheet whose column widths are out of order.
+	var prev int
+	for _, m := range regexp.MustCompile(`<col min="(\d+)"`).FindAllStringSubmatch(part(t, raw, "xl/worksheets/sheet1.xml"), -1) {
+		c, _ := strconv.Atoi(m[1])
+		if c <= prev {
+			t.Errorf("column %d after %d", c, prev)
+		}
+		prev = c
+	}
+}
+
+func TestLocation(t *testing.T) {
+	f, _ := write(t, slice{record(1)}, TableOptions{Location: time.UTC, Now: now, Sheet: "跟踪"})
+	if v, err := f.GetCellValue("跟踪", "M2"); err != nil || v != "2026-11-24 02:00" {
+		t.Errorf("UTC received %q %v", v, err)
+	}
+}
+
+func TestEmptyTable(t *testing.T) {
+	f, _ := write(t, nil, TableOptions{})
+	rows, err := f.GetRows(sheet)
+	if err != nil || len(rows) != 1 {
+		t.Errorf("rows %q %v", rows, err)
+	}
+	if tables, err := f.GetTables(sheet); err != nil || len(tables) != 1 {
+		t.Errorf("tables %+v %v", tables, err)
+	}
+}
+
+func TestCellText(t *testing.T) {
+	units := func(s string) int { return len(utf16.Encode([]rune(s))) }
+	for _, s := range []string{
+		strings.Repeat("a", maxCell), strings.Repeat("长", maxCell),
+		strings.Repeat("a", maxCell+1), strings.Repeat("长", 40000),
+		strings.Repeat("😀", maxCell/2+1), // two UTF-16 units each
+		strings.Repeat("a", maxCell-1) + "😀",
+	} {
+		got := cellText(s)
+		if units(s) <= maxCell {
+			if got != s {
+				t.Errorf("%d units changed", units(s))
+			}
+			continue
+		}
+		if units(got) > maxCell || units(got) < maxCell-1 || !strings.HasSuffix(got, "…(截断)") || !strings.HasPrefix(s, strings.TrimSuffix(got, "…(截断)")) {
+			t.Errorf("%d units cut to %d", units(s), units(got))
+		}
+	}
+}
+
+// cancelling is a Records that cancels its context after some rows.
+type cancelling struct {
+	n, at  int
+	cancel context.CancelFunc
+}
+
+func (c cancelling) EachDemand(ctx context.Context, _ demand.Filter, fn func(*demand.Record) error) error {
+	r := record(1)
+	for i := range c.n {
+		if i == c.at {
+			c.cancel()
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func TestCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	recs := slice{record(1)}
-	if _, err := WriteTable(ctx, &bytes.Buffer{}, recs, demand.Filter{}, TableOptions{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("got %v, want context.Canceled", err)
+	if _, err := WriteTable(ctx, io.Discard, slice{record(1)}, demand.Filter{}, TableOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled before: got %v, want context.Canceled", err)
+	}
+	for _, at := range []int{1500, 2999} { // mid-stream; after the last check
+		ctx, cancel := context.WithCancel(context.Background())
+		var buf bytes.Buffer
+		n, err := WriteTable(ctx, &buf, cancelling{n: 3000, at: at, cancel: cancel}, demand.Filter{}, TableOptions{})
+		if !errors.Is(err, context.Canceled) || n != 0 || !strings.HasPrefix(err.Error(), "export: ") {
+			t.Errorf("cancelled at %d: got %d, %v; want context.Canceled", at, n, err)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("cancelled at %d: %d bytes written", at, buf.Len())
+		}
 	}
 }
