@@ -248,9 +248,9 @@ type labelled struct {
 	Urgency                  demand.Urgency
 }
 
-func loadLabelled(t testing.TB) []labelled {
+func loadLabelled(t testing.TB, name string) []labelled {
 	t.Helper()
-	f, err := os.Open("testdata/labelled.jsonl")
+	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,10 +268,16 @@ func loadLabelled(t testing.TB) []labelled {
 	return set
 }
 
-// TestDefaultRulesAccuracy measures the built-in rules on the labelled set
+// TestDefaultRulesAccuracy measures the built-in rules on the labelled sets
 // (written from real-world phrasing, see testdata/README.md).
 func TestDefaultRulesAccuracy(t *testing.T) {
-	set := loadLabelled(t)
+	for _, name := range []string{"labelled.jsonl", "tuning.jsonl"} {
+		t.Run(name, func(t *testing.T) { testAccuracy(t, name) })
+	}
+}
+
+func testAccuracy(t *testing.T, name string) {
+	set := loadLabelled(t, name)
 	if len(set) < 150 {
 		t.Fatalf("%d labelled demands, want at least 150", len(set))
 	}
@@ -303,7 +309,7 @@ func TestDefaultRulesAccuracy(t *testing.T) {
 		}
 	}
 	typeAcc, urgAcc := float64(typeOK)/float64(len(set)), float64(urgencyOK)/float64(len(set))
-	t.Logf("default rules on %d labelled demands: type accuracy %.1f%%, urgency accuracy %.1f%%", len(set), typeAcc*100, urgAcc*100)
+	t.Logf("default rules on %d labelled demands (%s): type accuracy %.1f%%, urgency accuracy %.1f%%", len(set), name, typeAcc*100, urgAcc*100)
 	if testing.Verbose() {
 		for _, m := range misses {
 			t.Log(m)
