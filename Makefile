@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test lint bench clean
+.PHONY: build run test lint bench bench-imap clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -22,6 +22,9 @@ lint:
 bench: ## import 100k rows into PostgreSQL and export them; classify 1 KB texts; figures in the output
 	$(GO) test -run '^$$' -bench 'Import|Export|Bare' -benchtime 1x -timeout 30m ./cmd/demandd/
 	$(GO) test -run '^$$' -bench 'Classify' -cpu 1 -benchtime 2s ./classify/
+
+bench-imap: ## 20,000 messages from a local Dovecot into PostgreSQL, beside mbsync and a bare fetch+parse
+	$(GO) test -run '^$$' -bench IMAP -benchtime 1x -timeout 30m ./cmd/demandd/
 
 clean:
 	rm -f demandd

@@ -115,7 +115,7 @@ func New(cfg Config) (*Source, error) {
 		cfg.MaxMessageSize = 25 << 20
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 50
+		cfg.BatchSize = 100
 	}
 	if cfg.SenderLimit == 0 {
 		cfg.SenderLimit = 30
