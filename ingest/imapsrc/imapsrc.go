@@ -72,7 +72,7 @@ type Config struct {
 	// 0 means the default (30); negative disables the limit.
 	SenderLimit int
 	Origin      demand.Origin
-	BatchSize   int // messages per commit, default 50
+	BatchSize   int // messages per commit, default 100
 	TLSConfig   *tls.Config
 	Logger      *slog.Logger
 }
