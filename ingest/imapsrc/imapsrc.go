@@ -72,7 +72,7 @@ type Config struct {
 	// 0 means the default (30); negative disables the limit.
 	SenderLimit int
 	Origin      demand.Origin
-	BatchSize   int // messages per commit, default 100
+	BatchSize   int // messages per commit, default 200
 	TLSConfig   *tls.Config
 	Logger      *slog.Logger
 }
@@ -115,7 +115,7 @@ func New(cfg Config) (*Source, error) {
 		cfg.MaxMessageSize = 25 << 20
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 100
+		cfg.BatchSize = 200
 	}
 	if cfg.SenderLimit == 0 {
 		cfg.SenderLimit = 30
@@ -386,26 +386,55 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		}
 	}
 	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+
+	// Fetch and prepare batch N+1 while batch N commits; commits stay in
+	// order on one goroutine, and After runs once its batch has committed.
+	type inFlight struct {
+		batch  []imap.UID
+		next   checkpoint
+		newest time.Time
+		done   chan error
+	}
+	var pending *inFlight
+	settle := func() error {
+		if pending == nil {
+			return nil
+		}
+		p := pending
+		pending = nil
+		if err := <-p.done; err != nil {
+			return fmt.Errorf("store messages of %s: %w", mailbox, err)
+		}
+		*cp = p.next
+		s.update(mailbox, func(st *State) { st.Lag = time.Since(p.newest).Round(time.Second) })
+		return s.after(c, p.batch)
+	}
+	defer settle() // never leave a commit behind unwaited
+	next := *cp
 	for start := 0; start < len(uids); start += s.cfg.BatchSize {
 		batch := uids[start:min(start+s.cfg.BatchSize, len(uids))]
 		items, newest, err := s.fetch(c, mailbox, cp.UIDValidity, batch)
 		if err != nil {
 			return err
 		}
-		next := *cp
 		next.LastUID = uint32(batch[len(batch)-1])
 		v, _ := json.Marshal(next)
-		if _, err := sink.Emit(ctx, ingest.Batch{Items: items,
-			Checkpoint: &ingest.Checkpoint{Key: s.checkpointKey(mailbox), Value: string(v)}}); err != nil {
-			return fmt.Errorf("store messages of %s: %w", mailbox, err)
+		prepared, err := sink.Prepare(ctx, ingest.Batch{Items: items,
+			Checkpoint: &ingest.Checkpoint{Key: s.checkpointKey(mailbox), Value: string(v)}})
+		if err != nil {
+			return fmt.Errorf("prepare messages of %s: %w", mailbox, err)
 		}
-		*cp = next
-		s.update(mailbox, func(st *State) { st.Lag = time.Since(newest).Round(time.Second) })
-		if err := s.after(c, batch); err != nil {
+		if err := settle(); err != nil {
 			return err
 		}
+		p := &inFlight{batch: batch, next: next, newest: newest, done: make(chan error, 1)}
+		go func() {
+			_, err := sink.Commit(ctx, prepared)
+			p.done <- err
+		}()
+		pending = p
 	}
-	return nil
+	return settle()
 }
 
 // after marks or moves committed messages, as configured.

@@ -1,0 +1,2 @@
+-- PostgreSQL-only storage tuning; nothing to change in SQLite.
+SELECT 1;
