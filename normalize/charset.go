@@ -2,9 +2,11 @@ package normalize
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
-	"mime"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -44,34 +46,89 @@ func CharsetReader(label string, input io.Reader) (io.Reader, error) {
 	return transform.NewReader(input, enc.NewDecoder()), nil
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: CharsetReader}
-
-// decodeHeader decodes RFC 2047 encoded-words; a malformed one, or raw
-// 8-bit bytes, are decoded as well as they can be rather than dropped.
+// decodeHeader decodes RFC 2047 encoded-words. Adjacent words in the same
+// charset are joined before the charset conversion, so that a character
+// split across two words (common with GBK subjects) survives; malformed
+// words stay as written, and raw 8-bit bytes are decoded by detection.
 func decodeHeader(v string) (string, bool) {
-	s, err := wordDecoder.DecodeHeader(v)
-	if err != nil {
-		s = decodeWordsLeniently(v)
+	if !strings.Contains(v, "=?") {
+		return decodeBytes([]byte(v), "")
 	}
-	return decodeBytes([]byte(s), "")
-}
-
-// decodeWordsLeniently decodes each encoded-word alone, keeping the ones
-// that fail as written, and joins adjacent words before decoding so that a
-// character split across two words survives.
-func decodeWordsLeniently(v string) string {
 	var out strings.Builder
-	for _, f := range strings.Fields(v) {
-		if d, err := wordDecoder.Decode(f); err == nil {
-			out.WriteString(d)
+	ok := true
+	last := 0
+	var runCharset string
+	var run []byte
+	flush := func() {
+		if run == nil {
+			return
+		}
+		text, good := decodeBytes(run, runCharset)
+		ok = ok && good
+		out.WriteString(text)
+		run, runCharset = nil, ""
+	}
+	for _, m := range encodedWord.FindAllStringSubmatchIndex(v, -1) {
+		between := v[last:m[0]]
+		charset := strings.ToLower(v[m[2]:m[3]])
+		if i := strings.IndexByte(charset, '*'); i >= 0 { // RFC 2231 language
+			charset = charset[:i]
+		}
+		payload, err := wordPayload(v[m[4]:m[5]], v[m[6]:m[7]])
+		if err != nil { // keep a broken word as written
+			flush()
+			out.WriteString(between + v[m[0]:m[1]])
+			last = m[1]
 			continue
 		}
-		if out.Len() > 0 {
-			out.WriteByte(' ')
+		// Whitespace between adjacent encoded-words is not part of the text.
+		if run != nil && strings.TrimSpace(between) == "" && charset == runCharset {
+			run = append(run, payload...)
+		} else {
+			adjacent := run != nil && strings.TrimSpace(between) == ""
+			flush()
+			if !adjacent {
+				text, good := decodeBytes([]byte(between), "")
+				ok = ok && good
+				out.WriteString(text)
+			}
+			run, runCharset = payload, charset
 		}
-		out.WriteString(f)
+		last = m[1]
 	}
-	return out.String()
+	flush()
+	text, good := decodeBytes([]byte(v[last:]), "")
+	out.WriteString(text)
+	return out.String(), ok && good
+}
+
+var encodedWord = regexp.MustCompile(`=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=`)
+
+// wordPayload decodes the bytes of a B or Q encoded-word.
+func wordPayload(enc, text string) ([]byte, error) {
+	if enc == "B" || enc == "b" {
+		if b, err := base64.StdEncoding.DecodeString(text); err == nil {
+			return b, nil
+		}
+		return base64.RawStdEncoding.DecodeString(strings.TrimRight(text, "="))
+	}
+	var b []byte
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '_':
+			b = append(b, ' ')
+		case c == '=' && i+2 < len(text):
+			x, err := strconv.ParseUint(text[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, byte(x))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return b, nil
 }
 
 // decodeBytes turns body bytes into UTF-8: by the declared charset when it

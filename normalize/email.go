@@ -138,7 +138,12 @@ func Email(it ingest.Item) (*demand.Record, error) {
 		return nil, &QuarantineError{Reason: "the message has neither a subject nor any text"}
 	}
 	rec.Description.Language = Language(rec.Description.Title + rec.Description.Text)
-	rec.Customer.Name = organisation(full)
+	sig := full
+	if i := strings.Index(full, rec.Description.Text); i >= 0 && rec.Description.Text != "" {
+		sig = full[i+len(rec.Description.Text):] // the signature follows the customer's words
+	}
+	rec.Customer.Name = organisation(sig)
+	rec.Customer.Phone = phoneRe.FindString(sig)
 	if u, v, ok := headerUrgency(h.Header); ok {
 		rec.Urgency = u
 		rec.Reasons = append(rec.Reasons, demand.Reason{Rule: demand.RuleHeader, Attribute: "urgency", Value: string(u), Matched: []string{v}})
@@ -344,6 +349,10 @@ func StripReply(text string) string {
 	}
 	return strings.TrimSpace(strings.Join(kept, "\n"))
 }
+
+// phoneRe finds a phone number in a signature: Chinese mobiles, landlines
+// with an area code, international numbers.
+var phoneRe = regexp.MustCompile(`(?:\+\d{1,3}[ -]?)?(?:1[3-9]\d[ -]?\d{4}[ -]?\d{4}|0\d{2,3}-\d{7,8}|\(\d{2,4}\) ?\d{3,4}[ -]?\d{4})`)
 
 var orgLine = regexp.MustCompile(`(?m)^[ \t]*([^\n]{2,40}?(?:有限公司|股份公司|集团|公司|Ltd\.?|Limited|Inc\.?|GmbH|LLC|Corp\.?))[ \t]*$`)
 

@@ -180,3 +180,28 @@ func FuzzEmail(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodedWordsSplitMidCharacter(t *testing.T) {
+	for in, want := range map[string]string{
+		"=?UTF-8?B?6ZyA5g==?= =?UTF-8?B?sYI=?=":     "需求",
+		"=?GBK?B?0OjH?= =?GBK?B?8w==?= 报表":          "需求 报表",
+		"Re: =?gb2312?Q?=D0=E8=C7=F3?= ok":          "Re: 需求 ok",
+		"=?NONE?B?VEVTVA=?=":                        "TEST",
+		"broken =?utf-8?B?###?= word":               "broken =?utf-8?B?###?= word",
+		"=?utf-8?q?a_b?= =?iso-8859-1?q?caf=E9?= x": "a bcafé x",
+	} {
+		if got, _ := decodeHeader(in); got != want {
+			t.Errorf("decodeHeader(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSignatureContact(t *testing.T) {
+	rec, err := Email(ingest.Item{Channel: demand.ChannelEmail, Body: []byte("From: 张伟 <zw@huaxin.com>\r\nSubject: 报表\r\n\r\n报表导出失败。\r\n\r\n谢谢！\r\n张伟\r\n上海华信科技有限公司\r\n电话：138-1234-5678\r\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Customer.Name != "上海华信科技有限公司" || rec.Customer.Phone != "138-1234-5678" || rec.Description.Text != "报表导出失败。" {
+		t.Errorf("customer %+v, text %q", rec.Customer, rec.Description.Text)
+	}
+}

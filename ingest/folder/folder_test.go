@@ -264,12 +264,12 @@ func TestFileStillBeingWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(f, strings.Join(fixture.WJXHeader, ","))
-	// Append a row every 100 ms for 1.5 s: always less than stable_for
+	// Append a row every 50 ms for 0.75 s: far less than stable_for
 	// (300 ms) between writes, so nothing may be read until the end.
 	for i := 1; i <= 15; i++ {
 		fmt.Fprintln(f, strings.Join(fixture.WJXRow(i), ","))
 		f.Sync()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		if len(w.processedFiles(t)) > 0 || w.Counts(t).Raw > 0 {
 			t.Fatalf("read after %d rows while still being written", i)
 		}
