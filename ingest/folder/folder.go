@@ -261,8 +261,13 @@ func (s *Source) fail(path, msg string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("folder %s: move %s to the failed folder: %w", s.cfg.Name, filepath.Base(path), err)
 	}
+	// Written aside and renamed, so that nobody reads half a message.
 	line := strings.ReplaceAll(msg, "\n", " ") + "\n"
-	if err := os.WriteFile(dst+".error.txt", []byte(line), 0o640); err != nil {
+	tmp := dst + ".error.txt.part"
+	if err := os.WriteFile(tmp, []byte(line), 0o640); err != nil {
+		return dst, fmt.Errorf("folder %s: write %s.error.txt: %w", s.cfg.Name, dst, err)
+	}
+	if err := os.Rename(tmp, dst+".error.txt"); err != nil {
 		return dst, fmt.Errorf("folder %s: write %s.error.txt: %w", s.cfg.Name, dst, err)
 	}
 	return dst, nil
