@@ -518,7 +518,7 @@ func (s *Source) fetch(c *imapclient.Client, mailbox string, uidValidity uint32,
 			newest = m.date
 		}
 		body, ok := bodies[u]
-		it := ingest.Item{Channel: demand.ChannelEmail, Source: s.cfg.Name, ContentType: ingest.ContentTypeEmail,
+		it := ingest.Item{Channel: demand.ChannelEmail, Source: s.cfg.Name + "/" + mailbox, ContentType: ingest.ContentTypeEmail,
 			Body: body, ReceivedAt: m.date, Origin: s.cfg.Origin}
 		switch {
 		case !ok || body == nil:

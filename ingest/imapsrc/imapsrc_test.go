@@ -186,7 +186,7 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 			waitDemands(t, env, 5)
 			r := env.Records(t)[0]
 			if r.Customer.Email != "c1@huaxin.com" || r.Customer.Name != "华信科技有限公司" || r.Description.Text != "系统导出很慢，请尽快处理。" ||
-				r.Source.ExternalRef != "m1-需求1@huaxin.com" || r.Urgency != "high" {
+				r.Source.ExternalRef != "m1-需求1@huaxin.com" || r.Source.Name != "support/INBOX" || r.Urgency != "high" {
 				t.Errorf("record %+v %+v %+v %s", r.Customer, r.Description, r.Source, r.Urgency)
 			}
 			// The mailbox was only read: no \Seen flags.
