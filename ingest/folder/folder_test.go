@@ -13,7 +13,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/demandd/demandd/demand"
-	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/internal/fixture"
 	"github.com/demandd/demandd/internal/testdb"
@@ -39,16 +38,7 @@ func watch(t *testing.T, url string, aliases map[string][]string) *watched {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		env.Engine.Run(ctx, []ingest.Source{src})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	env.Run(t, src)
 	return w
 }
 

@@ -152,16 +152,7 @@ func run(t *testing.T, env *testenv.Env, cfg imapsrc.Config) *imapsrc.Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		env.Engine.Run(ctx, []ingest.Source{src})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	env.Run(t, src)
 	return src
 }
 

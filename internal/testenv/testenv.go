@@ -11,6 +11,7 @@ import (
 
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
@@ -75,6 +76,22 @@ func New(t testing.TB, url string, aliases map[string][]string) *Env {
 	norm := normalize.New(normalize.Options{Aliases: aliases, Location: Shanghai})
 	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond})
 	return &Env{Store: st, Engine: eng}
+}
+
+// Run runs sources on the engine until the test ends; the cleanup stops
+// them and waits for in-flight commits.
+func (e *Env) Run(t testing.TB, sources ...ingest.Source) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Engine.Run(ctx, sources)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // Records returns every stored record.
