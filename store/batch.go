@@ -129,34 +129,9 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 		for j, i := range fresh {
 			recs[j] = entries[i].Record
 		}
-		codes, err := s.takeCodes(ctx, tx, len(recs), opts.CodePrefix, opts.Now.In(opts.Location))
+		codes, link, err := s.insertRecords(ctx, tx, recs, opts)
 		if err != nil {
 			return res, err
-		}
-		for j, r := range recs {
-			r.Code = codes[j]
-			r.CreatedAt, r.UpdatedAt = now, now
-			if r.LastActivityAt.IsZero() {
-				r.LastActivityAt = now
-			}
-			if r.Status == "" {
-				r.Status = demand.StatusNew
-			}
-			if r.Occurrences == 0 {
-				r.Occurrences = 1
-			}
-		}
-		link, err := s.linkDuplicates(ctx, tx, recs, now)
-		if err != nil {
-			return res, err
-		}
-		if err := s.insertDemands(ctx, tx, recs); err != nil {
-			return res, err
-		}
-		for _, l := range link.inBatch {
-			if _, err := tx.ExecContext(ctx, s.q.linkByCode, l[1], l[0]); err != nil {
-				return res, fmt.Errorf("store: link duplicate %s: %w", l[0], err)
-			}
 		}
 		res.Linked = link.linked
 		res.New = len(recs) - link.linked
@@ -175,6 +150,42 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 		return res, fmt.Errorf("store: save batch: commit: %w", err)
 	}
 	return res, nil
+}
+
+// insertRecords gives recs their codes and defaults, links duplicates and
+// inserts them: the part of a save that SaveBatch and Resolve share.
+func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, opts BatchOptions) ([]string, links, error) {
+	now := opts.Now.UTC()
+	codes, err := s.takeCodes(ctx, tx, len(recs), opts.CodePrefix, opts.Now.In(opts.Location))
+	if err != nil {
+		return nil, links{}, err
+	}
+	for j, r := range recs {
+		r.Code = codes[j]
+		r.CreatedAt, r.UpdatedAt = now, now
+		if r.LastActivityAt.IsZero() {
+			r.LastActivityAt = now
+		}
+		if r.Status == "" {
+			r.Status = demand.StatusNew
+		}
+		if r.Occurrences == 0 {
+			r.Occurrences = 1
+		}
+	}
+	link, err := s.linkDuplicates(ctx, tx, recs, now)
+	if err != nil {
+		return nil, links{}, err
+	}
+	if err := s.insertDemands(ctx, tx, recs); err != nil {
+		return nil, links{}, err
+	}
+	for _, l := range link.inBatch {
+		if _, err := tx.ExecContext(ctx, s.q.linkByCode, l[1], l[0]); err != nil {
+			return nil, links{}, fmt.Errorf("store: link duplicate %s: %w", l[0], err)
+		}
+	}
+	return codes, link, nil
 }
 
 // takeCodes reserves n consecutive codes of t's month.

@@ -230,23 +230,8 @@ func (s *Store) Resolve(ctx context.Context, rawID int64, rec *demand.Record, op
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", fmt.Errorf("store: resolve raw item %d: not quarantined: %w", rawID, ErrNotFound)
 	}
-	codes, err := s.takeCodes(ctx, tx, 1, opts.CodePrefix, opts.Now.In(opts.Location))
-	if err != nil {
-		return "", err
-	}
-	rec.Code, rec.RawItemID = codes[0], rawID
-	rec.CreatedAt, rec.UpdatedAt, rec.LastActivityAt = now, now, now
-	if rec.Status == "" {
-		rec.Status = demand.StatusNew
-	}
-	if rec.Occurrences == 0 {
-		rec.Occurrences = 1
-	}
-	recs := []*demand.Record{rec}
-	if _, err := s.linkDuplicates(ctx, tx, recs, now); err != nil {
-		return "", err
-	}
-	if err := s.insertDemands(ctx, tx, recs); err != nil {
+	rec.RawItemID = rawID
+	if _, _, err := s.insertRecords(ctx, tx, []*demand.Record{rec}, opts); err != nil {
 		return "", err
 	}
 	if err := tx.Commit(); err != nil {
