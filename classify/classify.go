@@ -3,6 +3,7 @@ package classify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -161,7 +162,7 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 		why("department by type", "department", dep, string(r.Type))
 	}
 	for _, t := range d.Tags {
-		if !containsString(r.Tags, t) {
+		if !slices.Contains(r.Tags, t) {
 			r.Tags = append(r.Tags, t)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -572,18 +573,9 @@ func (rs *Rules) apply(r *rule, d *Decision, matched []string) {
 		why("sla", r.setSLA.String())
 	}
 	for _, t := range r.addTags {
-		if !containsString(d.Tags, t) {
+		if !slices.Contains(d.Tags, t) {
 			d.Tags = append(d.Tags, t)
 			why("tags", t)
 		}
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ set_importance = "high"
 					tt.urgency, tt.typ, tt.importance, tt.tags)
 			}
 			if tt.matchedForUrgency != "" {
-				if len(d.Reasons) == 0 || d.Reasons[0].Rule != "urgent" || !containsString(d.Reasons[0].Matched, tt.matchedForUrgency) {
+				if len(d.Reasons) == 0 || d.Reasons[0].Rule != "urgent" || !slices.Contains(d.Reasons[0].Matched, tt.matchedForUrgency) {
 					t.Errorf("reasons %+v, want rule urgent matching %q", d.Reasons, tt.matchedForUrgency)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -426,7 +427,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for field := range c.Questionnaire.Aliases {
-		if !contains(QuestionnaireFields, field) {
+		if !slices.Contains(QuestionnaireFields, field) {
 			bad("questionnaire.aliases."+field, "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
 		}
 	}
@@ -520,15 +521,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // keyError formats "FILE:LINE: key: message".

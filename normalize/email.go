@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -158,7 +159,7 @@ func Email(it ingest.Item) (*demand.Record, error) {
 				}
 			}
 			for _, id := range ids {
-				if id = strings.Trim(id, "<>"); !containsStr(rec.ReplyTo, id) {
+				if id = strings.Trim(id, "<>"); !slices.Contains(rec.ReplyTo, id) {
 					rec.ReplyTo = append(rec.ReplyTo, id)
 				}
 			}
@@ -229,15 +230,6 @@ func parseFrom(v string) mail.Address {
 }
 
 var msgIDs = regexp.MustCompile(`<[^<>\s]+>`)
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 var looseAddress = regexp.MustCompile(`[^\s<>"]+@[^\s<>"]+`)
 

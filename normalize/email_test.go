@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,20 +80,11 @@ func TestEmailGolden(t *testing.T) {
 			if string(want) != string(b) {
 				t.Errorf("%s differs from its golden file:\n%s", f, b)
 			}
-			if strings.Contains(got.Text+got.Title, "\uFFFD") && !contains(got.Flags, demand.FlagTextDamaged) {
+			if strings.Contains(got.Text+got.Title, "\uFFFD") && !slices.Contains(got.Flags, demand.FlagTextDamaged) {
 				t.Error("replacement characters in the text, but the record is not flagged")
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestStripReply(t *testing.T) {
