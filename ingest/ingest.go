@@ -96,6 +96,27 @@ type Sink interface {
 	// Commit stores a prepared batch in one transaction; it returns after
 	// the commit. Commit batches of one checkpoint in the order read.
 	Commit(ctx context.Context, p *Prepared) (Result, error)
+	// FileFailed records a whole file the source could not read and set
+	// aside, so that it is listed with the quarantine and can be retried.
+	FileFailed(ctx context.Context, f FailedFile) error
+	// FileImported marks earlier failures of the same content resolved.
+	FileImported(ctx context.Context, channel demand.Channel, sha256 string) error
+}
+
+// FailedFile is a whole file a channel could not read and moved aside.
+type FailedFile struct {
+	Channel      demand.Channel
+	Source       string
+	Name         string
+	SHA256       string
+	Size         int64
+	Reason       string // what is wrong and what to do, as written beside it
+	OriginalPath string // where it was found: reprocess puts it back there
+	MovedTo      string
+	FailedAt     time.Time
+	// Found marks a file found in failed/ rather than just set aside: it
+	// is recorded if unknown and otherwise left as the register has it.
+	Found bool
 }
 
 // Prepared is a batch made ready for Commit.

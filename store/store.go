@@ -127,6 +127,7 @@ type Counts struct {
 	Raw         int
 	Quarantined int
 	Ignored     int
+	FailedFiles int // files in failed/ waiting for a person
 }
 
 // Count returns the register's totals.
@@ -141,6 +142,9 @@ func (s *Store) Count(ctx context.Context) (Counts, error) {
 		Scan(&c.Raw, &c.Quarantined, &c.Ignored)
 	if err != nil {
 		return c, fmt.Errorf("store: count raw items: %w", err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM failed_files WHERE status = 'failed'`).Scan(&c.FailedFiles); err != nil {
+		return c, fmt.Errorf("store: count failed files: %w", err)
 	}
 	return c, nil
 }

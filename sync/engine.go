@@ -106,6 +106,17 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 		FollowUp: res.FollowUp}, nil
 }
 
+// FileFailed implements ingest.Sink.
+func (e *Engine) FileFailed(ctx context.Context, f ingest.FailedFile) error {
+	return e.store.RecordFailedFile(ctx, store.FailedFile{Channel: string(f.Channel), Source: f.Source, Name: f.Name,
+		SHA256: f.SHA256, Size: f.Size, Reason: f.Reason, OriginalPath: f.OriginalPath, MovedTo: f.MovedTo, FailedAt: f.FailedAt}, f.Found)
+}
+
+// FileImported implements ingest.Sink.
+func (e *Engine) FileImported(ctx context.Context, channel demand.Channel, sha256 string) error {
+	return e.store.ResolveFailedFiles(ctx, string(channel), sha256)
+}
+
 // prepare normalises and classifies items in parallel.
 func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]store.Entry, error) {
 	entries := make([]store.Entry, len(items))

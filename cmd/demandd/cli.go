@@ -14,6 +14,7 @@ import (
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
 	dsync "github.com/demandd/demandd/sync"
@@ -209,6 +210,9 @@ func (c *cli) open(ctx context.Context, path string) (*app, error) {
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// lang is the locale of what people read.
+func (a *app) lang() i18n.Locale { return i18n.ZH }
 
 func classifySources(cfg *config.Config) classify.Sources {
 	return classify.Sources{RulesPath: cfg.Classify.Rules, Taxonomy: cfg.Classify.Taxonomy, DirectoryPath: cfg.Classify.Customers}

@@ -180,11 +180,8 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 				return fmt.Errorf("interrupted after %s; run the same import again to finish it (nothing is added twice)", summary(total))
 			}
 			failed++
-			var fe *folder.FileError
-			if rej, ok := ingest.IsReject(err); ok {
-				fmt.Fprintf(c.stderr, "%s: %s\n", path, rej.Reason)
-			} else if errors.As(err, &fe) {
-				fmt.Fprintf(c.stderr, "%s: %s\n", path, fe.Msg)
+			if reason, ok := folder.Reason(err); ok {
+				fmt.Fprintf(c.stderr, "%s: %s\n", path, reason.In(a.lang()))
 			} else {
 				fmt.Fprintf(c.stderr, "%s: %v\n", path, err)
 			}

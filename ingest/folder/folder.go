@@ -35,6 +35,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Config configures one watched folder.
@@ -44,19 +45,28 @@ type Config struct {
 	ProcessedDir string
 	FailedDir    string
 	StableFor    time.Duration
-	Rescan       time.Duration
-	Origin       demand.Origin
+	// EmptyGrace is how long a file may stay at 0 bytes before it is
+	// called empty: a copy over a slow share or a browser download often
+	// creates the file long before its first byte (default 10 minutes).
+	EmptyGrace time.Duration
+	Rescan     time.Duration
+	Origin     demand.Origin
 	// BatchSize is the number of rows committed together (default 1000).
 	BatchSize int
 	// Location dates the processed/YYYY-MM-DD folders.
 	Location *time.Location
-	Logger   *slog.Logger
+	// Locale is the language of NAME.error.txt and of the reason recorded
+	// in the register (default Chinese).
+	Locale i18n.Locale
+	Logger *slog.Logger
 }
 
 // Source watches one folder.
 type Source struct {
 	cfg Config
 	log *slog.Logger
+	// recorded are the files in failed/ known to be in the register.
+	recorded map[string]bool
 }
 
 var _ ingest.Source = (*Source)(nil)
@@ -78,6 +88,12 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Rescan <= 0 {
 		cfg.Rescan = 30 * time.Second
 	}
+	if cfg.EmptyGrace <= 0 {
+		cfg.EmptyGrace = 10 * time.Minute
+	}
+	if cfg.Locale == "" {
+		cfg.Locale = i18n.ZH
+	}
 	if cfg.Origin == "" {
 		cfg.Origin = demand.OriginRaised
 	}
@@ -90,7 +106,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Source{cfg: cfg, log: cfg.Logger.With("source", cfg.Name, "channel", "questionnaire")}, nil
+	return &Source{cfg: cfg, log: cfg.Logger.With("source", cfg.Name, "channel", "questionnaire"), recorded: map[string]bool{}}, nil
 }
 
 // Name implements ingest.Source.
@@ -103,6 +119,25 @@ type candidate struct {
 	since   time.Time // when size and mtime were last seen to change
 	retryAt time.Time // after a transient failure
 	fails   int
+	name    string
+	waited  bool // "still empty" logged
+}
+
+// stable reports whether c has stood still long enough to be read. A
+// 0-byte file is not yet stable: it is given EmptyGrace to get its bytes.
+func (s *Source) stable(c *candidate, now time.Time) bool {
+	quiet := now.Sub(c.since)
+	if c.size > 0 {
+		return quiet >= s.cfg.StableFor
+	}
+	if quiet >= max(s.cfg.EmptyGrace, s.cfg.StableFor) {
+		return true
+	}
+	if quiet >= s.cfg.StableFor && !c.waited {
+		c.waited = true
+		s.log.Debug("file is still empty; waiting for its content", "file", c.name, "grace", s.cfg.EmptyGrace)
+	}
+	return false
 }
 
 // Run implements ingest.Source.
@@ -126,7 +161,7 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 		}
 		c, ok := pending[path]
 		if !ok {
-			pending[path] = &candidate{size: fi.Size(), mtime: fi.ModTime(), since: now}
+			pending[path] = &candidate{size: fi.Size(), mtime: fi.ModTime(), since: now, name: filepath.Base(path)}
 			return
 		}
 		if c.size != fi.Size() || !c.mtime.Equal(fi.ModTime()) {
@@ -134,6 +169,7 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 		}
 	}
 	scan := func() {
+		s.recordFailedFolder(ctx, sink)
 		entries, err := os.ReadDir(s.cfg.Path)
 		if err != nil {
 			s.log.Error("cannot list the folder", "path", s.cfg.Path, "err", err)
@@ -168,7 +204,7 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 			now = time.Now()
 			for path, c := range pending {
 				see(path)
-				if pending[path] == nil || now.Sub(c.since) < s.cfg.StableFor || now.Before(c.retryAt) {
+				if pending[path] == nil || !s.stable(c, now) || now.Before(c.retryAt) {
 					continue
 				}
 				err := s.handle(ctx, path, sink, state)
@@ -229,21 +265,10 @@ func (s *Source) handle(ctx context.Context, path string, sink ingest.Sink, stat
 	name := filepath.Base(path)
 	start := time.Now()
 	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.cfg.BatchSize, sink, state, nil)
-	var fe *FileError
-	if rej, ok := ingest.IsReject(err); ok {
-		fe = &FileError{Msg: rej.Reason}
-	} else if errors.As(err, &fe) {
-		// fe set
+	if reason, ok := Reason(err); ok {
+		return s.fail(ctx, sink, path, reason)
 	} else if err != nil {
 		return err
-	}
-	if fe != nil {
-		dst, merr := s.fail(path, fe.Msg)
-		if merr != nil {
-			return merr
-		}
-		s.log.Error("file cannot be imported; moved to the failed folder", "file", name, "reason", fe.Msg, "moved_to", dst)
-		return nil
 	}
 	dir := filepath.Join(s.cfg.ProcessedDir, time.Now().In(s.cfg.Location).Format("2006-01-02"))
 	dst, err := moveInto(path, dir)
@@ -255,22 +280,88 @@ func (s *Source) handle(ctx context.Context, path string, sink ingest.Sink, stat
 	return nil
 }
 
-// fail moves the file to the failed folder and writes NAME.error.txt.
-func (s *Source) fail(path, msg string) (string, error) {
+// Reason reports whether err says a file can never be read as it is, and
+// why, in both languages.
+func Reason(err error) (i18n.Text, bool) {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return fe.Text, true
+	}
+	if rej, ok := ingest.IsReject(err); ok {
+		var ie *i18n.Error
+		if errors.As(err, &ie) {
+			return ie.Text, true
+		}
+		return i18n.T(rej.Reason, rej.Reason), true
+	}
+	return i18n.Text{}, false
+}
+
+// fail moves the file to the failed folder, writes NAME.error.txt and
+// records it in the register.
+func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason i18n.Text) error {
+	name := filepath.Base(path)
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	sha, _, _ := hashFile(path) // "" if unreadable: the record still says where the file is
 	dst, err := moveInto(path, s.cfg.FailedDir)
 	if err != nil {
-		return "", fmt.Errorf("folder %s: move %s to the failed folder: %w", s.cfg.Name, filepath.Base(path), err)
+		return fmt.Errorf("folder %s: move %s to the failed folder: %w", s.cfg.Name, name, err)
 	}
+	msg := reason.In(s.cfg.Locale)
+	s.log.Error("file cannot be imported; moved to the failed folder", "file", name, "reason", reason.EN, "moved_to", dst)
 	// Written aside and renamed, so that nobody reads half a message.
 	line := strings.ReplaceAll(msg, "\n", " ") + "\n"
 	tmp := dst + ".error.txt.part"
-	if err := os.WriteFile(tmp, []byte(line), 0o640); err != nil {
-		return dst, fmt.Errorf("folder %s: write %s.error.txt: %w", s.cfg.Name, dst, err)
+	if err := os.WriteFile(tmp, []byte(line), 0o644); err != nil {
+		s.log.Error("cannot write the reason beside the failed file", "file", dst, "err", err)
+	} else if err := os.Rename(tmp, dst+".error.txt"); err != nil {
+		s.log.Error("cannot write the reason beside the failed file", "file", dst, "err", err)
 	}
-	if err := os.Rename(tmp, dst+".error.txt"); err != nil {
-		return dst, fmt.Errorf("folder %s: write %s.error.txt: %w", s.cfg.Name, dst, err)
+	// The file is safe in failed/ whatever happens next; a register that
+	// does not answer now learns of it at the next rescan.
+	err = sink.FileFailed(ctx, ingest.FailedFile{Channel: demand.ChannelQuestionnaire, Source: s.cfg.Name, Name: name,
+		SHA256: sha, Size: size, Reason: msg, OriginalPath: path, MovedTo: dst, FailedAt: time.Now()})
+	if err != nil {
+		s.log.Warn("failed file not yet recorded in the register; retried at the next rescan", "file", dst, "err", err)
+		return nil
 	}
-	return dst, nil
+	s.recorded[dst] = true
+	return nil
+}
+
+// recordFailedFolder records files in failed/ that the register does not
+// know yet: set aside by an older demandd, or while the database was down.
+func (s *Source) recordFailedFolder(ctx context.Context, sink ingest.Sink) {
+	entries, err := os.ReadDir(s.cfg.FailedDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		path := filepath.Join(s.cfg.FailedDir, e.Name())
+		if !e.Type().IsRegular() || s.recorded[path] || strings.HasSuffix(e.Name(), ".error.txt") || strings.HasSuffix(e.Name(), ".part") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		sha, _, _ := hashFile(path)
+		reason := i18n.T("在失败文件夹中发现；原因未记录", "found in the failed folder; no reason was recorded").In(s.cfg.Locale)
+		if b, err := os.ReadFile(path + ".error.txt"); err == nil {
+			reason = strings.TrimSpace(string(b))
+		}
+		err = sink.FileFailed(ctx, ingest.FailedFile{Channel: demand.ChannelQuestionnaire, Source: s.cfg.Name, Name: e.Name(),
+			SHA256: sha, Size: fi.Size(), Reason: reason, OriginalPath: filepath.Join(s.cfg.Path, e.Name()), MovedTo: path,
+			FailedAt: fi.ModTime(), Found: true})
+		if err != nil {
+			s.log.Warn("failed file not yet recorded in the register; retried at the next rescan", "file", path, "err", err)
+			return
+		}
+		s.recorded[path] = true
+	}
 }
 
 // moveInto moves path into dir, keeping the name unless one is taken there.
@@ -340,10 +431,11 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 		return total, fmt.Errorf("folder: %w", err)
 	}
 	if !Supported(path) {
-		return total, fileErrorf("%q is not a questionnaire export; demandd reads .xlsx, .csv and .xls files", filepath.Base(path))
+		return total, fileErrorf("%q 不是问卷导出文件：demandd 读取 .xlsx、.csv 和 .xls 文件",
+			"%q is not a questionnaire export; demandd reads .xlsx, .csv and .xls files", filepath.Base(path))
 	}
 	if fi.Size() == 0 {
-		return total, fileErrorf("the file is empty; export the survey results again")
+		return total, fileErrorf("文件是空的（empty）：请重新导出问卷结果", "the file is empty; export the survey results again")
 	}
 	sha, validUTF8, err := hashFile(path)
 	if err != nil {
@@ -359,7 +451,7 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	}
 	if cp.Done { // the same content was imported before, under some name
 		total.Duplicate = cp.Items
-		return total, nil
+		return total, sink.FileImported(ctx, demand.ChannelQuestionnaire, sha)
 	}
 	rr, err := openRows(path, validUTF8)
 	if err != nil {
@@ -394,7 +486,9 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	if err := ctx.Err(); err != nil {
 		return total, err
 	}
-	return total, nil
+	// Earlier failures of these bytes (a file set aside before the alias
+	// that reads it was configured) are settled now.
+	return total, sink.FileImported(ctx, demand.ChannelQuestionnaire, sha)
 }
 
 // hashFile returns the SHA-256 and whether the bytes are valid UTF-8, in
@@ -465,7 +559,7 @@ func (r *rowBatcher) readHeader() error {
 	for {
 		cells, _, err := r.rows.Next()
 		if err == io.EOF {
-			return fileErrorf("the file has no rows; export the survey results again")
+			return fileErrorf("文件中没有任何行：请重新导出问卷结果", "the file has no rows; export the survey results again")
 		}
 		if err != nil {
 			return err

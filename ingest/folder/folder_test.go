@@ -3,10 +3,14 @@ package folder_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/internal/fixture"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/internal/testenv"
 	"github.com/demandd/demandd/store"
@@ -26,20 +31,95 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 type watched struct {
 	*testenv.Env
 	dir, processed, failed string
+	logs                   *logRecorder
+}
+
+// watchOptions are what a test may change of the folder's configuration.
+type watchOptions struct {
+	aliases    map[string][]string
+	emptyGrace time.Duration
+	stableFor  time.Duration
+	prepare    func(dir string) // runs before the source starts
 }
 
 func watch(t *testing.T, url string, aliases map[string][]string) *watched {
+	return watchWith(t, url, watchOptions{aliases: aliases})
+}
+
+func watchWith(t *testing.T, url string, o watchOptions) *watched {
 	t.Helper()
-	env := testenv.New(t, url, aliases)
+	env := testenv.New(t, url, o.aliases)
 	dir := t.TempDir()
-	w := &watched{Env: env, dir: dir, processed: filepath.Join(dir, "processed"), failed: filepath.Join(dir, "failed")}
-	src, err := folder.New(folder.Config{Name: "inbox", Path: dir, StableFor: 300 * time.Millisecond, Rescan: time.Second,
-		Origin: demand.OriginRaised, BatchSize: 50, Location: testenv.Shanghai})
+	w := &watched{Env: env, dir: dir, processed: filepath.Join(dir, "processed"), failed: filepath.Join(dir, "failed"),
+		logs: &logRecorder{}}
+	if o.stableFor == 0 {
+		o.stableFor = 300 * time.Millisecond
+	}
+	if o.prepare != nil {
+		o.prepare(dir)
+	}
+	src, err := folder.New(folder.Config{Name: "inbox", Path: dir, StableFor: o.stableFor, EmptyGrace: o.emptyGrace,
+		Rescan: time.Second, Origin: demand.OriginRaised, BatchSize: 50, Location: testenv.Shanghai, Locale: i18n.EN,
+		Logger: slog.New(w.logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.Run(t, src)
 	return w
+}
+
+// drop puts a file into the watched folder at once, as a finished copy
+// does (written beside it, then renamed): a test that wrote in place
+// would race the watcher on a busy machine.
+func (w *watched) drop(t *testing.T, name string, write func(path string) error) {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), name)
+	if err := write(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(w.dir, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *watched) dropBytes(t *testing.T, name string, b []byte) {
+	t.Helper()
+	w.drop(t, name, func(p string) error { return os.WriteFile(p, b, 0o644) })
+}
+
+// logRecorder is a slog handler that keeps every message, so that a test
+// can wait for what the source says it is doing instead of sleeping.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, msg)
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// saw reports whether a message containing all of parts was logged.
+func (l *logRecorder) saw(parts ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+next:
+	for _, m := range l.msgs {
+		for _, p := range parts {
+			if !strings.Contains(m, p) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // processedFiles lists what landed in processed/DATE/.
@@ -87,9 +167,7 @@ func forBackends(t *testing.T, test func(t *testing.T, url string)) {
 func TestWJXWorkbook(t *testing.T) {
 	forBackends(t, func(t *testing.T, url string) {
 		w := watch(t, url, nil)
-		if err := fixture.WriteWJX(filepath.Join(w.dir, "问卷星_123456_120_0.xlsx"), 120); err != nil {
-			t.Fatal(err)
-		}
+		w.drop(t, "问卷星_123456_120_0.xlsx", func(p string) error { return fixture.WriteWJX(p, 120) })
 		w.waitProcessed(t, 1)
 		recs := w.Records(t)
 		if len(recs) != 120 {
@@ -116,15 +194,11 @@ func TestWJXWorkbook(t *testing.T) {
 func TestMicrosoftFormsAndGBKCSV(t *testing.T) {
 	forBackends(t, func(t *testing.T, url string) {
 		w := watch(t, url, nil)
-		if err := fixture.WriteXLSX(filepath.Join(w.dir, "Customer requests(1-30).xlsx"), fixture.MSFormsHeader, 30, fixture.MSFormsRow); err != nil {
-			t.Fatal(err)
-		}
-		if err := fixture.WriteCSV(filepath.Join(w.dir, "导出.csv"), fixture.WJXHeader, 40, fixture.WJXRow, true, false); err != nil {
-			t.Fatal(err)
-		}
-		if err := fixture.WriteCSV(filepath.Join(w.dir, "bom.csv"), fixture.WJXHeader, 5, func(n int) []string { return fixture.WJXRow(n + 1000) }, false, true); err != nil {
-			t.Fatal(err)
-		}
+		w.drop(t, "Customer requests(1-30).xlsx", func(p string) error { return fixture.WriteXLSX(p, fixture.MSFormsHeader, 30, fixture.MSFormsRow) })
+		w.drop(t, "导出.csv", func(p string) error { return fixture.WriteCSV(p, fixture.WJXHeader, 40, fixture.WJXRow, true, false) })
+		w.drop(t, "bom.csv", func(p string) error {
+			return fixture.WriteCSV(p, fixture.WJXHeader, 5, func(n int) []string { return fixture.WJXRow(n + 1000) }, false, true)
+		})
 		w.waitProcessed(t, 3)
 		recs := w.Records(t)
 		if len(recs) != 75 {
@@ -156,35 +230,29 @@ func TestMicrosoftFormsAndGBKCSV(t *testing.T) {
 
 func TestBadFilesFailWithReason(t *testing.T) {
 	forBackends(t, func(t *testing.T, url string) {
-		w := watch(t, url, nil)
+		w := watchWith(t, url, watchOptions{emptyGrace: 500 * time.Millisecond})
 		junk := make([]byte, 4096)
 		rand.Read(junk)
-		write := func(name string, b []byte) {
-			if err := os.WriteFile(filepath.Join(w.dir, name), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		write("corrupt.xlsx", junk)
-		write("empty.csv", nil)
-		write("notes.pdf", []byte("%PDF-1.4"))
-		write("noheader.csv", []byte("序号,1、手机部数,2、性别\n1,2,男\n"))
-		f := excelize.NewFile()
-		f.SetCellValue("Sheet1", "A1", "需求描述")
-		f.SetCellValue("Sheet1", "A2", "加密的")
-		if err := f.SaveAs(filepath.Join(w.dir, "locked.xlsx"), excelize.Options{Password: "secret"}); err != nil {
-			t.Fatal(err)
-		}
+		w.dropBytes(t, "corrupt.xlsx", junk)
+		w.dropBytes(t, "empty.csv", nil)
+		w.dropBytes(t, "notes.pdf", []byte("%PDF-1.4"))
+		w.dropBytes(t, "noheader.csv", []byte("序号,1、手机部数,2、性别\n1,2,男\n"))
+		w.drop(t, "locked.xlsx", func(p string) error {
+			f := excelize.NewFile()
+			f.SetCellValue("Sheet1", "A1", "需求描述")
+			f.SetCellValue("Sheet1", "A2", "加密的")
+			return f.SaveAs(p, excelize.Options{Password: "secret"})
+		})
 		// Good work next to bad goes on.
-		if err := fixture.WriteWJX(filepath.Join(w.dir, "good.xlsx"), 3); err != nil {
-			t.Fatal(err)
-		}
-		for name, want := range map[string]string{
+		w.drop(t, "good.xlsx", func(p string) error { return fixture.WriteWJX(p, 3) })
+		wants := map[string]string{
 			"corrupt.xlsx": "save it again as .xlsx",
 			"empty.csv":    "empty",
 			"notes.pdf":    "not a questionnaire export",
 			"noheader.csv": "[questionnaire.aliases] description",
 			"locked.xlsx":  "password",
-		} {
+		}
+		for name, want := range wants {
 			if msg := w.waitFailed(t, name); !strings.Contains(msg, want) {
 				t.Errorf("%s: %q, want it to say %q", name, msg, want)
 			}
@@ -193,7 +261,102 @@ func TestBadFilesFailWithReason(t *testing.T) {
 		if c := w.Counts(t); c.Demands != 3 {
 			t.Errorf("counts %+v, want the 3 good rows", c)
 		}
+		// Each failed file is in the register, with what a person needs
+		// to find it and to decide.
+		var files []store.FailedFile
+		testenv.Eventually(t, 30*time.Second, func() bool {
+			var err error
+			files, err = w.Store.FailedFiles(context.Background(), store.FileFailed)
+			return err == nil && len(files) == len(wants)
+		}, func() string { return fmt.Sprintf("failed files recorded: %+v", files) })
+		for _, f := range files {
+			b, err := os.ReadFile(f.MovedTo)
+			if err != nil {
+				t.Errorf("%s: moved_to %s: %v", f.Name, f.MovedTo, err)
+				continue
+			}
+			sum := sha256.Sum256(b)
+			if f.SHA256 != hex.EncodeToString(sum[:]) || f.Size != int64(len(b)) || f.Channel != string(demand.ChannelQuestionnaire) ||
+				f.Source != "inbox" || f.OriginalPath != filepath.Join(w.dir, f.Name) || !strings.Contains(f.Reason, wants[f.Name]) {
+				t.Errorf("failed file recorded as %+v", f)
+			}
+		}
 	})
+}
+
+// A copy that stays at 0 bytes longer than stable_for (a slow share, a
+// browser download) is waited for, not failed as empty.
+func TestZeroByteFileWaitedFor(t *testing.T) {
+	w := watch(t, testenv.Backends[0].URL(t), nil)
+	path := filepath.Join(w.dir, "下载中.xlsx")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() bool { return w.logs.saw("still empty", "下载中.xlsx") },
+		func() string {
+			return fmt.Sprintf("the source never said it waits for the empty file; failed: %v", w.Counts(t))
+		})
+	full := filepath.Join(t.TempDir(), "full.xlsx")
+	if err := fixture.WriteWJX(full, 4); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.waitProcessed(t, 1)
+	if c := w.Counts(t); c.Demands != 4 || c.FailedFiles != 0 {
+		t.Errorf("counts %+v, want the 4 rows and nothing failed", c)
+	}
+}
+
+// Files already in failed/ (set aside by an older demandd, or while the
+// database was down) are recorded at start; importing the same bytes later
+// settles them.
+func TestFailedFolderRecordedAndResolved(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.csv")
+	if err := fixture.WriteCSV(good, fixture.WJXHeader, 3, fixture.WJXRow, false, false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watchWith(t, testenv.Backends[0].URL(t), watchOptions{prepare: func(dir string) {
+		failed := filepath.Join(dir, "failed")
+		os.MkdirAll(failed, 0o755)
+		os.WriteFile(filepath.Join(failed, "old.csv"), b, 0o644)
+		os.WriteFile(filepath.Join(failed, "old.csv.error.txt"), []byte("no column holds the description\n"), 0o644)
+		os.WriteFile(filepath.Join(failed, "bare.xlsx"), []byte("junk"), 0o644)
+	}})
+	var files []store.FailedFile
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		files, _ = w.Store.FailedFiles(context.Background(), store.FileFailed)
+		return len(files) == 2
+	}, func() string { return fmt.Sprintf("recorded %+v", files) })
+	for _, f := range files {
+		switch f.Name {
+		case "old.csv":
+			if f.Reason != "no column holds the description" || f.Size != int64(len(b)) {
+				t.Errorf("old.csv recorded as %+v", f)
+			}
+		case "bare.xlsx":
+			if !strings.Contains(f.Reason, "no reason was recorded") {
+				t.Errorf("bare.xlsx recorded as %+v", f)
+			}
+		default:
+			t.Errorf("unexpected %+v", f)
+		}
+	}
+	w.dropBytes(t, "again.csv", b)
+	w.waitProcessed(t, 1)
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		files, _ = w.Store.FailedFiles(context.Background(), store.FileFailed)
+		return len(files) == 1 && files[0].Name == "bare.xlsx"
+	}, func() string { return fmt.Sprintf("still failed: %+v", files) })
 }
 
 func TestSameFileTwiceAddsNothing(t *testing.T) {
@@ -207,9 +370,9 @@ func TestSameFileTwiceAddsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(w.dir, "第一次.xlsx"), b, 0o644)
+		w.dropBytes(t, "第一次.xlsx", b)
 		w.waitProcessed(t, 1)
-		os.WriteFile(filepath.Join(w.dir, "copy of 第一次.xlsx"), b, 0o644)
+		w.dropBytes(t, "copy of 第一次.xlsx", b)
 		w.waitProcessed(t, 2)
 		if c := w.Counts(t); c.Demands != 25 || c.Raw != 25 {
 			t.Errorf("counts %+v, want 25 demands from two copies", c)
@@ -220,16 +383,15 @@ func TestSameFileTwiceAddsNothing(t *testing.T) {
 func TestRowWithoutDescriptionQuarantined(t *testing.T) {
 	forBackends(t, func(t *testing.T, url string) {
 		w := watch(t, url, nil)
-		err := fixture.WriteXLSX(filepath.Join(w.dir, "q.xlsx"), fixture.WJXHeader, 10, func(n int) []string {
-			r := fixture.WJXRow(n)
-			if n == 4 {
-				r[10] = "(跳过)"
-			}
-			return r
+		w.drop(t, "q.xlsx", func(p string) error {
+			return fixture.WriteXLSX(p, fixture.WJXHeader, 10, func(n int) []string {
+				r := fixture.WJXRow(n)
+				if n == 4 {
+					r[10] = "(跳过)"
+				}
+				return r
+			})
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		w.waitProcessed(t, 1)
 		c := w.Counts(t)
 		if c.Demands != 9 || c.Quarantined != 1 || c.Raw != 10 {
@@ -247,19 +409,19 @@ func TestRowWithoutDescriptionQuarantined(t *testing.T) {
 }
 
 func TestFileStillBeingWritten(t *testing.T) {
-	w := watch(t, testenv.Backends[0].URL(t), nil)
+	// stable_for is long against the pause between writes (10 ms), so only
+	// a machine stalled for seconds could see the file as finished early.
+	w := watchWith(t, testenv.Backends[0].URL(t), watchOptions{stableFor: 3 * time.Second})
 	path := filepath.Join(w.dir, "growing.csv")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(f, strings.Join(fixture.WJXHeader, ","))
-	// Append a row every 50 ms for 0.75 s: far less than stable_for
-	// (300 ms) between writes, so nothing may be read until the end.
 	for i := 1; i <= 15; i++ {
 		fmt.Fprintln(f, strings.Join(fixture.WJXRow(i), ","))
 		f.Sync()
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 		if len(w.processedFiles(t)) > 0 || w.Counts(t).Raw > 0 {
 			t.Fatalf("read after %d rows while still being written", i)
 		}
@@ -279,9 +441,7 @@ func TestIgnoredFilesLeftAlone(t *testing.T) {
 	}
 	b, _ := os.ReadFile(book)
 	for _, name := range []string{"~$report.xlsx", ".hidden.xlsx", "download.xlsx.crdownload", "x.part", "y.tmp", "real.xlsx"} {
-		if err := os.WriteFile(filepath.Join(w.dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		w.dropBytes(t, name, b)
 	}
 	w.waitProcessed(t, 1)
 	time.Sleep(time.Second)
@@ -330,11 +490,11 @@ func TestLegacyXLSRefusedWithAdvice(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join(w.dir, name), b, 0o644)
+			w.dropBytes(t, name, b)
 		}
 		junk := make([]byte, 2048)
 		rand.Read(junk)
-		os.WriteFile(filepath.Join(w.dir, "broken.xls"), junk, 0o644)
+		w.dropBytes(t, "broken.xls", junk)
 		for _, name := range []string{"All_Data_Readable.xls", "wjx_800_800_0.xls", "broken.xls"} {
 			if msg := w.waitFailed(t, name); !strings.Contains(msg, "save it as .xlsx") {
 				t.Errorf("%s: %q", name, msg)

@@ -17,16 +17,18 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
+
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // FileError says why a file cannot be read, in one line a person can act
-// on: what is wrong and what to do.
-type FileError struct{ Msg string }
+// on: what is wrong and what to do, in both languages. Error() is English.
+type FileError struct{ Text i18n.Text }
 
-func (e *FileError) Error() string { return e.Msg }
+func (e *FileError) Error() string { return e.Text.EN }
 
-func fileErrorf(format string, args ...any) error {
-	return &FileError{Msg: fmt.Sprintf(format, args...)}
+func fileErrorf(zh, en string, args ...any) error {
+	return &FileError{Text: i18n.Tf(zh, en, args...)}
 }
 
 // rowReader yields a sheet's rows one at a time.
@@ -56,7 +58,8 @@ func openRows(path string, utf8Valid bool) (rowReader, error) {
 	case ".xls":
 		return openXLS(path)
 	default:
-		return nil, fileErrorf("%s files are not questionnaire exports: export the survey as .xlsx or .csv and drop that file in", ext)
+		return nil, fileErrorf("%s 文件不是问卷导出文件：请把问卷结果导出为 .xlsx 或 .csv 后放入文件夹",
+			"%s files are not questionnaire exports: export the survey as .xlsx or .csv and drop that file in", ext)
 	}
 }
 
@@ -102,7 +105,8 @@ func openXLSX(path string) (rowReader, error) {
 		case streams["Workbook"] || streams["Book"]:
 			return openXLS(path)
 		default:
-			return nil, fileErrorf("the file is an OLE document, not an .xlsx workbook; open it in Excel or WPS and save it as .xlsx")
+			return nil, fileErrorf("该文件是 OLE 文档，不是 .xlsx 工作簿：请用 Excel 或 WPS 打开，另存为 .xlsx",
+				"the file is an OLE document, not an .xlsx workbook; open it in Excel or WPS and save it as .xlsx")
 		}
 	}
 	f, err := excelize.OpenFile(path)
@@ -125,11 +129,14 @@ func xlsxError(err error) error {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, excelize.ErrWorkbookPassword) || strings.Contains(msg, "password") || strings.Contains(msg, "encrypt"):
-		return fileErrorf("the workbook is password-protected; open it in Excel, remove the password (File → Info → Protect Workbook) and save it again")
+		return fileErrorf("工作簿设置了打开密码（password）：请在 Excel 中打开，取消密码（文件 → 信息 → 保护工作簿）后重新保存",
+			"the workbook is password-protected; open it in Excel, remove the password (File → Info → Protect Workbook) and save it again")
 	case strings.Contains(msg, "zip"):
-		return fileErrorf("the file is not a readable .xlsx workbook (%s); open it in Excel or WPS and save it again as .xlsx", msg)
+		return fileErrorf("该文件不是可读取的 .xlsx 工作簿（%s）：请用 Excel 或 WPS 打开，重新另存为 .xlsx",
+			"the file is not a readable .xlsx workbook (%s); open it in Excel or WPS and save it again as .xlsx", msg)
 	default:
-		return fileErrorf("the workbook cannot be read (%s); open it in Excel or WPS and save it again as .xlsx", msg)
+		return fileErrorf("工作簿无法读取（%s）：请用 Excel 或 WPS 打开，重新另存为 .xlsx",
+			"the workbook cannot be read (%s); open it in Excel or WPS and save it again as .xlsx", msg)
 	}
 }
 
@@ -214,7 +221,8 @@ func (r *csvRows) Next() ([]string, int, error) {
 		return nil, 0, io.EOF
 	}
 	if err != nil {
-		return nil, 0, fileErrorf("the CSV file is malformed (%v); export it again from the survey platform", err)
+		return nil, 0, fileErrorf("CSV 文件格式有误（%v）：请从问卷平台重新导出",
+			"the CSV file is malformed (%v); export it again from the survey platform", err)
 	}
 	r.n++
 	for i, c := range rec {

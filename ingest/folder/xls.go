@@ -7,5 +7,6 @@ package folder
 // one bad file stop the daemon. Until a maintained reader exists, the user
 // is told to save the file as .xlsx, which every spreadsheet program does.
 func openXLS(string) (rowReader, error) {
-	return nil, fileErrorf("legacy .xls workbooks are not read; open the file in Excel or WPS, save it as .xlsx (Excel 工作簿) and drop that file in")
+	return nil, fileErrorf("暂不读取旧版 .xls 工作簿：请用 Excel 或 WPS 打开，另存为 .xlsx（Excel 工作簿）后放入文件夹",
+		"legacy .xls workbooks are not read; open the file in Excel or WPS, save it as .xlsx (Excel 工作簿) and drop that file in")
 }
