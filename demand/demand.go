@@ -154,9 +154,15 @@ func CodePeriod(t time.Time) string { return t.Format("200601") }
 
 // Filter selects records for listing and export. Zero fields match all.
 type Filter struct {
-	Since  time.Time // received at or after
-	Until  time.Time // received before
-	Status []Status
+	Since    time.Time // received at or after
+	Until    time.Time // received before
+	Status   []Status
+	Types    []Type
+	Priority []Priority
+	// OverdueAt, when set, keeps open demands due before it.
+	OverdueAt time.Time
+	// Limit keeps the first N matches (0: all).
+	Limit int
 	// Summary leaves out what tables and lists do not show — reasons, extra
 	// attributes, attachments, flags — so that large exports stay fast.
 	Summary bool

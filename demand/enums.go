@@ -124,6 +124,9 @@ func (e enum[T]) parse(s string) (T, error) {
 	names := make([]string, len(e.values))
 	for i, v := range e.values {
 		names[i] = string(v)
+		if l := e.labels[v]; l != string(v) {
+			names[i] += " (" + l + ")"
+		}
 	}
 	return "", fmt.Errorf("unknown %s %q (want one of %s)", e.name, s, strings.Join(names, ", "))
 }
@@ -152,12 +155,12 @@ var (
 		[]string{"P3", "紧急不重要"},
 		[]string{"P4", "不紧急不重要"})
 	statuses = newEnum[Status]("status",
-		[]string{"new", "待处理"},
-		[]string{"in_progress", "处理中", "in progress"},
-		[]string{"delivered", "已交付"},
-		[]string{"accepted", "已验收"},
-		[]string{"closed", "已关闭"},
-		[]string{"rejected", "已拒绝"})
+		[]string{"new", "待处理", "未处理", "新建", "open"},
+		[]string{"in_progress", "处理中", "in progress", "in-progress", "进行中", "跟进中"},
+		[]string{"delivered", "已交付", "已完成", "完成", "已解决", "done", "resolved", "completed"},
+		[]string{"accepted", "已验收", "验收通过"},
+		[]string{"closed", "已关闭", "关闭"},
+		[]string{"rejected", "已拒绝", "拒绝", "不处理", "wontfix"})
 	channels = newEnum[Channel]("channel",
 		[]string{"email", "邮件"},
 		[]string{"questionnaire", "问卷"},

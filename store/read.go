@@ -127,13 +127,23 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		where = append(where, "received_at < ?")
 		args = append(args, f.Until.UTC())
 	}
-	if len(f.Status) > 0 {
-		ph := make([]string, len(f.Status))
-		for i, st := range f.Status {
-			ph[i] = "?"
-			args = append(args, string(st))
+	in := func(column string, values []string) {
+		if len(values) == 0 {
+			return
 		}
-		where = append(where, "status IN ("+strings.Join(ph, ", ")+")")
+		ph := make([]string, len(values))
+		for i, v := range values {
+			ph[i] = "?"
+			args = append(args, v)
+		}
+		where = append(where, column+" IN ("+strings.Join(ph, ", ")+")")
+	}
+	in("status", strs(f.Status))
+	in("type", strs(f.Types))
+	in("priority", strs(f.Priority))
+	if !f.OverdueAt.IsZero() {
+		where = append(where, "due_at IS NOT NULL AND due_at < ? AND status IN ('new', 'in_progress')")
+		args = append(args, f.OverdueAt.UTC())
 	}
 	q := `SELECT * FROM demands`
 	if f.Summary {
@@ -143,6 +153,9 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
 	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(q), args...)
 	if err != nil {
 		return fmt.Errorf("store: list demands: %w", err)
@@ -166,6 +179,14 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		return fmt.Errorf("store: list demands: %w", err)
 	}
 	return nil
+}
+
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
 // Demand returns the record with the given code.

@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/demandd/demandd/classify"
+	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
@@ -20,29 +20,30 @@ import (
 )
 
 func (c *cli) rules(_ context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef("usage: demandd rules example [--taxonomy five|three] | demandd rules check FILE")
+	sub, err := c.group("rules", args)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
+	switch sub {
 	case "example":
 		fs, _ := c.flags("rules example")
 		tax := fs.String("taxonomy", "five", "five (咨询/投诉/建议/功能/服务) or three (功能型/体验型/战略型)")
-		if _, err := parse(fs, args[1:]); err != nil {
+		if _, err := c.parse(fs, args[1:]); err != nil {
 			return err
 		}
 		if *tax != classify.TaxonomyFive && *tax != classify.TaxonomyThree {
-			return usagef("--taxonomy: want five or three")
+			return usagef("--taxonomy：应为 five 或 three", "--taxonomy: want five or three")
 		}
 		fmt.Fprint(c.stdout, classify.DefaultRules(*tax))
 		return nil
 	case "check":
 		fs, _ := c.flags("rules check")
-		files, err := parse(fs, args[1:])
+		files, err := c.parse(fs, args[1:])
 		if err != nil {
 			return err
 		}
 		if len(files) != 1 {
-			return usagef("usage: demandd rules check FILE")
+			return usagef("用法：demandd rules check 文件", "usage: demandd rules check FILE")
 		}
 		rs, err := classify.LoadRules(files[0])
 		if err != nil {
@@ -50,9 +51,8 @@ func (c *cli) rules(_ context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "%s: ok (%s-way taxonomy, %d rules, %d keywords)\n", files[0], rs.Taxonomy, rs.Len(), rs.Keywords())
 		return nil
-	default:
-		return usagef("unknown rules command %q: want example or check", args[0])
 	}
+	return nil
 }
 
 func (c *cli) classifyCmd(ctx context.Context, args []string) error {
@@ -66,25 +66,34 @@ func (c *cli) classifyCmd(ctx context.Context, args []string) error {
 	replay := fs.Bool("replay", false, "re-run the current rules over stored demands and report what would change")
 	since := fs.String("since", "", "with --replay: only demands received on or after this date (YYYY-MM-DD)")
 	apply := fs.Bool("apply", false, "with --replay: write the changes (old values kept in each demand's history)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *explain == *replay {
-		return usagef("give --explain or --replay")
+		return usagef("请给出 --explain 或 --replay 之一", "give --explain or --replay")
 	}
-	a, err := c.open(ctx, *cfgPath)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	if *replay {
+		a, err := c.open(ctx, *cfgPath, existingOnly)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
 		return c.replay(ctx, a, *since, *apply, *asJSON)
 	}
-	rec, err := c.explainInput(ctx, a, *text, *title, *file, *row)
+	// Explaining needs the rules, not the register: nothing is opened.
+	cfg, err := c.loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	if err := a.classify.Classify(ctx, rec); err != nil {
+	cls, err := newClassifier(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	rec, err := c.explainInput(ctx, cfg, *text, *title, *file, *row)
+	if err != nil {
+		return err
+	}
+	if err := cls.Classify(ctx, rec); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -93,16 +102,15 @@ func (c *cli) classifyCmd(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rec)
 	}
-	c.printDecision(a, rec)
-	return nil
+	return c.printDecision(cfg, rec)
 }
 
 // explainInput makes the record to explain from --text or --file.
-func (c *cli) explainInput(ctx context.Context, a *app, text, title, file string, row int) (*demand.Record, error) {
+func (c *cli) explainInput(ctx context.Context, cfg *config.Config, text, title, file string, row int) (*demand.Record, error) {
 	now := time.Now()
 	if file == "" {
 		if text == "" && title == "" {
-			return nil, usagef("--explain needs --text \"…\" or --file FILE")
+			return nil, usagef("--explain 需要 --text \"…\" 或 --file 文件", "--explain needs --text \"…\" or --file FILE")
 		}
 		return &demand.Record{Description: demand.Description{Title: title, Text: text},
 			Source: demand.Source{Channel: demand.ChannelManual, Name: "explain", ReceivedAt: now}}, nil
@@ -114,20 +122,21 @@ func (c *cli) explainInput(ctx context.Context, a *app, text, title, file string
 		return jsonRecord(file, now)
 	case folder.Supported(file):
 		if row <= 0 {
-			return nil, usagef("--row N is required for a questionnaire file (the row number as Excel shows it; the header is row 1)")
+			return nil, usagef("问卷文件需要 --row N（Excel 中显示的行号；表头是第 1 行）",
+				"--row N is required for a questionnaire file (the row number as Excel shows it; the header is row 1)")
 		}
 		it, err := folder.ReadRow(file, row)
 		if err != nil {
 			return nil, usageError{err}
 		}
-		norm := normalize.New(normalize.Options{Aliases: a.cfg.Questionnaire.Aliases, Location: a.cfg.Location()})
+		norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location()})
 		rec, err := norm.Normalize(ctx, it)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("row %d: %w", row, err)}
 		}
 		return rec, nil
 	default:
-		return nil, usagef("--file %s: want .eml, .json, .xlsx, .csv or .xls", file)
+		return nil, usagef("--file %s：应为 .eml、.json、.xlsx、.csv 或 .xls 文件", "--file %s: want .eml, .json, .xlsx, .csv or .xls", file)
 	}
 }
 
@@ -191,8 +200,7 @@ func jsonRecord(path string, now time.Time) (*demand.Record, error) {
 	return rec, nil
 }
 
-func (c *cli) printDecision(a *app, r *demand.Record) {
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+func (c *cli) printDecision(cfg *config.Config, r *demand.Record) error {
 	reasons := map[string][]string{}
 	for _, why := range r.Reasons {
 		s := why.Rule
@@ -201,22 +209,21 @@ func (c *cli) printDecision(a *app, r *demand.Record) {
 		}
 		reasons[why.Attribute] = append(reasons[why.Attribute], s)
 	}
-	line := func(name, value, attr string) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, value, strings.Join(reasons[attr], "; "))
-	}
+	tab := newTable(c.stdout, c.lang, column{"属性", "attribute", 22}, column{"结果", "value", 28}, column{"依据", "why", 0})
+	line := func(name, value, attr string) { tab.row(name, value, strings.Join(reasons[attr], "; ")) }
 	line("类型 type", string(r.Type)+" "+r.Type.Label(), "type")
 	line("紧急程度 urgency", string(r.Urgency)+" "+r.Urgency.Label(), "urgency")
 	line("重要程度 importance", string(r.Importance)+" "+r.Importance.Label(), "importance")
 	line("优先级 priority", string(r.Priority)+" "+r.Priority.Label(), "priority")
 	line("责任部门 department", r.Department, "department")
-	line("截止时间 due", r.DueAt.In(a.cfg.Location()).Format("2006-01-02 15:04")+" ("+r.SLA+")", "due_at")
+	line("截止时间 due", r.DueAt.In(cfg.Location()).Format("2006-01-02 15:04")+" ("+r.SLA+")", "due_at")
 	if len(r.Tags) > 0 {
 		line("标签 tags", strings.Join(r.Tags, ", "), "tags")
 	}
 	if r.Customer.Name != "" || r.Customer.Tier != "" {
 		line("客户 customer", r.Customer.Name+" "+r.Customer.Tier.Label(), "tier")
 	}
-	tw.Flush()
+	return tab.err
 }
 
 // replay re-runs the rules over stored demands; with apply it writes the

@@ -4,39 +4,40 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/deploy"
-	"github.com/demandd/demandd/export"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/ingest/imapsrc"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/store"
 )
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("serve")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := c.open(ctx, *cfgPath)
+	a, err := c.open(ctx, *cfgPath, createRegister)
 	if err != nil {
 		return err
 	}
@@ -46,8 +47,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	for _, f := range a.cfg.Folders {
 		origin, _ := demand.ParseOrigin(f.Origin) // validated with the config
 		src, err := folder.New(folder.Config{Name: f.Name, Path: f.Path, ProcessedDir: f.ProcessedDir,
-			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, Rescan: f.Rescan.Duration, Origin: origin,
-			Location: a.cfg.Location(), Logger: a.log})
+			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: emptyGrace(f), Rescan: f.Rescan.Duration,
+			Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log})
 		if err != nil {
 			return usageError{err}
 		}
@@ -137,22 +138,22 @@ func (a *app) watchdog(ctx context.Context) {
 
 func (c *cli) importFiles(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("import")
-	source := fs.String("source", "import", "source name recorded on the demands")
-	originFlag := fs.String("origin", "raised", "raised (主动提出) or discovered (挖掘发现)")
-	files, err := parse(fs, args)
+	source := fs.String("source", "import", i18n.T("记录在需求上的来源名称", "source name recorded on the demands").In(c.lang))
+	originFlag := fs.String("origin", "raised", i18n.T("raised（主动提出）或 discovered（挖掘发现）", "raised (主动提出) or discovered (挖掘发现)").In(c.lang))
+	files, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("name at least one file: demandd import FILE…")
+		return usagef("请至少给出一个文件：demandd import 文件…", "name at least one file: demandd import FILE…")
 	}
 	origin, err := demand.ParseOrigin(*originFlag)
 	if err != nil {
-		return usagef("--origin: %v", err)
+		return usagef("--origin：%v", "--origin: %v", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := c.open(ctx, *cfgPath)
+	a, err := c.open(ctx, *cfgPath, createRegister)
 	if err != nil {
 		return err
 	}
@@ -164,20 +165,26 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 	for i, path := range files {
 		name := filepath.Base(path)
 		start := time.Now()
-		progress := func(rows int) {
-			if tty {
-				rate := float64(rows) / max(time.Since(start).Seconds(), 0.001)
-				fmt.Fprintf(c.stderr, "\r[%d/%d] %s  %s %d rows  %.0f rows/s ", i+1, len(files), name, bar(rows), rows, rate)
-			}
+		show := func(rows int, done bool) {
+			rate := float64(rows) / max(time.Since(start).Seconds(), 0.001)
+			fmt.Fprintf(c.stderr, "\r[%d/%d] %s  %s %d rows  %.0f rows/s ", i+1, len(files), name, bar(rows, done), rows, rate)
+		}
+		var progress func(int)
+		if tty {
+			progress = func(rows int) { show(rows, false) }
 		}
 		res, err := folder.ImportFile(ctx, path, *source, origin, a.engine, a.store, progress)
 		if tty {
+			if err == nil {
+				show(res.Total(), true) // the bar ends full
+			}
 			fmt.Fprintln(c.stderr)
 		}
 		total = total.Add(res)
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("interrupted after %s; run the same import again to finish it (nothing is added twice)", summary(total))
+				return i18n.Errorf("已中断（%s）；再次运行同一条 import 命令即可完成（不会重复导入）",
+					"interrupted after %s; run the same import again to finish it (nothing is added twice)", summary(total))
 			}
 			failed++
 			if reason, ok := folder.Reason(err); ok {
@@ -188,22 +195,25 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 			continue
 		}
 		if res.New == 0 && res.Quarantined == 0 && res.Duplicate > 0 {
-			fmt.Fprintf(c.stderr, "%s: nothing new: its rows were imported before\n", path)
+			fmt.Fprintf(c.stderr, "%s: %s\n", path, i18n.T("没有新内容：这些行以前已导入", "nothing new: its rows were imported before").In(a.lang()))
 		}
 	}
 	fmt.Fprintln(c.stdout, summary(total))
 	if failed > 0 {
-		return fmt.Errorf("%d of %d files could not be imported", failed, len(files))
+		return i18n.Errorf("%d 个文件（共 %d 个）无法导入；原因见上", "%d of %d files could not be imported", failed, len(files))
 	}
 	return nil
 }
 
-// bar is an indeterminate progress bar: the row count does not tell the
-// total of a streamed workbook, so it moves rather than fills.
-func bar(rows int) string {
+// bar is the progress bar: the row count does not tell the total of a
+// streamed workbook, so it moves while reading and is full when done.
+func bar(rows int, done bool) string {
 	const width = 20
+	if done {
+		return "[" + strings.Repeat("=", width) + "]"
+	}
 	pos := (rows / 500) % width
-	return "[" + strings.Repeat("=", pos) + ">" + strings.Repeat(" ", width-pos) + "]"
+	return "[" + strings.Repeat("=", pos) + ">" + strings.Repeat(" ", width-pos-1) + "]"
 }
 
 func summary(r ingest.Result) string {
@@ -219,108 +229,110 @@ func summary(r ingest.Result) string {
 
 func (c *cli) export(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("export")
-	out := fs.String("out", "", "the .xlsx file to write (required)")
-	filter := filterFlags(fs)
-	if _, err := parse(fs, args); err != nil {
+	out := fs.String("out", "", i18n.T("要写入的文件：.xlsx 或 .csv（必填）", "the file to write: .xlsx or .csv (required)").In(c.lang))
+	filter := c.filterFlags(fs)
+	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		return usagef("--out FILE.xlsx is required")
+		return usagef("必须给出 --out 文件.xlsx", "--out FILE.xlsx is required")
 	}
-	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
+	if err := checkExportFormat(*out); err != nil {
+		return err
+	}
+	a, f, desc, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	// Write beside the target and rename, so that a reader never sees half
-	// a workbook and a failed export leaves the old file.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create %s: %w", *out, err)
-	}
-	defer os.Remove(tmp.Name())
-	n, err := export.WriteTable(ctx, tmp, a.store, f, export.TableOptions{Location: a.cfg.Location()})
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	n, err := writeExport(ctx, a, *out, f, desc)
 	if err != nil {
 		return err
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	fmt.Fprintf(c.stdout, "wrote %d demands to %s\n", n, *out)
 	return nil
 }
 
-// openFiltered opens the app and reads the --since/--until/--status flags,
+// openFiltered opens the existing register and reads the filter flags,
 // whose dates are in the configured zone.
-func (c *cli) openFiltered(ctx context.Context, cfgPath string, filter func(*time.Location) (demand.Filter, error)) (*app, demand.Filter, error) {
-	a, err := c.open(ctx, cfgPath)
+func (c *cli) openFiltered(ctx context.Context, cfgPath string, filter filterFunc) (*app, demand.Filter, string, error) {
+	a, err := c.open(ctx, cfgPath, existingOnly)
 	if err != nil {
-		return nil, demand.Filter{}, err
+		return nil, demand.Filter{}, "", err
 	}
-	f, err := filter(a.cfg.Location())
+	f, desc, err := filter(a.cfg.Location())
 	if err != nil {
 		a.Close()
-		return nil, demand.Filter{}, err
+		return nil, demand.Filter{}, "", err
 	}
-	return a, f, nil
+	return a, f, desc, nil
+}
+
+// label is an enum's Chinese label, or its name in English.
+func label(l i18n.Locale, name, zh string) string {
+	if l == i18n.EN {
+		return name
+	}
+	return zh
 }
 
 func (c *cli) list(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("list")
-	asJSON := fs.Bool("json", false, "JSON Lines: one object per record per line")
-	filter := filterFlags(fs)
-	if _, err := parse(fs, args); err != nil {
+	asJSON := fs.Bool("json", false, i18n.T("JSON Lines：每条记录一行 JSON", "JSON Lines: one object per record per line").In(c.lang))
+	limit := fs.Int("limit", 0, i18n.T("最多列出 N 条（0：全部）", "list at most N records (0: all)").In(c.lang))
+	filter := c.filterFlags(fs)
+	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
-	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
+	if *limit < 0 {
+		return usagef("--limit 不能为负数", "--limit must not be negative")
+	}
+	a, f, _, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	f.Limit = *limit
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetEscapeHTML(false)
 		return a.store.EachDemand(ctx, f, func(r *demand.Record) error { return enc.Encode(r) })
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CODE\tRECEIVED\tTYPE\tURGENCY\tPRIORITY\tSTATUS\tCUSTOMER\tDESCRIPTION")
-	loc := a.cfg.Location()
+	f.Summary = true
+	l, loc := a.lang(), a.cfg.Location()
+	tab := newTable(c.stdout, l, column{"需求编号", "CODE", 14}, column{"接收时间", "RECEIVED", 16}, column{"类型", "TYPE", 10},
+		column{"紧急程度", "URGENCY", 8}, column{"优先级", "PRIORITY", 8}, column{"状态", "STATUS", 11},
+		column{"截止时间", "DUE", 16}, column{"客户", "CUSTOMER", 24}, column{"需求描述", "DESCRIPTION", 50})
+	n := 0
 	err = a.store.EachDemand(ctx, f, func(r *demand.Record) error {
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Code, r.Source.ReceivedAt.In(loc).Format("2006-01-02 15:04"),
-			r.Type.Label(), r.Urgency.Label(), r.Priority, r.Status.Label(), cut(r.Customer.Summary(), 30), cut(r.Description.Summary(), 50))
-		return err
+		n++
+		due := ""
+		if !r.DueAt.IsZero() {
+			due = r.DueAt.In(loc).Format("2006-01-02 15:04")
+		}
+		return tab.row(r.Code, r.Source.ReceivedAt.In(loc).Format("2006-01-02 15:04"), label(l, string(r.Type), r.Type.Label()),
+			label(l, string(r.Urgency), r.Urgency.Label()), string(r.Priority), label(l, string(r.Status), r.Status.Label()),
+			due, r.Customer.Summary(), r.Description.Summary())
 	})
 	if err != nil {
 		return err
 	}
-	return tw.Flush()
-}
-
-// cut shortens s to n runes on one line.
-func cut(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
+	if n == 0 {
+		_, err = fmt.Fprintln(c.stdout, i18n.T("（没有符合条件的需求）", "(no demands match)").In(l))
 	}
-	return string([]rune(s)[:n-1]) + "…"
+	return err
 }
 
 func (c *cli) quarantine(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "list" {
-		return usagef("usage: demandd quarantine list [--json]")
-	}
-	fs, cfgPath := c.flags("quarantine list")
-	asJSON := fs.Bool("json", false, "JSON Lines output")
-	if _, err := parse(fs, args[1:]); err != nil {
+	if _, err := c.group("quarantine", args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, *cfgPath)
+	fs, cfgPath := c.flags("quarantine list")
+	asJSON := fs.Bool("json", false, i18n.T("JSON Lines 输出", "JSON Lines output").In(c.lang))
+	if _, err := c.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, *cfgPath, existingOnly)
 	if err != nil {
 		return err
 	}
@@ -329,56 +341,118 @@ func (c *cli) quarantine(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	files, err := a.store.FailedFiles(ctx, store.FileFailed)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetEscapeHTML(false)
 		for _, it := range items {
-			if err := enc.Encode(it); err != nil {
+			if err := enc.Encode(struct {
+				Kind string `json:"kind"`
+				store.RawItem
+			}{"item", it}); err != nil {
+				return err
+			}
+		}
+		for _, f := range files {
+			if err := enc.Encode(struct {
+				Kind string `json:"kind"`
+				store.FailedFile
+			}{"file", f}); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if len(items) == 0 {
-		fmt.Fprintln(c.stdout, "nothing is quarantined")
-		return nil
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCHANNEL\tSOURCE\tREFERENCE\tRECEIVED\tATTEMPTS\tREASON")
-	for _, it := range items {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", it.ID, it.Channel, it.Source, it.Ref,
-			it.ReceivedAt.In(a.cfg.Location()).Format("2006-01-02 15:04"), it.Attempts, it.Reason)
-	}
-	if err := tw.Flush(); err != nil {
+	l := a.lang()
+	if len(items) == 0 && len(files) == 0 {
+		_, err := fmt.Fprintln(c.stdout, i18n.T("隔离区是空的：没有隔离的条目，也没有失败的文件", "nothing is quarantined: no items, no failed files").In(l))
 		return err
 	}
-	fmt.Fprintf(c.stdout, "\n%d quarantined; fix the cause (often the config), then: demandd reprocess ID… or --all\n", len(items))
-	return nil
+	loc := a.cfg.Location()
+	tab := newTable(c.stdout, l, column{"编号", "ID", 7}, column{"渠道", "CHANNEL", 13}, column{"来源", "SOURCE", 12},
+		column{"位置", "REFERENCE", 36}, column{"时间", "WHEN", 16}, column{"次数", "TRIES", 5}, column{"原因", "REASON", 70})
+	for _, it := range items {
+		if err := tab.row(strconv.FormatInt(it.ID, 10), label(l, it.Channel, demand.Channel(it.Channel).Label()), it.Source, it.Ref,
+			it.ReceivedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(it.Attempts), it.Reason); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		if err := tab.row(fmt.Sprintf("F%d", f.ID), label(l, "file", "文件"), f.Source, f.MovedTo,
+			f.FailedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(f.Attempts), f.Reason); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintf(c.stdout, "\n%s\n", i18n.Tf("%d 个隔离条目，%d 个失败文件。排除原因（通常是配置）后运行：demandd reprocess 编号… 或 --all",
+		"%d quarantined, %d failed files; fix the cause (often the config), then: demandd reprocess ID… or --all", len(items), len(files)).In(l))
+	return err
 }
 
 func (c *cli) reprocess(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("reprocess")
-	all := fs.Bool("all", false, "retry every quarantined item")
-	rest, err := parse(fs, args)
+	all := fs.Bool("all", false, i18n.T("重试所有隔离条目和失败文件", "retry every quarantined item and failed file").In(c.lang))
+	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	var ids []int64
+	var ids, fileIDs []int64
 	for _, s := range rest {
-		id, err := strconv.ParseInt(s, 10, 64)
+		file := strings.HasPrefix(s, "F") || strings.HasPrefix(s, "f")
+		id, err := strconv.ParseInt(strings.TrimLeft(s, "Ff"), 10, 64)
 		if err != nil || id <= 0 {
-			return usagef("%q is not an item ID; see `demandd quarantine list`", s)
+			return usagef("%q 不是条目编号；见 `demandd quarantine list`", "%q is not an item ID; see `demandd quarantine list`", s)
 		}
-		ids = append(ids, id)
+		if file {
+			fileIDs = append(fileIDs, id)
+		} else {
+			ids = append(ids, id)
+		}
 	}
-	if *all == (len(ids) > 0) {
-		return usagef("give item IDs or --all (one of them)")
+	if *all == (len(ids)+len(fileIDs) > 0) {
+		return usagef("请给出条目编号或 --all（二选一）", "give item IDs or --all (one of them)")
 	}
-	a, err := c.open(ctx, *cfgPath)
+	a, err := c.open(ctx, *cfgPath, existingOnly)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	var files []store.FailedFile
+	if *all {
+		if files, err = a.store.FailedFiles(ctx, store.FileFailed); err != nil {
+			return err
+		}
+	}
+	for _, id := range fileIDs {
+		f, err := a.store.FailedFileByID(ctx, id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return usagef("没有失败文件 F%d；见 `demandd quarantine list`", "no failed file F%d; see `demandd quarantine list`", id)
+			}
+			return err
+		}
+		files = append(files, *f)
+	}
+	for _, f := range files {
+		if f.Status != store.FileFailed {
+			fmt.Fprintf(c.stdout, "F%d %s: %s\n", f.ID, f.Name, i18n.Tf("已处理过（%s）", "already %s", f.Status).In(a.lang()))
+			continue
+		}
+		dst, err := folder.PutBack(f.MovedTo, f.OriginalPath)
+		if err != nil {
+			return i18n.Wrap(err, i18n.Tf("无法把 %s 放回 %s：%v", "cannot put %s back into %s: %v", f.MovedTo, filepath.Dir(f.OriginalPath), err))
+		}
+		if err := a.store.MarkFailedFileRetried(ctx, f.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "F%d %s\n", f.ID, i18n.Tf("已放回 %s；运行中的 demandd serve 会重新导入它",
+			"moved back to %s; a running demandd serve imports it again", dst).In(a.lang()))
+	}
+	if !*all && len(ids) == 0 {
+		return nil
+	}
 	res, err := a.engine.Reprocess(ctx, ids)
 	for _, code := range res.Resolved {
 		fmt.Fprintf(c.stdout, "created %s\n", code)
@@ -393,12 +467,94 @@ func (c *cli) reprocess(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) migrate(ctx context.Context, args []string) error {
-	fs, cfgPath := c.flags("migrate")
-	if _, err := parse(fs, args); err != nil {
+func (c *cli) update(ctx context.Context, args []string) error {
+	fs, cfgPath := c.flags("update")
+	status := fs.String("status", "", i18n.T("新状态：待处理、处理中、已交付、已验收、已关闭、已拒绝（或 new、in_progress…）",
+		"new status: new, in_progress, delivered, accepted, closed, rejected (or 待处理, 处理中…)").In(c.lang))
+	plan := fs.String("plan", "", i18n.T("响应方案", "response plan (响应方案)").In(c.lang))
+	feedback := fs.String("feedback", "", i18n.T("反馈结果", "feedback result (反馈结果)").In(c.lang))
+	department := fs.String("department", "", i18n.T("责任部门", "responsible department (责任部门)").In(c.lang))
+	codes, err := c.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	a, err := c.open(ctx, *cfgPath) // open migrates
+	if len(codes) == 0 {
+		return usagef("请给出需求编号：demandd update DEM… --status 处理中", "name the demands: demandd update DEM… --status in_progress")
+	}
+	p := store.Progress{By: "cli"}
+	if u := os.Getenv("USER"); u != "" {
+		p.By = "cli:" + u
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["status"] {
+		st, err := demand.ParseStatus(*status)
+		if err != nil {
+			return usagef("--status：%v", "--status: %v", err)
+		}
+		p.Status = &st
+	}
+	if set["plan"] {
+		p.Plan = plan
+	}
+	if set["feedback"] {
+		p.Feedback = feedback
+	}
+	if set["department"] {
+		p.Department = department
+	}
+	if p == (store.Progress{By: p.By}) {
+		return usagef("没有要修改的内容：请给出 --status、--plan、--feedback 或 --department",
+			"nothing to change: give --status, --plan, --feedback or --department")
+	}
+	a, err := c.open(ctx, *cfgPath, existingOnly)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	l := a.lang()
+	var missing []string
+	for _, code := range codes {
+		before, err := a.store.Demand(ctx, code)
+		if errors.Is(err, store.ErrNotFound) {
+			missing = append(missing, code)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		after, changed, err := a.store.UpdateProgress(ctx, code, p)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			fmt.Fprintf(c.stdout, "%s: %s\n", code, i18n.T("无变化", "unchanged").In(l))
+			continue
+		}
+		var parts []string
+		diff := func(zh, en, old, new string) {
+			if old != new {
+				parts = append(parts, fmt.Sprintf("%s %q→%q", label(l, en, zh), old, new))
+			}
+		}
+		diff("状态", "status", label(l, string(before.Status), before.Status.Label()), label(l, string(after.Status), after.Status.Label()))
+		diff("响应方案", "plan", before.ResponsePlan, after.ResponsePlan)
+		diff("反馈结果", "feedback", before.FeedbackResult, after.FeedbackResult)
+		diff("责任部门", "department", before.Department, after.Department)
+		fmt.Fprintf(c.stdout, "%s: %s\n", code, strings.Join(parts, ", "))
+	}
+	if len(missing) > 0 {
+		return i18n.Errorf("没有这些需求：%s；见 `demandd list`", "no such demands: %s; see `demandd list`", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (c *cli) migrate(ctx context.Context, args []string) error {
+	fs, cfgPath := c.flags("migrate")
+	if _, err := c.parse(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, *cfgPath, createRegister) // open migrates
 	if err != nil {
 		return err
 	}
@@ -412,30 +568,99 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 }
 
 func (c *cli) config(_ context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef("usage: demandd config example | demandd config check [--config FILE]")
+	sub, err := c.group("config", args)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
+	switch sub {
 	case "example":
-		fmt.Fprint(c.stdout, deploy.ExampleConfig)
-		return nil
-	case "check":
-		fs, cfgPath := c.flags("config check")
-		if _, err := parse(fs, args[1:]); err != nil {
+		fs, _ := c.flags("config example")
+		if _, err := c.parse(fs, args[1:]); err != nil {
 			return err
 		}
-		cfg, err := loadConfig(*cfgPath)
+		fmt.Fprint(c.stdout, deploy.ExampleConfig)
+		return nil
+	default: // check
+		fs, cfgPath := c.flags("config check")
+		if _, err := c.parse(fs, args[1:]); err != nil {
+			return err
+		}
+		cfg, err := c.loadConfig(*cfgPath)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%s: ok (database %s, %d folder sources)\n", cfg.File, cfg.Redacted(), len(cfg.Folders))
+		if err := checkPaths(cfg); err != nil {
+			return usageError{err}
+		}
+		fmt.Fprintf(c.stdout, "%s: ok (database %s, %d folder sources, %d email accounts)\n", cfg.File, databaseName(cfg), len(cfg.Folders), len(cfg.Emails))
 		return nil
-	default:
-		return usagef("unknown config command %q: want example or check", args[0])
 	}
 }
 
-func (c *cli) version(_ context.Context, _ []string) error {
-	fmt.Fprintf(c.stdout, "demandd %s\n", version)
+func (c *cli) version(ctx context.Context, args []string) error {
+	fs, cfgPath := c.flags("version")
+	verbose := fs.Bool("verbose", false, i18n.T("同时打印配置文件、数据库和时区", "also print the config file, database and zone").In(c.lang))
+	if _, err := c.parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "demandd %s\n", buildVersion())
+	if !*verbose {
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "go:        %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	cfg, err := c.loadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(c.stdout, "config:    %s\n", c.message(err))
+		return nil
+	}
+	abs, _ := filepath.Abs(cfg.File)
+	fmt.Fprintf(c.stdout, "config:    %s\ndatabase:  %s\n", abs, databaseName(cfg))
+	// Only looked at, never created.
+	if p := sqlitePath(cfg.DatabaseURL()); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintf(c.stdout, "           %s\n", i18n.T("（尚不存在：serve 或 import 时创建）", "(does not exist yet: serve or import creates it)").In(c.lang))
+			return nil
+		}
+	}
+	if st, err := store.Open(ctx, cfg.DatabaseURL(), store.Options{MaxOpenConns: 1}); err != nil {
+		fmt.Fprintf(c.stdout, "           %v\n", err)
+	} else {
+		db, bin, err := st.SchemaVersion(ctx)
+		st.Close()
+		if err == nil {
+			fmt.Fprintf(c.stdout, "schema:    %d of %d\n", db, bin)
+		}
+	}
+	fmt.Fprintf(c.stdout, "timezone:  %s\nlocale:    %s\n", cfg.Location(), c.lang)
 	return nil
+}
+
+// buildVersion is the version stamped by `make build`, else the module
+// version of `go install …@vX`, else the commit `go build` recorded.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev != "" {
+		return "dev-" + rev[:min(12, len(rev))] + dirty
+	}
+	return version
 }

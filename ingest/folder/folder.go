@@ -684,3 +684,17 @@ func ReadRow(path string, number int) (ingest.Item, error) {
 			Ref: fmt.Sprintf("%s 第%d行", rd.file, num), Row: row}, nil
 	}
 }
+
+// PutBack moves a file set aside in failed/ back to where it was found,
+// keeping its name unless one is taken there, and removes the reason
+// written beside it; for `demandd reprocess`. It returns the new path.
+func PutBack(movedTo, originalPath string) (string, error) {
+	dst, err := moveInto(movedTo, filepath.Dir(originalPath))
+	if err != nil {
+		return "", fmt.Errorf("folder: put %s back: %w", movedTo, err)
+	}
+	if err := os.Remove(movedTo + ".error.txt"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return dst, fmt.Errorf("folder: remove %s.error.txt: %w", movedTo, err)
+	}
+	return dst, nil
+}
