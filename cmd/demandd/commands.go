@@ -372,22 +372,24 @@ func (c *cli) quarantine(ctx context.Context, args []string) error {
 		return err
 	}
 	loc := a.cfg.Location()
+	// The location comes last and is never cut: people copy it.
 	tab := newTable(c.stdout, l, column{"编号", "ID", 7}, column{"渠道", "CHANNEL", 13}, column{"来源", "SOURCE", 12},
-		column{"位置", "REFERENCE", 36}, column{"时间", "WHEN", 16}, column{"次数", "TRIES", 5}, column{"原因", "REASON", 70})
+		column{"时间", "WHEN", 16}, column{"次数", "TRIES", 5}, column{"原因", "REASON", 60}, column{"位置", "WHERE", 0})
 	for _, it := range items {
-		if err := tab.row(strconv.FormatInt(it.ID, 10), label(l, it.Channel, demand.Channel(it.Channel).Label()), it.Source, it.Ref,
-			it.ReceivedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(it.Attempts), it.Reason); err != nil {
+		if err := tab.row(strconv.FormatInt(it.ID, 10), label(l, it.Channel, demand.Channel(it.Channel).Label()), it.Source,
+			it.ReceivedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(it.Attempts), it.Reason, it.Ref); err != nil {
 			return err
 		}
 	}
 	for _, f := range files {
-		if err := tab.row(fmt.Sprintf("F%d", f.ID), label(l, "file", "文件"), f.Source, f.MovedTo,
-			f.FailedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(f.Attempts), f.Reason); err != nil {
+		if err := tab.row(fmt.Sprintf("F%d", f.ID), label(l, "file", "文件"), f.Source,
+			f.FailedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(f.Attempts), f.Reason, f.MovedTo); err != nil {
 			return err
 		}
 	}
-	_, err = fmt.Fprintf(c.stdout, "\n%s\n", i18n.Tf("%d 个隔离条目，%d 个失败文件。排除原因（通常是配置）后运行：demandd reprocess 编号… 或 --all",
-		"%d quarantined, %d failed files; fix the cause (often the config), then: demandd reprocess ID… or --all", len(items), len(files)).In(l))
+	_, err = fmt.Fprintf(c.stdout, "\n%s\n", i18n.Tf("%d 个隔离条目，%d 个失败文件（完整原因：--json，或文件旁的 .error.txt）。排除原因（通常是配置）后运行：demandd reprocess 编号… 或 --all",
+		"%d quarantined, %d failed files (full reasons: --json, or the .error.txt beside each file); fix the cause (often the config), then: demandd reprocess ID… or --all",
+		len(items), len(files)).In(l))
 	return err
 }
 

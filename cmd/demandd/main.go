@@ -5,7 +5,9 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -17,6 +19,10 @@ var version = "dev"
 const softMemoryLimit = 64 << 20
 
 func main() {
+	// A reader that goes away (`demandd list | head`) makes writes fail
+	// with EPIPE, which run treats as the end of output, instead of the
+	// runtime killing the process with "signal: broken pipe".
+	signal.Ignore(syscall.SIGPIPE)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
