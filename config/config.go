@@ -21,6 +21,7 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
@@ -251,7 +252,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	// a bare number must still be named with its line.
 	for key, kind := range kinds {
 		if isDurationKey(key) && kind != unstable.String {
-			return nil, c.keyError(key, "want a duration in quotes, such as \"30s\", \"5m\" or \"24h\"")
+			return nil, c.keyError(key, i18n.T(`应为加引号的时长，例如 "30s"、"5m" 或 "24h"`, `want a duration in quotes, such as "30s", "5m" or "24h"`))
 		}
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data))
@@ -373,139 +374,178 @@ func (c *Config) SetDefaults() {
 var QuestionnaireFields = []string{"customer", "industry", "contact", "email", "phone", "tier",
 	"title", "description", "scenario", "pain_point", "goal", "urgency", "type", "received_at", "id"}
 
-// Validate checks every value and names the first bad key with its line.
+// Validate checks every value and names each bad key with its line; the
+// errors are *i18n.Error joined with errors.Join (see Messages).
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, c.keyError(key, fmt.Sprintf(format, args...)))
+	return joinSorted(c.validate())
+}
+
+// lineError is an error with the line it is about, for sorting.
+type lineError struct {
+	line int
+	err  error
+}
+
+// joinSorted joins errs in the order of their lines, so that a person
+// reads them top to bottom; errors without a line come last.
+func joinSorted(errs []lineError) error {
+	slices.SortStableFunc(errs, func(a, b lineError) int {
+		switch {
+		case a.line == b.line:
+			return 0
+		case a.line == 0:
+			return 1
+		case b.line == 0:
+			return -1
+		}
+		return a.line - b.line
+	})
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e.err
+	}
+	return errors.Join(out...)
+}
+
+// typeNames lists the demand types for messages.
+var typeNames = strings.Join([]string{string(demand.TypeInquiry), string(demand.TypeComplaint), string(demand.TypeSuggestion),
+	string(demand.TypeFeature), string(demand.TypeService), string(demand.TypeFunctional), string(demand.TypeExperience),
+	string(demand.TypeStrategic)}, ", ")
+
+func (c *Config) validate() []lineError {
+	var errs []lineError
+	bad := func(key, zh, en string, args ...any) {
+		errs = append(errs, lineError{tomlpos.LineOf(c.lines, key), c.keyError(key, i18n.Tf(zh, en, args...))})
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		bad("timezone", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
+		bad("timezone", "未知的时区 %q（应为 IANA 名称，例如 Asia/Shanghai）", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
 	} else {
 		c.location = loc
 	}
 	if c.DataDir == "" {
-		bad("data_dir", "must not be empty")
+		bad("data_dir", "不能为空", "must not be empty")
 	}
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
-		bad("database.url", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
+		bad("database.url", "应为 postgres://… 或 sqlite:路径，实际是 %q", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
 	}
 	if c.Database.MaxOpenConns < 0 {
-		bad("database.max_open_conns", "must be positive")
+		bad("database.max_open_conns", "必须是正数", "must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+		bad("log.level", "应为 debug、info、warn 或 error，实际是 %q", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		bad("log.format", "want text or json, got %q", c.Log.Format)
+		bad("log.format", "应为 text 或 json，实际是 %q", "want text or json, got %q", c.Log.Format)
 	}
 	if c.Classify.Taxonomy != "five" && c.Classify.Taxonomy != "three" {
-		bad("classify.taxonomy", "want five or three, got %q", c.Classify.Taxonomy)
+		bad("classify.taxonomy", "应为 five 或 three，实际是 %q", "want five or three, got %q", c.Classify.Taxonomy)
 	}
 	if _, err := demand.ParseType(c.Classify.DefaultType); err != nil {
-		bad("classify.default_type", "%v", err)
+		bad("classify.default_type", "未知的类型 %q（可用：%s）", "unknown type %q (want one of %s)", c.Classify.DefaultType, typeNames)
 	}
 	for t := range c.Classify.Departments {
 		if _, err := demand.ParseType(t); err != nil {
-			bad("classify.departments."+t, "%v", err)
+			bad("classify.departments."+t, "未知的类型 %q（可用：%s）", "unknown type %q (want one of %s)", t, typeNames)
 		}
 	}
 	if c.Classify.SLA.P1.Duration < 0 || c.Classify.SLA.P2 < 0 || c.Classify.SLA.P3 < 0 || c.Classify.SLA.P4 < 0 {
-		bad("classify.sla", "targets must be positive")
+		bad("classify.sla", "时限必须是正数", "targets must be positive")
 	}
 	for i, list := range [][]string{c.Classify.Holidays, c.Classify.Workdays} {
 		key := []string{"classify.holidays", "classify.workdays"}[i]
 		for _, d := range list {
 			if _, err := time.Parse("2006-01-02", d); err != nil {
-				bad(key, "want dates as YYYY-MM-DD, got %q", d)
+				bad(key, "日期应写成 YYYY-MM-DD，实际是 %q", "want dates as YYYY-MM-DD, got %q", d)
 			}
 		}
 	}
 	for field := range c.Questionnaire.Aliases {
 		if !slices.Contains(QuestionnaireFields, field) {
-			bad("questionnaire.aliases."+field, "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
+			bad("questionnaire.aliases."+field, "未知的字段 %q（可用：%s）", "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
 		}
 	}
+	const badOrigin = "应为 raised（主动提出）或 discovered（挖掘发现），实际是 %q"
 	names := map[string]bool{}
 	for i, f := range c.Folders {
 		key := func(k string) string { return fmt.Sprintf("folder[%d].%s", i, k) }
 		switch {
 		case f.Name == "":
-			bad(key("name"), "every [[folder]] needs a name")
+			bad(key("name"), "每个 [[folder]] 都需要 name", "every [[folder]] needs a name")
 		case names[f.Name]:
-			bad(key("name"), "name %q is used twice", f.Name)
+			bad(key("name"), "名称 %q 用了两次", "name %q is used twice", f.Name)
 		}
 		names[f.Name] = true
 		if f.Path == "" {
-			bad(key("path"), "every [[folder]] needs a path")
+			bad(key("path"), "每个 [[folder]] 都需要 path", "every [[folder]] needs a path")
 		}
 		if _, err := demand.ParseOrigin(f.Origin); err != nil {
-			bad(key("origin"), "want raised (主动提出) or discovered (挖掘发现), got %q", f.Origin)
+			bad(key("origin"), badOrigin, "want raised (主动提出) or discovered (挖掘发现), got %q", f.Origin)
 		}
 		if f.StableFor.Duration < 0 {
-			bad(key("stable_for"), "must be positive")
+			bad(key("stable_for"), "不能是负数", "must not be negative")
 		}
 		if f.Rescan.Duration < time.Second {
-			bad(key("rescan"), "must be at least 1s, got %s", f.Rescan.Duration)
+			bad(key("rescan"), "至少 1s，实际是 %s", "must be at least 1s, got %s", f.Rescan.Duration)
 		}
 	}
 	for i, e := range c.Emails {
 		key := func(k string) string { return fmt.Sprintf("email[%d].%s", i, k) }
 		switch {
 		case e.Name == "":
-			bad(key("name"), "every [[email]] needs a name")
+			bad(key("name"), "每个 [[email]] 都需要 name", "every [[email]] needs a name")
 		case names[e.Name]:
-			bad(key("name"), "name %q is used twice", e.Name)
+			bad(key("name"), "名称 %q 用了两次", "name %q is used twice", e.Name)
 		}
 		names[e.Name] = true
 		if e.Host == "" {
-			bad(key("host"), "every [[email]] needs a host")
+			bad(key("host"), "每个 [[email]] 都需要 host", "every [[email]] needs a host")
 		}
 		if e.Username == "" {
-			bad(key("username"), "every [[email]] needs a username")
+			bad(key("username"), "每个 [[email]] 都需要 username", "every [[email]] needs a username")
 		}
 		switch e.TLS {
 		case "implicit", "starttls":
 		case "none":
 			if !e.AllowInsecure && !isLoopback(e.Host) {
-				bad(key("tls"), "tls = \"none\" sends the password in clear text to %s; use implicit or starttls, or set allow_insecure = true", e.Host)
+				bad(key("tls"), `tls = "none" 会把密码明文发送到 %s；请用 implicit 或 starttls，或设置 allow_insecure = true`,
+					`tls = "none" sends the password in clear text to %s; use implicit or starttls, or set allow_insecure = true`, e.Host)
 			}
 		default:
-			bad(key("tls"), "want implicit, starttls or none, got %q", e.TLS)
+			bad(key("tls"), "应为 implicit、starttls 或 none，实际是 %q", "want implicit, starttls or none, got %q", e.TLS)
 		}
 		switch e.Auth {
 		case "plain", "login":
 		case "xoauth2":
 			if (e.TokenFile == "") == (e.TokenCommand == "") {
-				bad(key("auth"), "xoauth2 needs exactly one of token_file and token_command")
+				bad(key("auth"), "xoauth2 需要 token_file 或 token_command，且只能给其中一个", "xoauth2 needs exactly one of token_file and token_command")
 			}
 		default:
-			bad(key("auth"), "want plain, login or xoauth2, got %q", e.Auth)
+			bad(key("auth"), "应为 plain、login 或 xoauth2，实际是 %q", "want plain, login or xoauth2, got %q", e.Auth)
 		}
 		if e.After != "none" && e.After != "seen" && !(strings.HasPrefix(e.After, "move:") && len(e.After) > 5) {
-			bad(key("after"), "want none, seen or move:FOLDER, got %q", e.After)
+			bad(key("after"), "应为 none、seen 或 move:邮件夹，实际是 %q", "want none, seen or move:FOLDER, got %q", e.After)
 		}
 		if e.Since != "" {
 			if _, err := time.Parse("2006-01-02", e.Since); err != nil {
-				bad(key("since"), "want a date as YYYY-MM-DD, got %q", e.Since)
+				bad(key("since"), "日期应写成 YYYY-MM-DD，实际是 %q", "want a date as YYYY-MM-DD, got %q", e.Since)
 			}
 		}
 		if e.PollInterval.Duration < time.Second {
-			bad(key("poll_interval"), "must be at least 1s")
+			bad(key("poll_interval"), "至少 1s，实际是 %s", "must be at least 1s, got %s", e.PollInterval.Duration)
 		}
 		if _, err := demand.ParseOrigin(e.Origin); err != nil {
-			bad(key("origin"), "want raised (主动提出) or discovered (挖掘发现), got %q", e.Origin)
+			bad(key("origin"), badOrigin, "want raised (主动提出) or discovered (挖掘发现), got %q", e.Origin)
 		}
 		if n := btoi(e.Password != "") + btoi(e.PasswordFile != "") + btoi(e.PasswordEnv != ""); n > 1 {
-			bad(key("password"), "give one of password, password_file and password_env")
+			bad(key("password"), "password、password_file 和 password_env 只能给一个", "give one of password, password_file and password_env")
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func btoi(b bool) int {
@@ -523,8 +563,8 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// keyError formats "FILE:LINE: key: message".
-func (c *Config) keyError(key, msg string) error {
+// keyError is the *i18n.Error "FILE:LINE: key: message".
+func (c *Config) keyError(key string, msg i18n.Text) error {
 	where := c.File
 	if where == "" {
 		where = "config"
@@ -532,7 +572,37 @@ func (c *Config) keyError(key, msg string) error {
 	if line := tomlpos.LineOf(c.lines, key); line > 0 {
 		where = fmt.Sprintf("%s:%d", where, line)
 	}
-	return fmt.Errorf("%s: %s: %s", where, key, msg)
+	return &i18n.Error{Text: i18n.Text{
+		ZH: fmt.Sprintf("%s: %s: %s", where, key, msg.ZH),
+		EN: fmt.Sprintf("%s: %s: %s", where, key, msg.EN),
+	}}
+}
+
+// Messages renders every error in err for a person in l, one string per
+// error: Load and Validate join many (errors.Join), and i18n.Message alone
+// would show only the first.
+func Messages(err error, l i18n.Locale) []string {
+	if err == nil {
+		return nil
+	}
+	switch e := err.(type) {
+	case *i18n.Error:
+		return []string{e.Text.In(l)}
+	case interface{ Unwrap() []error }:
+		var out []string
+		for _, e := range e.Unwrap() {
+			out = append(out, Messages(e, l)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		// A prefix added on the way up is English only; the localized
+		// text below it is what a person should read.
+		var ie *i18n.Error
+		if inner := e.Unwrap(); inner != nil && errors.As(inner, &ie) {
+			return Messages(inner, l)
+		}
+	}
+	return []string{err.Error()}
 }
 
 func isDurationKey(key string) bool {

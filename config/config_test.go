@@ -1,12 +1,15 @@
 package config_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/deploy"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 func TestExampleIsValidAndComplete(t *testing.T) {
@@ -112,5 +115,83 @@ func TestEmailToken(t *testing.T) {
 	}
 	if _, err := config.Parse("c.toml", []byte("[[email]]\nname = \"g\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\n")); err == nil || !strings.Contains(err.Error(), "token_file") {
 		t.Errorf("xoauth2 without a token source: %v", err)
+	}
+}
+
+func TestMessagesInBothLanguages(t *testing.T) {
+	// One file with a bad value for every check Validate makes.
+	bad := `timezone = "Beijing"
+data_dir = ""
+[log]
+level = "loud"
+format = "xml"
+[database]
+url = "mysql://u:pw@h/db"
+max_open_conns = -1
+[classify]
+taxonomy = "four"
+default_type = "wish"
+holidays = ["2026-13-01"]
+[classify.departments]
+wish = "x"
+[classify.sla]
+p2_working_days = -1
+[questionnaire.aliases]
+descrption = ["x"]
+[[folder]]
+origin = "customer"
+stable_for = "-1s"
+rescan = "10ms"
+[[folder]]
+name = "a"
+path = "p"
+[[folder]]
+name = "a"
+path = "q"
+[[email]]
+tls = "none"
+host = "imap.example.com"
+auth = "xoauth2"
+after = "delete"
+since = "yesterday"
+poll_interval = "1ms"
+origin = "customer"
+password = "x"
+password_env = "Y"
+[[email]]
+name = "b"
+host = "h"
+username = "u"
+tls = "ssl"
+auth = "cram"
+`
+	_, err := config.Parse("c.toml", []byte(bad))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	en, zh := config.Messages(err, i18n.EN), config.Messages(err, i18n.ZH)
+	if got := strings.Join(en, "\n"); got != err.Error() {
+		t.Errorf("English messages differ from Error():\n%s\n%s", got, err)
+	}
+	if len(en) < 25 || len(zh) != len(en) {
+		t.Fatalf("%d English and %d Chinese messages, want one per error:\n%s", len(en), len(zh), strings.Join(zh, "\n"))
+	}
+	for i := range zh {
+		if zh[i] == en[i] || !strings.ContainsFunc(zh[i], func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
+			t.Errorf("not in Chinese: %q", zh[i])
+		}
+		if !strings.HasPrefix(zh[i], "c.toml:") {
+			t.Errorf("no file and line: %q", zh[i])
+		}
+	}
+	// Sorted top to bottom, so a person can work through the file.
+	if !strings.HasPrefix(en[0], "c.toml:1: timezone") || !strings.HasPrefix(en[len(en)-1], "c.toml:44: email[1].auth") {
+		t.Errorf("not in file order: %q … %q", en[0], en[len(en)-1])
+	}
+	if wrapped := config.Messages(fmt.Errorf("demandd: %w", err), i18n.ZH); len(wrapped) != len(zh) {
+		t.Errorf("a wrapped joined error gave %d messages, want %d", len(wrapped), len(zh))
+	}
+	if got := config.Messages(errors.New("plain"), i18n.ZH); len(got) != 1 || got[0] != "plain" {
+		t.Errorf("plain error: %q", got)
 	}
 }
