@@ -1,7 +1,9 @@
 // Package config reads demandd's one TOML file. Decoding is strict: an
-// unknown key, a value of the wrong type and a value that fails Validate are
-// errors naming the file, the line and the key. Defaults are filled in by
-// Load; every component gets its own typed part of the result.
+// unknown key (names are case-sensitive), a value of the wrong type and a
+// value that fails Validate are errors naming the file, the line and the
+// key, all of a file's errors at once, in Chinese and English (*i18n.Error;
+// see Messages). Defaults are filled in by Load; every component gets its
+// own typed part of the result.
 package config
 
 import (
@@ -18,7 +20,6 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
@@ -45,6 +46,7 @@ type Config struct {
 
 	location *time.Location
 	lines    map[string]int // key path → line, for errors
+	broken   []string       // keys the schema check removed; Validate skips them
 }
 
 // Log configures the daemon's log output.
@@ -192,7 +194,7 @@ type Duration struct{ time.Duration }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"30s\", \"5m\" or \"24h\", got %q", b)
+		return i18n.Errorf(`应为时长，例如 "30s"、"5m" 或 "24h"，实际是 %q`, `want a duration such as "30s", "5m" or "24h", got %q`, b)
 	}
 	d.Duration = v
 	return nil
@@ -243,26 +245,32 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse is Load on bytes; name is used in messages.
+// Parse is Load on bytes; name is used in messages. Every error of the
+// file is reported, joined (see Messages), each naming the file, the line
+// and the key; a syntax error stops at its line and column.
 func Parse(name string, data []byte) (*Config, error) {
-	c := &Config{File: name}
-	var kinds map[string]unstable.Kind
-	c.lines, kinds = tomlpos.KeyLines(data)
-	// go-toml hands any scalar to a TextUnmarshaler; a duration written as
-	// a bare number must still be named with its line.
-	for key, kind := range kinds {
-		if isDurationKey(key) && kind != unstable.String {
-			return nil, c.keyError(key, i18n.T(`应为加引号的时长，例如 "30s"、"5m" 或 "24h"`, `want a duration in quotes, such as "30s", "5m" or "24h"`))
-		}
+	tree, err := tomlpos.Tree(name, data)
+	if err != nil {
+		return nil, err
 	}
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return nil, tomlpos.DecodeError(name, err, "`demandd config example` lists every key")
+	c := &Config{File: name}
+	c.lines, _ = tomlpos.KeyLines(data)
+	errs := c.checkSchema(tree)
+	// What is left fits Config; it is decoded from the tree, so that the
+	// keys reported above do not stop the decoder before the rest.
+	fit, err := toml.Marshal(tree)
+	if err == nil {
+		dec := toml.NewDecoder(bytes.NewReader(fit))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: decode after the schema check: %w", name, err)
 	}
 	c.SetDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
+	errs = append(errs, c.validate()...)
+	if len(errs) > 0 {
+		return nil, joinSorted(errs)
 	}
 	return c, nil
 }
@@ -415,7 +423,10 @@ var typeNames = strings.Join([]string{string(demand.TypeInquiry), string(demand.
 func (c *Config) validate() []lineError {
 	var errs []lineError
 	bad := func(key, zh, en string, args ...any) {
-		errs = append(errs, lineError{tomlpos.LineOf(c.lines, key), c.keyError(key, i18n.Tf(zh, en, args...))})
+		if c.isBroken(key) {
+			return // reported already, and its value is the default now
+		}
+		errs = append(errs, lineError{c.lineOf(key), c.keyError(key, i18n.Tf(zh, en, args...))})
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
@@ -563,13 +574,27 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// isBroken reports whether the schema check removed key or a table or
+// array holding it.
+func (c *Config) isBroken(key string) bool {
+	for _, b := range c.broken {
+		if key == b || strings.HasPrefix(key, b+".") || strings.HasPrefix(key, b+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// lineOf is the line of key or of its closest parent, 0 if unknown.
+func (c *Config) lineOf(key string) int { return tomlpos.LineOf(c.lines, key) }
+
 // keyError is the *i18n.Error "FILE:LINE: key: message".
 func (c *Config) keyError(key string, msg i18n.Text) error {
 	where := c.File
 	if where == "" {
 		where = "config"
 	}
-	if line := tomlpos.LineOf(c.lines, key); line > 0 {
+	if line := c.lineOf(key); line > 0 {
 		where = fmt.Sprintf("%s:%d", where, line)
 	}
 	return &i18n.Error{Text: i18n.Text{
@@ -603,10 +628,6 @@ func Messages(err error, l i18n.Locale) []string {
 		}
 	}
 	return []string{err.Error()}
-}
-
-func isDurationKey(key string) bool {
-	return key == "classify.sla.p1" || strings.HasSuffix(key, ".stable_for") || strings.HasSuffix(key, ".rescan") || strings.HasSuffix(key, ".poll_interval")
 }
 
 // redactURL hides a password in a URL for messages and dumps.

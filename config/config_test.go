@@ -195,3 +195,77 @@ auth = "cram"
 		t.Errorf("plain error: %q", got)
 	}
 }
+
+func TestTypeErrorsInUsersWords(t *testing.T) {
+	tests := []struct {
+		name, toml, want, zh string
+	}{
+		{"enum", "\n\n[classify]\ntaxonomy = 5\n", `c.toml:4: classify.taxonomy: want a string ("five" or "three"), got an integer`,
+			`c.toml:4: classify.taxonomy: 应为字符串（"five" 或 "three"），实际是整数`},
+		{"integer in quotes", "[database]\nmax_open_conns = \"8\"\n", `c.toml:2: database.max_open_conns: want an integer, got a string ("8")`, "应为整数"},
+		{"bare duration", "[classify.sla]\np1 = 24\n", `c.toml:2: classify.sla.p1: want a duration in quotes, such as "30s", "5m" or "24h", got an integer`, "加引号的时长"},
+		{"bad duration", "[classify.sla]\np1 = \"1d\"\n", `c.toml:2: classify.sla.p1: want a duration such as "30s", "5m" or "24h", got "1d"`, "应为时长"},
+		{"bool", "[[email]]\nname = \"a\"\nhost = \"h\"\nusername = \"u\"\nidle = \"yes\"\n", `c.toml:5: email[0].idle: want true or false, got a string ("yes")`, "应为 true 或 false"},
+		{"date without quotes", "[[email]]\nname = \"a\"\nhost = \"h\"\nusername = \"u\"\nsince = 2026-01-01\n",
+			`c.toml:5: email[0].since: want a string (a date in quotes such as "2026-01-01"), got a date without quotes`, "不带引号的日期"},
+		{"array element", "[classify]\nholidays = [\"2026-10-01\", 2026-10-02]\n", `c.toml:2: classify.holidays[1]: want a string`, "应为字符串"},
+		{"not an array", "[questionnaire.aliases]\ncustomer = \"公司\"\n", `c.toml:2: questionnaire.aliases.customer: want an array of strings, got a string ("公司")`, "字符串数组"},
+		{"map value", "[classify.departments]\ninquiry = 3\n", `c.toml:2: classify.departments.inquiry: want a string, got an integer`, "应为字符串"},
+		{"single brackets", "[folder]\nname = \"a\"\n", `c.toml:1: folder: want [[folder]] tables (double brackets), got a table`, "两层方括号"},
+		{"table as value", "log = \"info\"\n", `c.toml:1: log: want a table [log], got a string ("info")`, "表 [log]"},
+		{"inline table", "log = {level = 1}\n", `c.toml:1: log.level: want a string ("debug", "info", "warn" or "error"), got an integer`, "整数"},
+		{"unknown key", "[[folder]]\nname = \"a\"\npath = \"p\"\nstabel_for = \"2s\"\n", `c.toml:4: folder[0].stabel_for: unknown key (did you mean stable_for?)`, "是不是 stable_for？"},
+		{"unknown key, nothing close", "[log]\ncolour = true\n", "c.toml:2: log.colour: unknown key (`demandd config example` lists every key)", "列出了所有键"},
+		{"case of a table", "[classify.SLA]\np1 = \"1h\"\n", `c.toml:1: classify.SLA: unknown table (did you mean [classify.sla]? names are case-sensitive)`, "区分大小写"},
+		{"case of a key", "Timezone = \"UTC\"\n", `c.toml:1: Timezone: unknown key (did you mean timezone? names are case-sensitive)`, "是不是 timezone？"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("c.toml", []byte(tt.toml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if zh := i18n.Message(err, i18n.ZH); !strings.Contains(zh, tt.zh) {
+				t.Errorf("zh: %q does not contain %q", zh, tt.zh)
+			}
+			if strings.Contains(err.Error(), "cannot decode") || strings.Contains(err.Error(), "toml: ") {
+				t.Errorf("Go's decoder text: %q", err)
+			}
+		})
+	}
+}
+
+func TestEveryErrorAtOnce(t *testing.T) {
+	bad := `data_dir = 5
+timezone = "Beijing"
+[classify]
+taxonomy = 5
+[classify.SLA]
+p1 = "1h"
+[[folder]]
+name = 7
+path = "in"
+stabel_for = "2s"
+origin = "customer"
+`
+	_, err := config.Parse("c.toml", []byte(bad))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := config.Messages(err, i18n.EN)
+	want := []string{"c.toml:1: data_dir:", "c.toml:2: timezone:", "c.toml:4: classify.taxonomy:", "c.toml:5: classify.SLA:",
+		"c.toml:8: folder[0].name: want a string", "c.toml:10: folder[0].stabel_for:", "c.toml:11: folder[0].origin:"}
+	if len(got) != len(want) {
+		// folder[0].name is reported once: not also as missing after
+		// the type error took it out.
+		t.Fatalf("%d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("error %d: %q, want %q…", i, got[i], want[i])
+		}
+	}
+}
