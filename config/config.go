@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -233,16 +234,43 @@ func Find(path string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: looked for ./demandd.toml and /etc/demandd/demandd.toml; write one with `demandd config example > demandd.toml` or pass --config FILE", ErrNotFound)
+	return "", i18n.Wrap(ErrNotFound, i18n.T(
+		"找不到配置文件（查找了 ./demandd.toml 和 /etc/demandd/demandd.toml）；用 `demandd config example > demandd.toml` 写一个，或用 --config FILE 指定",
+		"no configuration file: looked for ./demandd.toml and /etc/demandd/demandd.toml; write one with `demandd config example > demandd.toml` or pass --config FILE"))
 }
 
 // Load reads, decodes strictly, fills defaults and validates path.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, readError(path, err)
 	}
 	return Parse(path, data)
+}
+
+// readError says why path cannot be read and what to do, keeping err for
+// errors.Is (fs.ErrNotExist, fs.ErrPermission).
+func readError(path string, err error) error {
+	var t i18n.Text
+	switch fi, statErr := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		t = i18n.Tf("无法读取 %[1]s：文件不存在；用 `demandd config example > %[1]s` 写一个，或用 --config FILE 指定",
+			"cannot read %[1]s: no such file; write one with `demandd config example > %[1]s` or pass --config FILE", path)
+	case errors.Is(err, fs.ErrPermission):
+		t = i18n.Tf("无法读取 %s：没有权限；请检查文件的所有者和权限（demandd 以运行它的用户读取）",
+			"cannot read %s: permission denied; check the file's owner and mode (demandd reads it as the user it runs as)", path)
+	case statErr == nil && fi.IsDir():
+		t = i18n.Tf("无法读取 %s：这是文件夹，不是文件；请用 --config FILE 指定配置文件",
+			"cannot read %s: it is a folder, not a file; pass --config FILE", path)
+	default:
+		cause := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			cause = pe.Err
+		}
+		t = i18n.Tf("无法读取 %s：%v", "cannot read %s: %v", path, cause)
+	}
+	return i18n.Wrap(err, t)
 }
 
 // Parse is Load on bytes; name is used in messages. Every error of the

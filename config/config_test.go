@@ -3,6 +3,9 @@ package config_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -267,5 +270,55 @@ origin = "customer"
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("error %d: %q, want %q…", i, got[i], want[i])
 		}
+	}
+}
+
+func TestLoadUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	noRead := filepath.Join(dir, "secret.toml")
+	os.WriteFile(noRead, []byte("data_dir = \"x\"\n"), 0o000)
+	tests := []struct {
+		name, path, en, zh string
+		is                 error
+	}{
+		{"missing", filepath.Join(dir, "demandd.toml"),
+			"cannot read " + filepath.Join(dir, "demandd.toml") + ": no such file; write one with `demandd config example > " + filepath.Join(dir, "demandd.toml") + "` or pass --config FILE",
+			"文件不存在", fs.ErrNotExist},
+		{"folder", dir, "cannot read " + dir + ": it is a folder, not a file; pass --config FILE", "这是文件夹", nil},
+		{"permission", noRead, "cannot read " + noRead + ": permission denied", "没有权限", fs.ErrPermission},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.is == fs.ErrPermission && os.Geteuid() == 0 {
+				t.Skip("root reads any file")
+			}
+			_, err := config.Load(tt.path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.HasPrefix(err.Error(), tt.en) {
+				t.Errorf("got  %q\nwant %q", err, tt.en)
+			}
+			if zh := i18n.Message(err, i18n.ZH); !strings.Contains(zh, tt.zh) {
+				t.Errorf("zh: %q", zh)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("%v is not %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func TestFindNothing(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if _, err := os.Stat("/etc/demandd/demandd.toml"); err == nil {
+		t.Skip("/etc/demandd/demandd.toml exists here")
+	}
+	_, err := config.Find("")
+	if !errors.Is(err, config.ErrNotFound) || !strings.Contains(err.Error(), "demandd config example > demandd.toml") {
+		t.Errorf("Find: %v", err)
+	}
+	if zh := i18n.Message(err, i18n.ZH); !strings.Contains(zh, "找不到配置文件") {
+		t.Errorf("zh: %q", zh)
 	}
 }
