@@ -34,7 +34,10 @@ type Config struct {
 	// Timezone is the IANA zone for dates in codes, reports and SLA times.
 	Timezone string `toml:"timezone"`
 	// CodePrefix starts every demand code (DEM202611001).
-	CodePrefix    string        `toml:"code_prefix"`
+	CodePrefix string `toml:"code_prefix"`
+	// Locale is the language of what people read (the CLI, NAME.error.txt,
+	// reports): zh (default) or en. Logs stay in English.
+	Locale        string        `toml:"locale"`
 	Log           Log           `toml:"log"`
 	Database      Database      `toml:"database"`
 	Classify      Classify      `toml:"classify"`
@@ -46,6 +49,7 @@ type Config struct {
 	File string `toml:"-"`
 
 	location *time.Location
+	lang     i18n.Locale
 	lines    map[string]int // key path → line, for errors
 	broken   []string       // keys the schema check removed; Validate skips them
 }
@@ -212,6 +216,37 @@ func (c *Config) Location() *time.Location {
 	return c.location
 }
 
+// Lang is the configured locale (valid after Load or Validate); Chinese
+// when unset or invalid.
+func (c *Config) Lang() i18n.Locale {
+	if c.lang != "" {
+		return c.lang
+	}
+	if l, err := i18n.ParseLocale(c.Locale); err == nil {
+		return l
+	}
+	return i18n.ZH
+}
+
+// LangOf is the locale the file at path asks for, even when the file has
+// other errors, so that Load's errors can be shown in it; Chinese when the
+// file cannot be read or parsed or names no valid locale.
+func LangOf(path string) i18n.Locale {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return i18n.ZH
+	}
+	tree, err := tomlpos.Tree(path, data)
+	if err != nil {
+		return i18n.ZH
+	}
+	s, _ := tree["locale"].(string)
+	if l, err := i18n.ParseLocale(s); err == nil {
+		return l
+	}
+	return i18n.ZH
+}
+
 // DatabaseURL is the effective database URL.
 func (c *Config) DatabaseURL() string {
 	if c.Database.URL != "" {
@@ -320,6 +355,7 @@ func (c *Config) SetDefaults() {
 	def(&c.DataDir, "data")
 	def(&c.Timezone, "Asia/Shanghai")
 	def(&c.CodePrefix, "DEM")
+	def(&c.Locale, string(i18n.ZH))
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "text")
 	if c.Database.MaxOpenConns == 0 {
@@ -461,6 +497,11 @@ func (c *Config) validate() []lineError {
 		bad("timezone", "未知的时区 %q（应为 IANA 名称，例如 Asia/Shanghai）", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
 	} else {
 		c.location = loc
+	}
+	if l, err := i18n.ParseLocale(c.Locale); err != nil {
+		bad("locale", `应为 "zh" 或 "en"，实际是 %q`, `want "zh" or "en", got %q`, c.Locale)
+	} else {
+		c.lang = l
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "不能为空", "must not be empty")

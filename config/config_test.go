@@ -322,3 +322,47 @@ func TestFindNothing(t *testing.T) {
 		t.Errorf("zh: %q", zh)
 	}
 }
+
+func TestLocale(t *testing.T) {
+	tests := []struct {
+		name, toml string
+		want       i18n.Locale
+	}{
+		{"default", "", i18n.ZH},
+		{"zh", "locale = \"zh\"\n", i18n.ZH},
+		{"en", "locale = \"en\"\n", i18n.EN},
+		{"en_US", "locale = \"en_US\"\n", i18n.EN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse("c.toml", []byte(tt.toml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Lang() != tt.want {
+				t.Errorf("Lang() = %q, want %q", c.Lang(), tt.want)
+			}
+		})
+	}
+	if _, err := config.Parse("c.toml", []byte("\nlocale = \"fr\"\n")); err == nil || !strings.Contains(err.Error(), `c.toml:2: locale: want "zh" or "en", got "fr"`) {
+		t.Errorf("locale fr: %v", err)
+	}
+	if c := config.Default(); c.Lang() != i18n.ZH {
+		t.Errorf("Default().Lang() = %q", c.Lang())
+	}
+}
+
+func TestLangOfABrokenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "demandd.toml")
+	os.WriteFile(path, []byte("locale = \"en\"\ntimezone = 8\n"), 0o644)
+	_, err := config.Load(path)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if l := config.LangOf(path); l != i18n.EN {
+		t.Errorf("LangOf = %q, want en", l)
+	}
+	if l := config.LangOf(filepath.Join(t.TempDir(), "missing.toml")); l != i18n.ZH {
+		t.Errorf("LangOf(missing) = %q, want zh", l)
+	}
+}
