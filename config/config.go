@@ -115,6 +115,10 @@ type Folder struct {
 	// StableFor is how long size and mtime must not change before a file
 	// is read.
 	StableFor Duration `toml:"stable_for"`
+	// EmptyGrace is how long a 0-byte file is waited for before it is
+	// called empty: a slow network share or a browser download keeps a
+	// file at 0 bytes for a while. 0 means the default, 10m.
+	EmptyGrace Duration `toml:"empty_grace"`
 	// Rescan is the period of the full directory scan that catches what
 	// file system events missed.
 	Rescan Duration `toml:"rescan"`
@@ -438,6 +442,9 @@ func (c *Config) SetDefaults() {
 		if f.Rescan.Duration == 0 {
 			f.Rescan.Duration = 30 * time.Second
 		}
+		if f.EmptyGrace.Duration == 0 {
+			f.EmptyGrace.Duration = 10 * time.Minute
+		}
 		def(&f.Origin, string(demand.OriginRaised))
 	}
 }
@@ -568,6 +575,9 @@ func (c *Config) validate() []lineError {
 		}
 		if f.StableFor.Duration < 0 {
 			bad(key("stable_for"), "不能是负数", "must not be negative")
+		}
+		if f.EmptyGrace.Duration < 0 {
+			bad(key("empty_grace"), "不能是负数", "must not be negative")
 		}
 		if f.Rescan.Duration < time.Second {
 			bad(key("rescan"), "至少 1s，实际是 %s", "must be at least 1s, got %s", f.Rescan.Duration)

@@ -26,6 +26,9 @@ func TestExampleIsValidAndComplete(t *testing.T) {
 	if c.Location().String() != "Asia/Shanghai" {
 		t.Errorf("zone %s", c.Location())
 	}
+	if c.Lang() != i18n.ZH || c.Folders[0].EmptyGrace.Duration != 10*time.Minute {
+		t.Errorf("example: locale %s, empty_grace %s", c.Lang(), c.Folders[0].EmptyGrace)
+	}
 }
 
 func TestDefaults(t *testing.T) {
@@ -34,12 +37,22 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := c.Folders[0]
-	if f.StableFor.Duration != 2*time.Second || f.Rescan.Duration != 30*time.Second || f.Origin != "raised" ||
+	if f.StableFor.Duration != 2*time.Second || f.Rescan.Duration != 30*time.Second || f.EmptyGrace.Duration != 10*time.Minute || f.Origin != "raised" ||
 		f.ProcessedDir != "/srv/in/processed" || f.FailedDir != "/srv/in/failed" {
 		t.Errorf("folder defaults %+v", f)
 	}
 	if c.Timezone != "Asia/Shanghai" || c.CodePrefix != "DEM" || c.DataDir != "data" || c.Classify.SLA.P2 != 7 {
 		t.Errorf("defaults %+v", c)
+	}
+}
+
+func TestEmptyGrace(t *testing.T) {
+	c, err := config.Parse("d.toml", []byte("[[folder]]\nname = \"in\"\npath = \"/srv/in\"\nempty_grace = \"30s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Folders[0].EmptyGrace.Duration; g != 30*time.Second {
+		t.Errorf("empty_grace %s, want 30s", g)
 	}
 }
 
@@ -59,6 +72,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"missing path", "[[folder]]\nname = \"a\"\n", []string{"c.toml:1", "folder[0].path"}},
 		{"duplicate name", "[[folder]]\nname = \"a\"\npath = \"p\"\n[[folder]]\nname = \"a\"\npath = \"q\"\n", []string{"c.toml:5", "used twice"}},
 		{"bad alias field", "[questionnaire.aliases]\ndescrption = [\"x\"]\n", []string{"c.toml:2", "descrption"}},
+		{"negative empty_grace", "[[folder]]\nname = \"a\"\npath = \"p\"\nempty_grace = \"-1m\"\n", []string{"c.toml:4", "folder[0].empty_grace", "negative"}},
+		{"bare empty_grace", "[[folder]]\nname = \"a\"\npath = \"p\"\nempty_grace = 600\n", []string{"c.toml:4", "folder[0].empty_grace", "duration in quotes"}},
 		{"bad holiday", "[classify]\nholidays = [\"2026-13-01\"]\n", []string{"c.toml:2", "classify.holidays"}},
 		{"syntax", "data_dir = \n", []string{"c.toml:1"}},
 	}
