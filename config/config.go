@@ -27,7 +27,12 @@ import (
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
-// Config is the whole configuration file.
+// Config is the whole configuration file. Load resolves relative paths
+// (data_dir, a sqlite: database.url, folder path, processed_dir and
+// failed_dir, classify rules and customers, email password_file and
+// token_file) against the directory of the file, not the current
+// directory, so that `demandd list --config /etc/demandd/demandd.toml`
+// finds the same database from anywhere; Parse, with no file, keeps them.
 type Config struct {
 	// DataDir holds the SQLite database (when no URL is set) and other state.
 	DataDir string `toml:"data_dir"`
@@ -278,13 +283,14 @@ func Find(path string) (string, error) {
 		"no configuration file: looked for ./demandd.toml and /etc/demandd/demandd.toml; write one with `demandd config example > demandd.toml` or pass --config FILE"))
 }
 
-// Load reads, decodes strictly, fills defaults and validates path.
+// Load reads, decodes strictly, fills defaults, resolves relative paths
+// against path's directory and validates path.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, readError(path, err)
 	}
-	return Parse(path, data)
+	return parse(path, data, filepath.Dir(path))
 }
 
 // readError says why path cannot be read and what to do, keeping err for
@@ -315,7 +321,10 @@ func readError(path string, err error) error {
 // Parse is Load on bytes; name is used in messages. Every error of the
 // file is reported, joined (see Messages), each naming the file, the line
 // and the key; a syntax error stops at its line and column.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, "") }
+
+// parse is Parse resolving relative paths against dir unless it is "".
+func parse(name string, data []byte, dir string) (*Config, error) {
 	tree, err := tomlpos.Tree(name, data)
 	if err != nil {
 		return nil, err
@@ -335,11 +344,46 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: decode after the schema check: %w", name, err)
 	}
 	c.SetDefaults()
+	if dir != "" {
+		// After the defaults, which derive processed_dir and failed_dir
+		// from path and give data_dir: every path is resolved once.
+		c.resolve(dir)
+	}
 	errs = append(errs, c.validate()...)
 	if len(errs) > 0 {
 		return nil, joinSorted(errs)
 	}
 	return c, nil
+}
+
+// resolve joins every relative path to dir.
+func (c *Config) resolve(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.DataDir)
+	if rest, ok := strings.CutPrefix(c.Database.URL, "sqlite:"); ok {
+		// store.Open reads sqlite://PATH as sqlite:PATH; ":memory:" is
+		// not a file.
+		p := strings.TrimPrefix(rest, "//")
+		if p != "" && !strings.HasPrefix(p, ":") && !filepath.IsAbs(p) {
+			c.Database.URL = "sqlite:" + filepath.Join(dir, p)
+		}
+	}
+	abs(&c.Classify.Rules)
+	abs(&c.Classify.Customers)
+	for i := range c.Folders {
+		f := &c.Folders[i]
+		abs(&f.Path)
+		abs(&f.ProcessedDir)
+		abs(&f.FailedDir)
+	}
+	for i := range c.Emails {
+		abs(&c.Emails[i].PasswordFile)
+		abs(&c.Emails[i].TokenFile)
+	}
 }
 
 // Default is the configuration used when a file leaves everything out.

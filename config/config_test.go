@@ -381,3 +381,80 @@ func TestLangOfABrokenFile(t *testing.T) {
 		t.Errorf("LangOf(missing) = %q, want zh", l)
 	}
 }
+
+func TestLoadResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "demandd.toml")
+	os.WriteFile(path, []byte(`[database]
+url = "sqlite:db/d.db"
+[classify]
+rules = "rules.toml"
+customers = "/srv/customers.csv"
+[[folder]]
+name = "in"
+path = "inbox"
+[[folder]]
+name = "abs"
+path = "/srv/in"
+failed_dir = "failed"
+[[email]]
+name = "m"
+host = "h"
+username = "u"
+password_file = "pw"
+auth = "xoauth2"
+token_file = "../token"
+`), 0o644)
+	t.Chdir(t.TempDir()) // somewhere else
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f0, f1, e := c.Folders[0], c.Folders[1], c.Emails[0]
+	for _, tt := range []struct{ name, got, want string }{
+		{"data_dir", c.DataDir, filepath.Join(dir, "data")},
+		{"database.url", c.DatabaseURL(), "sqlite:" + filepath.Join(dir, "db/d.db")},
+		{"classify.rules", c.Classify.Rules, filepath.Join(dir, "rules.toml")},
+		{"classify.customers", c.Classify.Customers, "/srv/customers.csv"},
+		{"folder[0].path", f0.Path, filepath.Join(dir, "inbox")},
+		{"folder[0].processed_dir", f0.ProcessedDir, filepath.Join(dir, "inbox", "processed")},
+		{"folder[0].failed_dir", f0.FailedDir, filepath.Join(dir, "inbox", "failed")},
+		{"folder[1].path", f1.Path, "/srv/in"},
+		{"folder[1].processed_dir", f1.ProcessedDir, "/srv/in/processed"},
+		{"folder[1].failed_dir", f1.FailedDir, filepath.Join(dir, "failed")},
+		{"email[0].password_file", e.PasswordFile, filepath.Join(dir, "pw")},
+		{"email[0].token_file", e.TokenFile, filepath.Join(filepath.Dir(dir), "token")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+
+	// The default database follows data_dir; Parse, with no file, keeps
+	// relative paths as they are.
+	for _, tt := range []struct{ name, toml, want string }{
+		{"default database", "", "sqlite:" + filepath.Join(dir, "data", "demandd.db")},
+		{"in memory", "[database]\nurl = \"sqlite::memory:\"\n", "sqlite::memory:"},
+		{"postgres", "[database]\nurl = \"postgres://h/db\"\n", "postgres://h/db"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(path, []byte(tt.toml), 0o644)
+			c, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DatabaseURL() != tt.want {
+				t.Errorf("got %q, want %q", c.DatabaseURL(), tt.want)
+			}
+		})
+	}
+	c, err = config.Parse(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL() != "sqlite:data/demandd.db" {
+		t.Errorf("Parse: %q, want the relative default", c.DatabaseURL())
+	}
+}
