@@ -308,12 +308,7 @@ func readError(path string, err error) error {
 		t = i18n.Tf("无法读取 %s：这是文件夹，不是文件；请用 --config FILE 指定配置文件",
 			"cannot read %s: it is a folder, not a file; pass --config FILE", path)
 	default:
-		cause := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			cause = pe.Err
-		}
-		t = i18n.Tf("无法读取 %s：%v", "cannot read %s: %v", path, cause)
+		t = i18n.Tf("无法读取 %s：%v", "cannot read %s: %v", path, cause(err))
 	}
 	return i18n.Wrap(err, t)
 }
@@ -509,9 +504,12 @@ type lineError struct {
 	err  error
 }
 
-// joinSorted joins errs in the order of their lines, so that a person
-// reads them top to bottom; errors without a line come last.
-func joinSorted(errs []lineError) error {
+// joinSorted joins errs in the order of their lines.
+func joinSorted(errs []lineError) error { return errors.Join(sortByLine(errs)...) }
+
+// sortByLine orders errs by their lines, so that a person reads them top
+// to bottom; errors without a line come last.
+func sortByLine(errs []lineError) []error {
 	slices.SortStableFunc(errs, func(a, b lineError) int {
 		switch {
 		case a.line == b.line:
@@ -523,11 +521,11 @@ func joinSorted(errs []lineError) error {
 		}
 		return a.line - b.line
 	})
-	out := make([]error, len(errs))
-	for i, e := range errs {
-		out[i] = e.err
+	var out []error
+	for _, e := range errs {
+		out = append(out, e.err)
 	}
-	return errors.Join(out...)
+	return out
 }
 
 // typeNames lists the demand types for messages.

@@ -458,3 +458,55 @@ token_file = "../token"
 		t.Errorf("Parse: %q, want the relative default", c.DatabaseURL())
 	}
 }
+
+func TestCheckPaths(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "inbox"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rules.toml"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	path := filepath.Join(dir, "demandd.toml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const email = "host = \"h\"\nusername = \"u\"\n"
+	tests := []struct {
+		name, toml string
+		want       []string
+	}{
+		{"all there", "[classify]\nrules = \"rules.toml\"\n[[folder]]\nname = \"a\"\npath = \"inbox\"\n", nil},
+		{"folder missing", "[[folder]]\nname = \"a\"\npath = \"inbx\"\n",
+			[]string{"demandd.toml:3: folder[0].path: folder " + filepath.Join(dir, "inbx") + " does not exist"}},
+		{"folder is a file", "[[folder]]\nname = \"a\"\npath = \"file\"\n", []string{"demandd.toml:3: folder[0].path: " + filepath.Join(dir, "file") + " is not a folder"}},
+		{"processed parent missing", "[[folder]]\nname = \"a\"\npath = \"inbox\"\nprocessed_dir = \"done/inbox\"\nfailed_dir = \"inbox/bad\"\n",
+			[]string{"demandd.toml:4: folder[0].processed_dir: its parent folder " + filepath.Join(dir, "done") + " does not exist"}},
+		{"failed is a file", "[[folder]]\nname = \"a\"\npath = \"inbox\"\nfailed_dir = \"file\"\n", []string{"demandd.toml:4: folder[0].failed_dir: " + filepath.Join(dir, "file") + " is not a folder"}},
+		{"rules missing", "[classify]\nrules = \"rulez.toml\"\n", []string{"demandd.toml:2: classify.rules: cannot read " + filepath.Join(dir, "rulez.toml") + ": no such file"}},
+		{"customers a folder", "[classify]\ncustomers = \"inbox\"\n", []string{"demandd.toml:2: classify.customers: " + filepath.Join(dir, "inbox") + " is a folder, not a file"}},
+		{"secrets missing", "[[email]]\nname = \"m\"\n" + email + "password_file = \"pw\"\n[[email]]\nname = \"n\"\n" + email + "auth = \"xoauth2\"\ntoken_file = \"/nonexistent/token\"\n",
+			[]string{"demandd.toml:5: email[0].password_file: cannot read " + filepath.Join(dir, "pw") + ": no such file",
+				"demandd.toml:11: email[1].token_file: cannot read /nonexistent/token: no such file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			write(tt.toml)
+			c, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := c.CheckPaths()
+			if len(errs) != len(tt.want) {
+				t.Fatalf("%d errors, want %d: %v", len(errs), len(tt.want), errs)
+			}
+			for i, w := range tt.want {
+				if got := errs[i].Error(); !strings.HasPrefix(got, filepath.Join(dir, w)) {
+					t.Errorf("got  %q\nwant %q", got, w)
+				}
+				if zh := i18n.Message(errs[i], i18n.ZH); zh == errs[i].Error() {
+					t.Errorf("not in Chinese: %q", zh)
+				}
+			}
+		})
+	}
+}
