@@ -1,7 +1,9 @@
 // Package config reads demandd's one TOML file. Decoding is strict: an
-// unknown key, a value of the wrong type and a value that fails Validate are
-// errors naming the file, the line and the key. Defaults are filled in by
-// Load; every component gets its own typed part of the result.
+// unknown key (names are case-sensitive), a value of the wrong type and a
+// value that fails Validate are errors naming the file, the line and the
+// key, all of a file's errors at once, in Chinese and English (*i18n.Error;
+// see Messages). Defaults are filled in by Load; every component gets its
+// own typed part of the result.
 package config
 
 import (
@@ -9,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -18,20 +21,28 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
-// Config is the whole configuration file.
+// Config is the whole configuration file. Load resolves relative paths
+// (data_dir, a sqlite: database.url, folder path, processed_dir and
+// failed_dir, classify rules and customers, email password_file and
+// token_file) against the directory of the file, not the current
+// directory, so that `demandd list --config /etc/demandd/demandd.toml`
+// finds the same database from anywhere; Parse, with no file, keeps them.
 type Config struct {
 	// DataDir holds the SQLite database (when no URL is set) and other state.
 	DataDir string `toml:"data_dir"`
 	// Timezone is the IANA zone for dates in codes, reports and SLA times.
 	Timezone string `toml:"timezone"`
 	// CodePrefix starts every demand code (DEM202611001).
-	CodePrefix    string        `toml:"code_prefix"`
+	CodePrefix string `toml:"code_prefix"`
+	// Locale is the language of what people read (the CLI, NAME.error.txt,
+	// reports): zh (default) or en. Logs stay in English.
+	Locale        string        `toml:"locale"`
 	Log           Log           `toml:"log"`
 	Database      Database      `toml:"database"`
 	Classify      Classify      `toml:"classify"`
@@ -43,7 +54,9 @@ type Config struct {
 	File string `toml:"-"`
 
 	location *time.Location
+	lang     i18n.Locale
 	lines    map[string]int // key path → line, for errors
+	broken   []string       // keys the schema check removed; Validate skips them
 }
 
 // Log configures the daemon's log output.
@@ -107,6 +120,10 @@ type Folder struct {
 	// StableFor is how long size and mtime must not change before a file
 	// is read.
 	StableFor Duration `toml:"stable_for"`
+	// EmptyGrace is how long a 0-byte file is waited for before it is
+	// called empty: a slow network share or a browser download keeps a
+	// file at 0 bytes for a while. 0 means the default, 10m.
+	EmptyGrace Duration `toml:"empty_grace"`
 	// Rescan is the period of the full directory scan that catches what
 	// file system events missed.
 	Rescan Duration `toml:"rescan"`
@@ -191,7 +208,7 @@ type Duration struct{ time.Duration }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"30s\", \"5m\" or \"24h\", got %q", b)
+		return i18n.Errorf(`应为时长，例如 "30s"、"5m" 或 "24h"，实际是 %q`, `want a duration such as "30s", "5m" or "24h", got %q`, b)
 	}
 	d.Duration = v
 	return nil
@@ -206,6 +223,37 @@ func (c *Config) Location() *time.Location {
 		return time.UTC
 	}
 	return c.location
+}
+
+// Lang is the configured locale (valid after Load or Validate); Chinese
+// when unset or invalid.
+func (c *Config) Lang() i18n.Locale {
+	if c.lang != "" {
+		return c.lang
+	}
+	if l, err := i18n.ParseLocale(c.Locale); err == nil {
+		return l
+	}
+	return i18n.ZH
+}
+
+// LangOf is the locale the file at path asks for, even when the file has
+// other errors, so that Load's errors can be shown in it; Chinese when the
+// file cannot be read or parsed or names no valid locale.
+func LangOf(path string) i18n.Locale {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return i18n.ZH
+	}
+	tree, err := tomlpos.Tree(path, data)
+	if err != nil {
+		return i18n.ZH
+	}
+	s, _ := tree["locale"].(string)
+	if l, err := i18n.ParseLocale(s); err == nil {
+		return l
+	}
+	return i18n.ZH
 }
 
 // DatabaseURL is the effective database URL.
@@ -230,40 +278,107 @@ func Find(path string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: looked for ./demandd.toml and /etc/demandd/demandd.toml; write one with `demandd config example > demandd.toml` or pass --config FILE", ErrNotFound)
+	return "", i18n.Wrap(ErrNotFound, i18n.T(
+		"找不到配置文件（查找了 ./demandd.toml 和 /etc/demandd/demandd.toml）；用 `demandd config example > demandd.toml` 写一个，或用 --config FILE 指定",
+		"no configuration file: looked for ./demandd.toml and /etc/demandd/demandd.toml; write one with `demandd config example > demandd.toml` or pass --config FILE"))
 }
 
-// Load reads, decodes strictly, fills defaults and validates path.
+// Load reads, decodes strictly, fills defaults, resolves relative paths
+// against path's directory and validates path.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, readError(path, err)
 	}
-	return Parse(path, data)
+	return parse(path, data, filepath.Dir(path))
 }
 
-// Parse is Load on bytes; name is used in messages.
-func Parse(name string, data []byte) (*Config, error) {
-	c := &Config{File: name}
-	var kinds map[string]unstable.Kind
-	c.lines, kinds = tomlpos.KeyLines(data)
-	// go-toml hands any scalar to a TextUnmarshaler; a duration written as
-	// a bare number must still be named with its line.
-	for key, kind := range kinds {
-		if isDurationKey(key) && kind != unstable.String {
-			return nil, c.keyError(key, "want a duration in quotes, such as \"30s\", \"5m\" or \"24h\"")
-		}
+// readError says why path cannot be read and what to do, keeping err for
+// errors.Is (fs.ErrNotExist, fs.ErrPermission).
+func readError(path string, err error) error {
+	var t i18n.Text
+	switch fi, statErr := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		t = i18n.Tf("无法读取 %[1]s：文件不存在；用 `demandd config example > %[1]s` 写一个，或用 --config FILE 指定",
+			"cannot read %[1]s: no such file; write one with `demandd config example > %[1]s` or pass --config FILE", path)
+	case errors.Is(err, fs.ErrPermission):
+		t = i18n.Tf("无法读取 %s：没有权限；请检查文件的所有者和权限（demandd 以运行它的用户读取）",
+			"cannot read %s: permission denied; check the file's owner and mode (demandd reads it as the user it runs as)", path)
+	case statErr == nil && fi.IsDir():
+		t = i18n.Tf("无法读取 %s：这是文件夹，不是文件；请用 --config FILE 指定配置文件",
+			"cannot read %s: it is a folder, not a file; pass --config FILE", path)
+	default:
+		t = i18n.Tf("无法读取 %s：%v", "cannot read %s: %v", path, cause(err))
 	}
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return nil, tomlpos.DecodeError(name, err, "`demandd config example` lists every key")
-	}
-	c.SetDefaults()
-	if err := c.Validate(); err != nil {
+	return i18n.Wrap(err, t)
+}
+
+// Parse is Load on bytes; name is used in messages. Every error of the
+// file is reported, joined (see Messages), each naming the file, the line
+// and the key; a syntax error stops at its line and column.
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, "") }
+
+// parse is Parse resolving relative paths against dir unless it is "".
+func parse(name string, data []byte, dir string) (*Config, error) {
+	tree, err := tomlpos.Tree(name, data)
+	if err != nil {
 		return nil, err
 	}
+	c := &Config{File: name}
+	c.lines, _ = tomlpos.KeyLines(data)
+	errs := c.checkSchema(tree)
+	// What is left fits Config; it is decoded from the tree, so that the
+	// keys reported above do not stop the decoder before the rest.
+	fit, err := toml.Marshal(tree)
+	if err == nil {
+		dec := toml.NewDecoder(bytes.NewReader(fit))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: decode after the schema check: %w", name, err)
+	}
+	c.SetDefaults()
+	if dir != "" {
+		// After the defaults, which derive processed_dir and failed_dir
+		// from path and give data_dir: every path is resolved once.
+		c.resolve(dir)
+	}
+	errs = append(errs, c.validate()...)
+	if len(errs) > 0 {
+		return nil, joinSorted(errs)
+	}
 	return c, nil
+}
+
+// resolve joins every relative path to dir.
+func (c *Config) resolve(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.DataDir)
+	if rest, ok := strings.CutPrefix(c.Database.URL, "sqlite:"); ok {
+		// store.Open reads sqlite://PATH as sqlite:PATH; ":memory:" is
+		// not a file.
+		p := strings.TrimPrefix(rest, "//")
+		if p != "" && !strings.HasPrefix(p, ":") && !filepath.IsAbs(p) {
+			c.Database.URL = "sqlite:" + filepath.Join(dir, p)
+		}
+	}
+	abs(&c.Classify.Rules)
+	abs(&c.Classify.Customers)
+	for i := range c.Folders {
+		f := &c.Folders[i]
+		abs(&f.Path)
+		abs(&f.ProcessedDir)
+		abs(&f.FailedDir)
+	}
+	for i := range c.Emails {
+		abs(&c.Emails[i].PasswordFile)
+		abs(&c.Emails[i].TokenFile)
+	}
 }
 
 // Default is the configuration used when a file leaves everything out.
@@ -283,6 +398,7 @@ func (c *Config) SetDefaults() {
 	def(&c.DataDir, "data")
 	def(&c.Timezone, "Asia/Shanghai")
 	def(&c.CodePrefix, "DEM")
+	def(&c.Locale, string(i18n.ZH))
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "text")
 	if c.Database.MaxOpenConns == 0 {
@@ -365,6 +481,9 @@ func (c *Config) SetDefaults() {
 		if f.Rescan.Duration == 0 {
 			f.Rescan.Duration = 30 * time.Second
 		}
+		if f.EmptyGrace.Duration == 0 {
+			f.EmptyGrace.Duration = 10 * time.Minute
+		}
 		def(&f.Origin, string(demand.OriginRaised))
 	}
 }
@@ -373,139 +492,192 @@ func (c *Config) SetDefaults() {
 var QuestionnaireFields = []string{"customer", "industry", "contact", "email", "phone", "tier",
 	"title", "description", "scenario", "pain_point", "goal", "urgency", "type", "received_at", "id"}
 
-// Validate checks every value and names the first bad key with its line.
+// Validate checks every value and names each bad key with its line; the
+// errors are *i18n.Error joined with errors.Join (see Messages).
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, c.keyError(key, fmt.Sprintf(format, args...)))
+	return joinSorted(c.validate())
+}
+
+// lineError is an error with the line it is about, for sorting.
+type lineError struct {
+	line int
+	err  error
+}
+
+// joinSorted joins errs in the order of their lines.
+func joinSorted(errs []lineError) error { return errors.Join(sortByLine(errs)...) }
+
+// sortByLine orders errs by their lines, so that a person reads them top
+// to bottom; errors without a line come last.
+func sortByLine(errs []lineError) []error {
+	slices.SortStableFunc(errs, func(a, b lineError) int {
+		switch {
+		case a.line == b.line:
+			return 0
+		case a.line == 0:
+			return 1
+		case b.line == 0:
+			return -1
+		}
+		return a.line - b.line
+	})
+	var out []error
+	for _, e := range errs {
+		out = append(out, e.err)
+	}
+	return out
+}
+
+// typeNames lists the demand types for messages.
+var typeNames = strings.Join([]string{string(demand.TypeInquiry), string(demand.TypeComplaint), string(demand.TypeSuggestion),
+	string(demand.TypeFeature), string(demand.TypeService), string(demand.TypeFunctional), string(demand.TypeExperience),
+	string(demand.TypeStrategic)}, ", ")
+
+func (c *Config) validate() []lineError {
+	var errs []lineError
+	bad := func(key, zh, en string, args ...any) {
+		if c.isBroken(key) {
+			return // reported already, and its value is the default now
+		}
+		errs = append(errs, lineError{c.lineOf(key), c.keyError(key, i18n.Tf(zh, en, args...))})
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		bad("timezone", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
+		bad("timezone", "未知的时区 %q（应为 IANA 名称，例如 Asia/Shanghai）", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
 	} else {
 		c.location = loc
 	}
+	if l, err := i18n.ParseLocale(c.Locale); err != nil {
+		bad("locale", `应为 "zh" 或 "en"，实际是 %q`, `want "zh" or "en", got %q`, c.Locale)
+	} else {
+		c.lang = l
+	}
 	if c.DataDir == "" {
-		bad("data_dir", "must not be empty")
+		bad("data_dir", "不能为空", "must not be empty")
 	}
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
-		bad("database.url", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
+		bad("database.url", "应为 postgres://… 或 sqlite:路径，实际是 %q", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
 	}
 	if c.Database.MaxOpenConns < 0 {
-		bad("database.max_open_conns", "must be positive")
+		bad("database.max_open_conns", "必须是正数", "must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+		bad("log.level", "应为 debug、info、warn 或 error，实际是 %q", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		bad("log.format", "want text or json, got %q", c.Log.Format)
+		bad("log.format", "应为 text 或 json，实际是 %q", "want text or json, got %q", c.Log.Format)
 	}
 	if c.Classify.Taxonomy != "five" && c.Classify.Taxonomy != "three" {
-		bad("classify.taxonomy", "want five or three, got %q", c.Classify.Taxonomy)
+		bad("classify.taxonomy", "应为 five 或 three，实际是 %q", "want five or three, got %q", c.Classify.Taxonomy)
 	}
 	if _, err := demand.ParseType(c.Classify.DefaultType); err != nil {
-		bad("classify.default_type", "%v", err)
+		bad("classify.default_type", "未知的类型 %q（可用：%s）", "unknown type %q (want one of %s)", c.Classify.DefaultType, typeNames)
 	}
 	for t := range c.Classify.Departments {
 		if _, err := demand.ParseType(t); err != nil {
-			bad("classify.departments."+t, "%v", err)
+			bad("classify.departments."+t, "未知的类型 %q（可用：%s）", "unknown type %q (want one of %s)", t, typeNames)
 		}
 	}
 	if c.Classify.SLA.P1.Duration < 0 || c.Classify.SLA.P2 < 0 || c.Classify.SLA.P3 < 0 || c.Classify.SLA.P4 < 0 {
-		bad("classify.sla", "targets must be positive")
+		bad("classify.sla", "时限必须是正数", "targets must be positive")
 	}
 	for i, list := range [][]string{c.Classify.Holidays, c.Classify.Workdays} {
 		key := []string{"classify.holidays", "classify.workdays"}[i]
 		for _, d := range list {
 			if _, err := time.Parse("2006-01-02", d); err != nil {
-				bad(key, "want dates as YYYY-MM-DD, got %q", d)
+				bad(key, "日期应写成 YYYY-MM-DD，实际是 %q", "want dates as YYYY-MM-DD, got %q", d)
 			}
 		}
 	}
 	for field := range c.Questionnaire.Aliases {
 		if !slices.Contains(QuestionnaireFields, field) {
-			bad("questionnaire.aliases."+field, "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
+			bad("questionnaire.aliases."+field, "未知的字段 %q（可用：%s）", "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
 		}
 	}
+	const badOrigin = "应为 raised（主动提出）或 discovered（挖掘发现），实际是 %q"
 	names := map[string]bool{}
 	for i, f := range c.Folders {
 		key := func(k string) string { return fmt.Sprintf("folder[%d].%s", i, k) }
 		switch {
 		case f.Name == "":
-			bad(key("name"), "every [[folder]] needs a name")
+			bad(key("name"), "每个 [[folder]] 都需要 name", "every [[folder]] needs a name")
 		case names[f.Name]:
-			bad(key("name"), "name %q is used twice", f.Name)
+			bad(key("name"), "名称 %q 用了两次", "name %q is used twice", f.Name)
 		}
 		names[f.Name] = true
 		if f.Path == "" {
-			bad(key("path"), "every [[folder]] needs a path")
+			bad(key("path"), "每个 [[folder]] 都需要 path", "every [[folder]] needs a path")
 		}
 		if _, err := demand.ParseOrigin(f.Origin); err != nil {
-			bad(key("origin"), "want raised (主动提出) or discovered (挖掘发现), got %q", f.Origin)
+			bad(key("origin"), badOrigin, "want raised (主动提出) or discovered (挖掘发现), got %q", f.Origin)
 		}
 		if f.StableFor.Duration < 0 {
-			bad(key("stable_for"), "must be positive")
+			bad(key("stable_for"), "不能是负数", "must not be negative")
+		}
+		if f.EmptyGrace.Duration < 0 {
+			bad(key("empty_grace"), "不能是负数", "must not be negative")
 		}
 		if f.Rescan.Duration < time.Second {
-			bad(key("rescan"), "must be at least 1s, got %s", f.Rescan.Duration)
+			bad(key("rescan"), "至少 1s，实际是 %s", "must be at least 1s, got %s", f.Rescan.Duration)
 		}
 	}
 	for i, e := range c.Emails {
 		key := func(k string) string { return fmt.Sprintf("email[%d].%s", i, k) }
 		switch {
 		case e.Name == "":
-			bad(key("name"), "every [[email]] needs a name")
+			bad(key("name"), "每个 [[email]] 都需要 name", "every [[email]] needs a name")
 		case names[e.Name]:
-			bad(key("name"), "name %q is used twice", e.Name)
+			bad(key("name"), "名称 %q 用了两次", "name %q is used twice", e.Name)
 		}
 		names[e.Name] = true
 		if e.Host == "" {
-			bad(key("host"), "every [[email]] needs a host")
+			bad(key("host"), "每个 [[email]] 都需要 host", "every [[email]] needs a host")
 		}
 		if e.Username == "" {
-			bad(key("username"), "every [[email]] needs a username")
+			bad(key("username"), "每个 [[email]] 都需要 username", "every [[email]] needs a username")
 		}
 		switch e.TLS {
 		case "implicit", "starttls":
 		case "none":
 			if !e.AllowInsecure && !isLoopback(e.Host) {
-				bad(key("tls"), "tls = \"none\" sends the password in clear text to %s; use implicit or starttls, or set allow_insecure = true", e.Host)
+				bad(key("tls"), `tls = "none" 会把密码明文发送到 %s；请用 implicit 或 starttls，或设置 allow_insecure = true`,
+					`tls = "none" sends the password in clear text to %s; use implicit or starttls, or set allow_insecure = true`, e.Host)
 			}
 		default:
-			bad(key("tls"), "want implicit, starttls or none, got %q", e.TLS)
+			bad(key("tls"), "应为 implicit、starttls 或 none，实际是 %q", "want implicit, starttls or none, got %q", e.TLS)
 		}
 		switch e.Auth {
 		case "plain", "login":
 		case "xoauth2":
 			if (e.TokenFile == "") == (e.TokenCommand == "") {
-				bad(key("auth"), "xoauth2 needs exactly one of token_file and token_command")
+				bad(key("auth"), "xoauth2 需要 token_file 或 token_command，且只能给其中一个", "xoauth2 needs exactly one of token_file and token_command")
 			}
 		default:
-			bad(key("auth"), "want plain, login or xoauth2, got %q", e.Auth)
+			bad(key("auth"), "应为 plain、login 或 xoauth2，实际是 %q", "want plain, login or xoauth2, got %q", e.Auth)
 		}
 		if e.After != "none" && e.After != "seen" && !(strings.HasPrefix(e.After, "move:") && len(e.After) > 5) {
-			bad(key("after"), "want none, seen or move:FOLDER, got %q", e.After)
+			bad(key("after"), "应为 none、seen 或 move:邮件夹，实际是 %q", "want none, seen or move:FOLDER, got %q", e.After)
 		}
 		if e.Since != "" {
 			if _, err := time.Parse("2006-01-02", e.Since); err != nil {
-				bad(key("since"), "want a date as YYYY-MM-DD, got %q", e.Since)
+				bad(key("since"), "日期应写成 YYYY-MM-DD，实际是 %q", "want a date as YYYY-MM-DD, got %q", e.Since)
 			}
 		}
 		if e.PollInterval.Duration < time.Second {
-			bad(key("poll_interval"), "must be at least 1s")
+			bad(key("poll_interval"), "至少 1s，实际是 %s", "must be at least 1s, got %s", e.PollInterval.Duration)
 		}
 		if _, err := demand.ParseOrigin(e.Origin); err != nil {
-			bad(key("origin"), "want raised (主动提出) or discovered (挖掘发现), got %q", e.Origin)
+			bad(key("origin"), badOrigin, "want raised (主动提出) or discovered (挖掘发现), got %q", e.Origin)
 		}
 		if n := btoi(e.Password != "") + btoi(e.PasswordFile != "") + btoi(e.PasswordEnv != ""); n > 1 {
-			bad(key("password"), "give one of password, password_file and password_env")
+			bad(key("password"), "password、password_file 和 password_env 只能给一个", "give one of password, password_file and password_env")
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func btoi(b bool) int {
@@ -523,20 +695,60 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// keyError formats "FILE:LINE: key: message".
-func (c *Config) keyError(key, msg string) error {
+// isBroken reports whether the schema check removed key or a table or
+// array holding it.
+func (c *Config) isBroken(key string) bool {
+	for _, b := range c.broken {
+		if key == b || strings.HasPrefix(key, b+".") || strings.HasPrefix(key, b+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// lineOf is the line of key or of its closest parent, 0 if unknown.
+func (c *Config) lineOf(key string) int { return tomlpos.LineOf(c.lines, key) }
+
+// keyError is the *i18n.Error "FILE:LINE: key: message".
+func (c *Config) keyError(key string, msg i18n.Text) error {
 	where := c.File
 	if where == "" {
 		where = "config"
 	}
-	if line := tomlpos.LineOf(c.lines, key); line > 0 {
+	if line := c.lineOf(key); line > 0 {
 		where = fmt.Sprintf("%s:%d", where, line)
 	}
-	return fmt.Errorf("%s: %s: %s", where, key, msg)
+	return &i18n.Error{Text: i18n.Text{
+		ZH: fmt.Sprintf("%s: %s: %s", where, key, msg.ZH),
+		EN: fmt.Sprintf("%s: %s: %s", where, key, msg.EN),
+	}}
 }
 
-func isDurationKey(key string) bool {
-	return key == "classify.sla.p1" || strings.HasSuffix(key, ".stable_for") || strings.HasSuffix(key, ".rescan") || strings.HasSuffix(key, ".poll_interval")
+// Messages renders every error in err for a person in l, one string per
+// error: Load and Validate join many (errors.Join), and i18n.Message alone
+// would show only the first.
+func Messages(err error, l i18n.Locale) []string {
+	if err == nil {
+		return nil
+	}
+	switch e := err.(type) {
+	case *i18n.Error:
+		return []string{e.Text.In(l)}
+	case interface{ Unwrap() []error }:
+		var out []string
+		for _, e := range e.Unwrap() {
+			out = append(out, Messages(e, l)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		// A prefix added on the way up is English only; the localized
+		// text below it is what a person should read.
+		var ie *i18n.Error
+		if inner := e.Unwrap(); inner != nil && errors.As(inner, &ie) {
+			return Messages(inner, l)
+		}
+	}
+	return []string{err.Error()}
 }
 
 // redactURL hides a password in a URL for messages and dumps.
