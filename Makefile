@@ -7,8 +7,9 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
 
-run: ## the daemon on embedded SQLite, watching ./inbox (data in ./data)
-	$(GO) run ./cmd/demandd serve --config deploy/demandd.example.toml
+run: ## the daemon on embedded SQLite, watching ./inbox (data in ./data); writes ./demandd.toml from the example the first time
+	@test -f demandd.toml || { $(GO) run ./cmd/demandd config example > demandd.toml.tmp && mv demandd.toml.tmp demandd.toml && echo "wrote demandd.toml (edit it to taste)"; }
+	$(GO) run ./cmd/demandd serve --config demandd.toml
 
 test: ## every test; PostgreSQL is found or started by internal/testdb
 	$(GO) vet ./...

@@ -265,6 +265,7 @@ func (c *cli) loadConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	c.lang = config.LangOf(p) // so that the file's own errors are in its language
 	cfg, err := config.Load(p)
 	if err != nil {
 		return nil, usageError{err}
@@ -388,7 +389,7 @@ func (a *app) Close() error { return a.store.Close() }
 func (a *app) lang() i18n.Locale { return a.locale }
 
 // localeOf is the configured locale.
-func localeOf(*config.Config) i18n.Locale { return i18n.ZH }
+func localeOf(cfg *config.Config) i18n.Locale { return cfg.Lang() }
 
 func classifySources(cfg *config.Config) classify.Sources {
 	return classify.Sources{RulesPath: cfg.Classify.Rules, Taxonomy: cfg.Classify.Taxonomy, DirectoryPath: cfg.Classify.Customers}

@@ -64,7 +64,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 	if code, _, _ := demandd(t); code != exitUsage {
 		t.Errorf("no command: exit %d", code)
 	}
-	if code, _, errOut := demandd(t, "frobnicate"); code != exitUsage || !strings.Contains(errOut, "unknown command") {
+	if code, _, errOut := demandd(t, "frobnicate"); code != exitUsage || !strings.Contains(errOut, "未知命令") {
 		t.Errorf("unknown command: exit %d %q", code, errOut)
 	}
 	if code, out, _ := demandd(t, "version"); code != exitOK || !strings.HasPrefix(out, "demandd ") {
@@ -83,8 +83,13 @@ func TestUsageAndExitCodes(t *testing.T) {
 			t.Errorf("%s with a config typo: exit %d, %q", cmd, code, errOut)
 		}
 	}
-	if code, _, errOut := demandd(t, "list", "--config", filepath.Join(dir, "missing.toml")); code != exitUsage {
+	if code, _, errOut := demandd(t, "list", "--config", filepath.Join(dir, "missing.toml")); code != exitUsage || !strings.Contains(errOut, "missing.toml") {
 		t.Errorf("missing config: exit %d %q", code, errOut)
+	}
+	// English where the configuration or the environment asks for it.
+	t.Setenv("DEMANDD_LOCALE", "en")
+	if code, _, errOut := demandd(t, "frobnicate"); code != exitUsage || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("unknown command in English: exit %d %q", code, errOut)
 	}
 	if code, _, errOut := demandd(t, "export", "--config", writeConfig(t, dir, "sqlite:"+filepath.Join(dir, "d.db"), "")); code != exitUsage || !strings.Contains(errOut, "--out") {
 		t.Errorf("export without --out: exit %d %q", code, errOut)
@@ -116,7 +121,7 @@ func TestImportListExportReprocess(t *testing.T) {
 				t.Fatalf("import: exit %d, %q, %q", code, out, errOut)
 			}
 			code, out, errOut = demandd(t, "import", "--config", cfg, file)
-			if code != exitOK || strings.TrimSpace(out) != "0 new, 10 duplicate, 0 quarantined" || !strings.Contains(errOut, "nothing new") {
+			if code != exitOK || strings.TrimSpace(out) != "0 new, 10 duplicate, 0 quarantined" || !strings.Contains(errOut, "没有新内容") {
 				t.Fatalf("import again: exit %d, %q, %q", code, out, errOut)
 			}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,11 +14,11 @@ import (
 )
 
 // emptyGrace is the folder's empty_grace setting.
-func emptyGrace(config.Folder) time.Duration { return 0 }
+func emptyGrace(f config.Folder) time.Duration { return f.EmptyGrace.Duration }
 
 // checkPaths reports folders and files the configuration names that do
 // not exist.
-func checkPaths(*config.Config) error { return nil }
+func checkPaths(cfg *config.Config) error { return errors.Join(cfg.CheckPaths()...) }
 
 // checkExportFormat refuses an output name whose format is not written.
 func checkExportFormat(string) error { return nil }
