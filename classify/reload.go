@@ -57,6 +57,9 @@ type Reloader struct {
 	mu      sync.Mutex
 	lastErr error
 	at      time.Time
+
+	watching     chan struct{} // closed once Watch sees changes
+	watchingOnce sync.Once
 }
 
 // NewReloader watches src for eng.
@@ -64,8 +67,12 @@ func NewReloader(eng *Engine, src Sources, log *slog.Logger) *Reloader {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Reloader{eng: eng, src: src, log: log, at: time.Now()}
+	return &Reloader{eng: eng, src: src, log: log, at: time.Now(), watching: make(chan struct{})}
 }
+
+// Watching is closed once Watch is in place: a change made after it is
+// seen. Tests wait on it instead of guessing how long the start takes.
+func (r *Reloader) Watching() <-chan struct{} { return r.watching }
 
 // Reload loads the files again and swaps them in, or keeps the old ones.
 func (r *Reloader) Reload() error {
@@ -105,7 +112,9 @@ func (r *Reloader) Watch(ctx context.Context) error {
 			files[abs] = true
 		}
 	}
+	ready := func() { r.watchingOnce.Do(func() { close(r.watching) }) }
 	if len(files) == 0 {
+		ready()
 		<-ctx.Done()
 		return nil
 	}
@@ -119,6 +128,7 @@ func (r *Reloader) Watch(ctx context.Context) error {
 			return fmt.Errorf("classify: watch %s: %w", filepath.Dir(f), err)
 		}
 	}
+	ready()
 	var debounce <-chan time.Time
 	for {
 		select {

@@ -209,7 +209,11 @@ func TestReloadKeepsOldRulesOnError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go rl.Watch(ctx)
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-rl.Watching():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watcher did not start")
+	}
 
 	urgency := func(text string) demand.Urgency {
 		r := &demand.Record{Description: demand.Description{Text: text}}
