@@ -239,3 +239,44 @@ func TestLogTimesInConfiguredZone(t *testing.T) {
 		t.Errorf("log time %q (%v) in %q, want Asia/Shanghai", line.Time, err, errOut)
 	}
 }
+
+// A config file's errors come all at once, in users' words, in the
+// configured language; config check names folders that do not exist.
+func TestConfigErrorsAllAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "demandd.toml")
+	os.WriteFile(bad, []byte("locale = \"en\"\n[classify]\ntaxonomy = 5\n[classify.SLA]\np1 = \"24h\"\n[[folder]]\nname = \"in\"\npath = \"in\"\nstabel_for = \"2s\"\n"), 0o644)
+	code, _, errOut := demandd(t, "config", "check", "--config", bad)
+	for _, want := range []string{"demandd.toml:3: classify.taxonomy: want a string", "got an integer", "classify.SLA", "demandd.toml:9", "stable_for"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("config check: exit %d, %q lacks %q", code, errOut, want)
+		}
+	}
+	if code != exitUsage || strings.Contains(errOut, "toml:") && strings.Contains(errOut, "cannot decode") {
+		t.Errorf("config check: exit %d %q", code, errOut)
+	}
+	good := filepath.Join(dir, "good.toml")
+	os.WriteFile(good, []byte("[[folder]]\nname = \"in\"\npath = \"no-such-folder\"\n"), 0o644)
+	code, _, errOut = demandd(t, "config", "check", "--config", good)
+	if code != exitUsage || !strings.Contains(errOut, "good.toml:3") || !strings.Contains(errOut, filepath.Join(dir, "no-such-folder")) {
+		t.Errorf("config check of a missing folder: %d %q", code, errOut)
+	}
+	code, _, errOut = demandd(t, "list", "--config", filepath.Join(dir, "missing.toml"))
+	if code != exitUsage || !strings.Contains(errOut, "missing.toml") || !strings.Contains(errOut, "config example") {
+		t.Errorf("missing config: %d %q", code, errOut)
+	}
+}
+
+// The binary says which build it is, not "dev".
+func TestVersionFromBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if err := exec.Command("git", "rev-parse", "HEAD").Run(); err != nil {
+		t.Skip("not a git checkout: the build has no commit to show")
+	}
+	out, err := exec.Command(buildBinary(t), "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "demandd ") || strings.TrimSpace(string(out)) == "demandd dev" {
+		t.Errorf("--version: %q %v", out, err)
+	}
+}
