@@ -17,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Records is what export reads; the store implements it (export never
@@ -32,20 +33,37 @@ type TableOptions struct {
 	Location *time.Location
 	// Now decides 是否超期 (default time.Now()).
 	Now time.Time
-	// Sheet names the worksheet (default 需求跟踪表).
+	// Sheet names the worksheet (default 需求跟踪表, or Tracking table in
+	// English).
 	Sheet string
+	// Locale is the language of the headers and labels (default Chinese).
+	// Customer text and configured names (departments, SLA texts) are
+	// written as they are.
+	Locale i18n.Locale
 }
 
-// Columns are the tracking table's headers: the seed columns in their
-// order, then the working columns.
-var Columns = []string{"需求编号", "客户信息", "需求描述", "需求类型", "优先级", "责任部门", "响应方案", "时间节点",
-	"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数"}
-
-var widths = []float64{16, 30, 60, 10, 16, 12, 30, 14, 10, 24, 10, 22, 18, 18, 10, 10}
+// withDefaults fills the options left zero.
+func (o TableOptions) withDefaults() (TableOptions, error) {
+	if o.Location == nil {
+		loc, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			return o, fmt.Errorf("export: time zone: %w", err)
+		}
+		o.Location = loc
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.Locale != i18n.EN {
+		o.Locale = i18n.ZH
+	}
+	if o.Sheet == "" {
+		o.Sheet = i18n.T("需求跟踪表", "Tracking table").In(o.Locale)
+	}
+	return o, nil
+}
 
 const (
-	colReceived = 12 // 0-based index of 接收时间
-	colDue      = 13
 	// maxCell is Excel's limit on the characters (UTF-16 code units) in
 	// one cell.
 	maxCell = 32767
@@ -55,25 +73,19 @@ const (
 	zipLevel = 3
 )
 
+// Date formats of the kindDay and kindTime columns.
+const (
+	dayFormat  = "yyyy-mm-dd"
+	timeFormat = "yyyy-mm-dd hh:mm"
+)
+
 // styles are the cell styles: the header's, and each column's for a normal
 // row and for an overdue one (the same style plus the overdue fill, so a
 // date cell of an overdue row keeps its date format).
 type styles struct {
 	header int
-	col    [2][len(columnKinds)]int // [normal, overdue][column]
+	col    [2][numColumns]int // [normal, overdue][column]
 }
-
-// Cell kinds, to pick a column's style.
-const (
-	kindText = iota
-	kindWrap // long text: wrapped
-	kindDate
-	kindNumber
-)
-
-// columnKinds are the kinds of the Columns, in order.
-var columnKinds = [...]int{kindText, kindText, kindWrap, kindText, kindText, kindText, kindWrap, kindText,
-	kindText, kindWrap, kindText, kindText, kindDate, kindDate, kindText, kindNumber}
 
 func newStyles(f *excelize.File) (styles, error) {
 	var s styles
@@ -89,15 +101,17 @@ func newStyles(f *excelize.File) (styles, error) {
 	s.header = add(&excelize.Style{Font: &excelize.Font{Bold: true},
 		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
-	dateFmt := "yyyy-mm-dd hh:mm"
+	day, tm := dayFormat, timeFormat
 	for i, fill := range []excelize.Fill{{}, {Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}} {
-		var kind [4]int
-		kind[kindText] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
+		var kind [numKinds]int
+		top := &excelize.Alignment{Vertical: "top"}
+		kind[kindText] = add(&excelize.Style{Fill: fill, Alignment: top})
 		kind[kindWrap] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
-		kind[kindDate] = add(&excelize.Style{Fill: fill, CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Vertical: "top"}})
-		kind[kindNumber] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
-		for c, k := range columnKinds {
-			s.col[i][c] = kind[k]
+		kind[kindDay] = add(&excelize.Style{Fill: fill, CustomNumFmt: &day, Alignment: top})
+		kind[kindTime] = add(&excelize.Style{Fill: fill, CustomNumFmt: &tm, Alignment: top})
+		kind[kindNumber] = add(&excelize.Style{Fill: fill, Alignment: top})
+		for c, col := range columns {
+			s.col[i][c] = kind[col.kind]
 		}
 	}
 	return s, err
@@ -107,18 +121,9 @@ func newStyles(f *excelize.File) (styles, error) {
 // returns the number of data rows. The workbook goes to w as it is zipped,
 // so on an error w may hold part of a file.
 func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, opts TableOptions) (int, error) {
-	if opts.Location == nil {
-		loc, err := time.LoadLocation("Asia/Shanghai")
-		if err != nil {
-			return 0, fmt.Errorf("export: time zone: %w", err)
-		}
-		opts.Location = loc
-	}
-	if opts.Now.IsZero() {
-		opts.Now = time.Now()
-	}
-	if opts.Sheet == "" {
-		opts.Sheet = "需求跟踪表"
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return 0, err
 	}
 	book := excelize.NewFile()
 	defer book.Close()
@@ -135,8 +140,8 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	}
 	// Last column first: excelize puts each new width before the ones it
 	// has, and Excel wants the columns in ascending order.
-	for i := len(widths) - 1; i >= 0; i-- {
-		if err := sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
+	for i := len(columns) - 1; i >= 0; i-- {
+		if err := sw.SetColWidth(i+1, i+1, columns[i].width); err != nil {
 			return 0, fmt.Errorf("export: column width: %w", err)
 		}
 	}
@@ -145,11 +150,11 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	}
 	// One row of cells, reused: row holds pointers to them, so a row costs
 	// no allocation beyond its values.
-	var cells [len(columnKinds)]excelize.Cell
+	var cells [numColumns]excelize.Cell
 	row := make([]interface{}, len(cells))
 	for i := range cells {
 		row[i] = &cells[i]
-		cells[i] = excelize.Cell{StyleID: st.header, Value: Columns[i]}
+		cells[i] = excelize.Cell{StyleID: st.header, Value: columns[i].name.In(opts.Locale)}
 	}
 	if err := sw.SetRow("A1", row, excelize.RowOpts{Height: 20}); err != nil {
 		return 0, fmt.Errorf("export: header: %w", err)
@@ -157,6 +162,8 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 
 	n := 0
 	f.Summary = true // reasons, extras, flags: not in the table
+	rf := newRowFiller(opts)
+	var tr tableRow
 	err = src.EachDemand(ctx, f, func(r *demand.Record) error {
 		if n%1000 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -164,30 +171,30 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 			}
 		}
 		n++
-		overdue := !r.DueAt.IsZero() && r.DueAt.Before(opts.Now) && r.Status.Open()
-		o, late := 0, "否"
-		if overdue {
-			o, late = 1, "是"
+		rf.fill(&tr, r)
+		o := 0
+		if tr.overdue {
+			o = 1
 		}
 		for i := range cells {
-			cells[i].StyleID = st.col[o][i]
+			c := &cells[i]
+			c.StyleID = st.col[o][i]
+			// An empty field is a cell with a style and no value, not
+			// an empty string: Excel counts "" as content (COUNTA, the
+			// filter's (Blanks), Ctrl+End) and openpyxl reads it as ''.
+			switch columns[i].kind {
+			case kindDay, kindTime:
+				c.Value = excelTime(tr.time[i], opts.Location)
+			case kindNumber:
+				c.Value = tr.count
+			default:
+				if s := tr.text[i]; s != "" {
+					c.Value = cellText(s)
+				} else {
+					c.Value = nil
+				}
+			}
 		}
-		cells[0].Value = cellText(r.Code)
-		cells[1].Value = cellText(r.Customer.Summary())
-		cells[2].Value = cellText(r.Description.Summary())
-		cells[3].Value = cellText(r.Type.Label())
-		cells[4].Value = cellText(priorityLabel(r.Priority))
-		cells[5].Value = cellText(r.Department)
-		cells[6].Value = cellText(r.ResponsePlan)
-		cells[7].Value = cellText(r.SLA)
-		cells[8].Value = cellText(r.Status.Label())
-		cells[9].Value = cellText(r.FeedbackResult)
-		cells[10].Value = cellText(r.Urgency.Label())
-		cells[11].Value = cellText(sourceLabel(r.Source))
-		cells[colReceived].Value = excelTime(r.Source.ReceivedAt, opts.Location)
-		cells[colDue].Value = excelTime(r.DueAt, opts.Location)
-		cells[14].Value = late
-		cells[15].Value = r.Occurrences
 		cell, err := excelize.CoordinatesToCellName(1, n+1)
 		if err != nil {
 			return err
@@ -204,7 +211,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	// stream writer has no plain autofilter; its one table is kept as a
 	// part of its own, not in memory). No table style: the cells' own
 	// styles show.
-	last, err := excelize.CoordinatesToCellName(len(Columns), n+1)
+	last, err := excelize.CoordinatesToCellName(numColumns, n+1)
 	if err != nil {
 		return 0, fmt.Errorf("export: filter: %w", err)
 	}
@@ -286,18 +293,4 @@ func excelTime(t time.Time, loc *time.Location) interface{} {
 	}
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
-}
-
-func priorityLabel(p demand.Priority) string {
-	if p == "" {
-		return ""
-	}
-	return string(p) + " " + p.Label()
-}
-
-func sourceLabel(s demand.Source) string {
-	if s.Name == "" {
-		return s.Channel.Label()
-	}
-	return s.Channel.Label() + " · " + s.Name
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // slice is a Records over records in memory: the export's input.
@@ -126,7 +128,7 @@ func TestTrackingTable(t *testing.T) {
 		t.Fatalf("%d rows, want header + 6", len(rows))
 	}
 	want := []string{"需求编号", "客户信息", "需求描述", "需求类型", "优先级", "责任部门", "响应方案", "时间节点",
-		"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数"}
+		"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数", "响应时限"}
 	if len(rows[0]) != len(want) {
 		t.Fatalf("header %q", rows[0])
 	}
@@ -137,8 +139,8 @@ func TestTrackingTable(t *testing.T) {
 	}
 	got := rows[1]
 	for i, w := range []string{"DEM202611001", "华信科技 / 张伟 / zw@example.com", "报表导出\n报表导出太慢，希望尽快优化", "功能",
-		"P1 紧急且重要", "产品部", "下个版本优化导出", "24小时", "待处理", "客户已确认", "高", "问卷 · inbox",
-		"2026-11-24 10:00", "2026-11-25 10:00", "否", "1"} {
+		"P1 紧急且重要", "产品部", "下个版本优化导出", "2026-11-25", "待处理", "客户已确认", "高", "问卷 · inbox",
+		"2026-11-24 10:00", "2026-11-25 10:00", "否", "1", "24小时"} {
 		if got[i] != w {
 			t.Errorf("%s = %q, want %q", want[i], got[i], w)
 		}
@@ -148,26 +150,33 @@ func TestTrackingTable(t *testing.T) {
 	}
 
 	// A date is a number with a date format, showing Beijing wall-clock
-	// time for a UTC instant.
-	for _, cell := range []string{"M2", "N2"} {
+	// time for a UTC instant. 时间节点 is the due date, shown as a day.
+	for cell, want := range map[string]struct {
+		format string
+		wall   time.Time
+	}{
+		"H2": {"yyyy-mm-dd", time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
+		"M2": {"yyyy-mm-dd hh:mm", time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)},
+		"N2": {"yyyy-mm-dd hh:mm", time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
+	} {
 		if typ, _ := f.GetCellType(sheet, cell); typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
 			t.Errorf("%s type %v, want a number", cell, typ)
 		}
-		if st := style(t, f, cell); st.CustomNumFmt == nil || *st.CustomNumFmt != "yyyy-mm-dd hh:mm" {
-			t.Errorf("%s number format %+v", cell, st.CustomNumFmt)
+		if st := style(t, f, cell); st.CustomNumFmt == nil || *st.CustomNumFmt != want.format {
+			t.Errorf("%s number format %+v, want %s", cell, st.CustomNumFmt, want.format)
+		}
+		v, _ := f.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true})
+		serial, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("%s raw value %q, want an Excel serial", cell, v)
+		}
+		if wall, _ := excelize.ExcelDateToTime(serial, false); !wall.Round(time.Second).Equal(want.wall) {
+			t.Errorf("%s serial %v is %v, want %v", cell, serial, wall, want.wall)
 		}
 	}
-	v, _ := f.GetCellValue(sheet, "M2", excelize.Options{RawCellValue: true})
-	serial, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		t.Fatalf("received raw value %q, want an Excel serial", v)
-	}
-	if wall, _ := excelize.ExcelDateToTime(serial, false); !wall.Round(time.Second).Equal(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)) {
-		t.Errorf("received serial %v is %v, want 2026-11-24 10:00", serial, wall)
-	}
 	// A zero time is an empty cell.
-	if rows[6][13] != "" || rows[6][7] != "" || rows[6][14] != "否" {
-		t.Errorf("undated row: due %q, SLA %q, overdue %q", rows[6][13], rows[6][7], rows[6][14])
+	if rows[6][7] != "" || rows[6][13] != "" || rows[6][14] != "否" || len(rows[6]) > 16 {
+		t.Errorf("undated row: 时间节点 %q, due %q, overdue %q, SLA %q", rows[6][7], rows[6][13], rows[6][14], rows[6][16:])
 	}
 
 	// Text that looks like a formula stays a string.
@@ -231,10 +240,10 @@ func TestTrackingTable(t *testing.T) {
 	}
 	// The filter buttons: a table over header and rows, with its autofilter.
 	tables, err := f.GetTables(sheet)
-	if err != nil || len(tables) != 1 || tables[0].Range != "A1:P7" {
+	if err != nil || len(tables) != 1 || tables[0].Range != "A1:Q7" {
 		t.Fatalf("filter table %+v %v", tables, err)
 	}
-	if tbl := part(t, raw, "xl/tables/table1.xml"); !strings.Contains(tbl, `<autoFilter ref="A1:P7">`) {
+	if tbl := part(t, raw, "xl/tables/table1.xml"); !strings.Contains(tbl, `<autoFilter ref="A1:Q7">`) {
 		t.Errorf("table has no autofilter: %.300s", tbl)
 	}
 	// Excel repairs a sheet whose column widths are out of order.
@@ -322,5 +331,57 @@ func TestCancelled(t *testing.T) {
 		if buf.Len() != 0 {
 			t.Errorf("cancelled at %d: %d bytes written", at, buf.Len())
 		}
+	}
+}
+
+// An empty field is an empty cell: no "" string that Excel counts as
+// content; an overdue row's empty cells still carry its fill.
+func TestEmptyFieldsAreEmptyCells(t *testing.T) {
+	bare := record(1)
+	bare.Department, bare.ResponsePlan, bare.FeedbackResult, bare.SLA, bare.Priority = "", "", "", "", ""
+	lateBare := record(2)
+	lateBare.Department, lateBare.ResponsePlan, lateBare.DueAt = "", "", now.Add(-time.Hour)
+	f, raw := write(t, slice{bare, lateBare}, TableOptions{Now: now})
+	if m := regexp.MustCompile(`<t[^>]*></t>|<t[^>]*/>`).FindString(part(t, raw, "xl/worksheets/sheet1.xml")); m != "" {
+		t.Errorf("sheet has an empty string cell: %s", m)
+	}
+	for _, cell := range []string{"E2", "F2", "G2", "J2", "Q2", "F3", "G3"} {
+		if typ, _ := f.GetCellType(sheet, cell); typ != excelize.CellTypeUnset {
+			t.Errorf("%s type %v, want none", cell, typ)
+		}
+		if v, _ := f.GetCellValue(sheet, cell); v != "" {
+			t.Errorf("%s = %q", cell, v)
+		}
+	}
+	if !filled(style(t, f, "G3")) {
+		t.Error("empty cell of an overdue row not highlighted")
+	}
+}
+
+func TestEnglish(t *testing.T) {
+	late := record(2)
+	late.DueAt = now.Add(-time.Hour)
+	f, _ := write(t, slice{record(1), late}, TableOptions{Now: now, Locale: i18n.EN})
+	const sheet = "Tracking table"
+	rows, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Demand ID", "Customer", "Description", "Type", "Priority", "Department", "Response plan", "Target date",
+		"Status", "Feedback", "Urgency", "Channel", "Received", "Due", "Overdue", "Occurrences", "SLA"}
+	if !slices.Equal(rows[0], want) || !slices.Equal(ColumnNames(i18n.EN), want) {
+		t.Errorf("headers %q, want %q", rows[0], want)
+	}
+	got := rows[1]
+	for i, w := range map[int]string{3: "feature", 4: "P1 urgent and important", 8: "new", 10: "high", 11: "questionnaire · inbox", 14: "no"} {
+		if got[i] != w {
+			t.Errorf("%s = %q, want %q", want[i], got[i], w)
+		}
+	}
+	if rows[2][14] != "yes" {
+		t.Errorf("overdue row says %q", rows[2][14])
+	}
+	if !slices.Equal(Columns, ColumnNames(i18n.ZH)) || Columns[7] != "时间节点" {
+		t.Errorf("Columns %q", Columns)
 	}
 }
