@@ -1,6 +1,7 @@
 package export
 
 import (
+	"strings"
 	"time"
 
 	"github.com/demandd/demandd/demand"
@@ -179,4 +180,58 @@ func sourceLabel(s demand.Source, en bool) string {
 		return ch
 	}
 	return ch + " · " + s.Name
+}
+
+// DescribeFilter says in l which records f selects, for the line above
+// the table: "接收时间 2026-11-01 至 2026-11-30；状态 待处理、处理中", or 全部
+// (all). Dates are days in loc; an Until at midnight is shown as the day
+// before, the last day included, as --until takes it.
+func DescribeFilter(f demand.Filter, loc *time.Location, l i18n.Locale) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	var parts []string
+	since, until := "", ""
+	if !f.Since.IsZero() {
+		since = dayOrTime(f.Since.In(loc))
+	}
+	if !f.Until.IsZero() {
+		u := f.Until.In(loc)
+		if u.Equal(startOfDay(u)) {
+			until = u.AddDate(0, 0, -1).Format(time.DateOnly)
+		} else {
+			until = i18n.Tf("%s 前", "before %s", u.Format("2006-01-02 15:04")).In(l)
+		}
+	}
+	switch {
+	case since != "" && until != "":
+		parts = append(parts, i18n.Tf("接收时间 %s 至 %s", "received %s to %s", since, until).In(l))
+	case since != "":
+		parts = append(parts, i18n.Tf("接收时间 %s 起", "received from %s", since).In(l))
+	case until != "":
+		parts = append(parts, i18n.Tf("接收时间截至 %s", "received until %s", until).In(l))
+	}
+	if len(f.Status) > 0 {
+		names := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			names[i] = label(s, l == i18n.EN, statusEN)
+		}
+		sep := i18n.T("、", ", ").In(l)
+		parts = append(parts, i18n.Tf("状态 %s", "status %s", strings.Join(names, sep)).In(l))
+	}
+	if len(parts) == 0 {
+		return i18n.T("全部", "all").In(l)
+	}
+	return strings.Join(parts, i18n.T("；", "; ").In(l))
+}
+
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+func dayOrTime(t time.Time) string {
+	if t.Equal(startOfDay(t)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format("2006-01-02 15:04")
 }

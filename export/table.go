@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf16"
 
@@ -36,6 +37,10 @@ type TableOptions struct {
 	// Sheet names the worksheet (default 需求跟踪表, or Tracking table in
 	// English).
 	Sheet string
+	// Filter describes the records selected, for the line above the table
+	// (e.g. "2026-11-01 – 2026-11-30, 状态 待处理,处理中"); empty: the
+	// filter passed to WriteTable, as DescribeFilter says it.
+	Filter string
 	// Locale is the language of the headers and labels (default Chinese).
 	// Customer text and configured names (departments, SLA texts) are
 	// written as they are.
@@ -79,12 +84,26 @@ const (
 	timeFormat = "yyyy-mm-dd hh:mm"
 )
 
-// styles are the cell styles: the header's, and each column's for a normal
-// row and for an overdue one (the same style plus the overdue fill, so a
-// date cell of an overdue row keeps its date format).
+// The rows above the data: the title with the overdue legend, the export
+// time with the filter, then the header.
+const (
+	titleRow  = 1
+	metaRow   = 2
+	headerRow = 3
+	// legendCol is the overdue legend's column (D): after the title, which
+	// runs over A–C in either language.
+	legendCol = colType
+)
+
+// overdueFill is the fill of an overdue row and of its legend.
+var overdueFill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}
+
+// styles are the cell styles: the title area's, the header's, and each
+// column's for a normal row and for an overdue one (the same style plus the
+// overdue fill, so a date cell of an overdue row keeps its date format).
 type styles struct {
-	header int
-	col    [2][numColumns]int // [normal, overdue][column]
+	title, meta, legend, header int
+	col                         [2][numColumns]int // [normal, overdue][column]
 }
 
 func newStyles(f *excelize.File) (styles, error) {
@@ -98,18 +117,27 @@ func newStyles(f *excelize.File) (styles, error) {
 		id, err = f.NewStyle(st)
 		return id
 	}
-	s.header = add(&excelize.Style{Font: &excelize.Font{Bold: true},
+	// Thin grey borders: on paper there are no gridlines to tell the
+	// cells apart (excelize cannot ask to print them).
+	var border []excelize.Border
+	for _, side := range []string{"left", "top", "right", "bottom"} {
+		border = append(border, excelize.Border{Type: side, Color: "BFBFBF", Style: 1})
+	}
+	s.title = add(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}, Alignment: &excelize.Alignment{Vertical: "center"}})
+	s.meta = add(&excelize.Style{Font: &excelize.Font{Color: "595959"}})
+	s.legend = add(&excelize.Style{Fill: overdueFill, Border: border, Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center"}})
+	s.header = add(&excelize.Style{Font: &excelize.Font{Bold: true}, Border: border,
 		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
 	day, tm := dayFormat, timeFormat
-	for i, fill := range []excelize.Fill{{}, {Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}} {
+	for i, fill := range []excelize.Fill{{}, overdueFill} {
 		var kind [numKinds]int
 		top := &excelize.Alignment{Vertical: "top"}
-		kind[kindText] = add(&excelize.Style{Fill: fill, Alignment: top})
-		kind[kindWrap] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
-		kind[kindDay] = add(&excelize.Style{Fill: fill, CustomNumFmt: &day, Alignment: top})
-		kind[kindTime] = add(&excelize.Style{Fill: fill, CustomNumFmt: &tm, Alignment: top})
-		kind[kindNumber] = add(&excelize.Style{Fill: fill, Alignment: top})
+		kind[kindText] = add(&excelize.Style{Fill: fill, Border: border, Alignment: top})
+		kind[kindWrap] = add(&excelize.Style{Fill: fill, Border: border, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
+		kind[kindDay] = add(&excelize.Style{Fill: fill, Border: border, CustomNumFmt: &day, Alignment: top})
+		kind[kindTime] = add(&excelize.Style{Fill: fill, Border: border, CustomNumFmt: &tm, Alignment: top})
+		kind[kindNumber] = add(&excelize.Style{Fill: fill, Border: border, Alignment: top})
 		for c, col := range columns {
 			s.col[i][c] = kind[col.kind]
 		}
@@ -118,8 +146,11 @@ func newStyles(f *excelize.File) (styles, error) {
 }
 
 // WriteTable streams the tracking table of the records matching f to w and
-// returns the number of data rows. The workbook goes to w as it is zipped,
-// so on an error w may hold part of a file.
+// returns the number of data rows. Above the header are the title with the
+// legend of the overdue colour, and the export time with the filter; the
+// header has filter buttons, stays in view and is printed on every page of
+// an A4 landscape printout one page wide. The workbook goes to w as it is
+// zipped, so on an error w may hold part of a file.
 func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, opts TableOptions) (int, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -134,6 +165,16 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	if err != nil {
 		return 0, fmt.Errorf("export: styles: %w", err)
 	}
+	title := i18n.T("需求分析与响应跟踪表", "Demand analysis and response tracking table").In(opts.Locale)
+	exported := opts.Now.In(opts.Location).Format("2006-01-02 15:04 (UTC-07:00)")
+	if opts.Filter == "" {
+		opts.Filter = DescribeFilter(f, opts.Location, opts.Locale)
+	}
+	// Before the stream writer: it writes the sheet properties (fitToPage)
+	// as it starts the sheet.
+	if err := setUpPrint(book, opts.Sheet, title+"  "+exported, opts.Locale); err != nil {
+		return 0, err
+	}
 	sw, err := book.NewStreamWriter(opts.Sheet)
 	if err != nil {
 		return 0, fmt.Errorf("export: stream writer: %w", err)
@@ -145,8 +186,26 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 			return 0, fmt.Errorf("export: column width: %w", err)
 		}
 	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	// Frozen above the first data row: the title area and the header stay
+	// in view.
+	firstData, err := excelize.CoordinatesToCellName(1, headerRow+1)
+	if err != nil {
 		return 0, fmt.Errorf("export: frozen header: %w", err)
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: headerRow, TopLeftCell: firstData, ActivePane: "bottomLeft"}); err != nil {
+		return 0, fmt.Errorf("export: frozen header: %w", err)
+	}
+	top := make([]interface{}, legendCol+2)
+	top[0] = excelize.Cell{StyleID: st.title, Value: title}
+	top[legendCol] = excelize.Cell{StyleID: st.legend, Value: i18n.T("已超期", "Overdue").In(opts.Locale)}
+	top[legendCol+1] = excelize.Cell{StyleID: st.meta,
+		Value: i18n.T("未关闭且已过截止时间的需求整行标为此色", "open demands past their due time are highlighted in this colour").In(opts.Locale)}
+	if err := sw.SetRow(cellName(1, titleRow), top, excelize.RowOpts{Height: 24}); err != nil {
+		return 0, fmt.Errorf("export: title: %w", err)
+	}
+	meta := i18n.Tf("导出时间 %s；筛选：%s", "Exported %s; filter: %s", exported, opts.Filter).In(opts.Locale)
+	if err := sw.SetRow(cellName(1, metaRow), []interface{}{excelize.Cell{StyleID: st.meta, Value: cellText(meta)}}); err != nil {
+		return 0, fmt.Errorf("export: title: %w", err)
 	}
 	// One row of cells, reused: row holds pointers to them, so a row costs
 	// no allocation beyond its values.
@@ -156,7 +215,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		row[i] = &cells[i]
 		cells[i] = excelize.Cell{StyleID: st.header, Value: columns[i].name.In(opts.Locale)}
 	}
-	if err := sw.SetRow("A1", row, excelize.RowOpts{Height: 20}); err != nil {
+	if err := sw.SetRow(cellName(1, headerRow), row, excelize.RowOpts{Height: 20}); err != nil {
 		return 0, fmt.Errorf("export: header: %w", err)
 	}
 
@@ -195,11 +254,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 				}
 			}
 		}
-		cell, err := excelize.CoordinatesToCellName(1, n+1)
-		if err != nil {
-			return err
-		}
-		return sw.SetRow(cell, row)
+		return sw.SetRow(cellName(1, headerRow+n), row)
 	})
 	if err == nil {
 		err = ctx.Err()
@@ -207,15 +262,13 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	if err != nil {
 		return 0, fmt.Errorf("export: tracking table: %w", err)
 	}
-	// A table over the rows gives the header its filter buttons (the
-	// stream writer has no plain autofilter; its one table is kept as a
-	// part of its own, not in memory). No table style: the cells' own
-	// styles show.
-	last, err := excelize.CoordinatesToCellName(numColumns, n+1)
-	if err != nil {
-		return 0, fmt.Errorf("export: filter: %w", err)
-	}
-	if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: "需求跟踪", ShowRowStripes: boolPtr(false)}); err != nil {
+	// A sheet autofilter over the header and the rows gives the header its
+	// filter buttons. (A table would too, but LibreOffice and WPS show the
+	// buttons of the sheet's autoFilter with its _xlnm._FilterDatabase
+	// name, which AutoFilter writes; it must come before Flush, which
+	// writes the sheet's autoFilter element.)
+	ref := cellName(1, headerRow) + ":" + cellName(numColumns, headerRow+n)
+	if err := book.AutoFilter(opts.Sheet, ref, nil); err != nil {
 		return 0, fmt.Errorf("export: filter: %w", err)
 	}
 	if err := sw.Flush(); err != nil {
@@ -252,7 +305,53 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-func boolPtr(b bool) *bool { return &b }
+// cellName is the name of the cell at col and row (1-based), which the
+// callers keep within Excel's limits.
+func cellName(col, row int) string {
+	name, _ := excelize.CoordinatesToCellName(col, row)
+	return name
+}
+
+// setUpPrint prepares the sheet for paper: A4 landscape, fit to one page
+// wide and as many pages tall as it takes, narrow margins, the header row
+// on every page, and a footer with the title, the export time and the page
+// number.
+func setUpPrint(book *excelize.File, sheet, footer string, l i18n.Locale) error {
+	if err := book.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
+		return fmt.Errorf("export: page setup: %w", err)
+	}
+	if err := book.SetPageLayout(sheet, &excelize.PageLayoutOptions{
+		Size:        ptr(9), // A4
+		Orientation: ptr("landscape"),
+		FitToWidth:  ptr(1),
+		FitToHeight: ptr(0), // as many pages as the rows take
+	}); err != nil {
+		return fmt.Errorf("export: page setup: %w", err)
+	}
+	if err := book.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{
+		Left: ptr(0.3), Right: ptr(0.3), Top: ptr(0.5), Bottom: ptr(0.6), Header: ptr(0.3), Footer: ptr(0.3),
+	}); err != nil {
+		return fmt.Errorf("export: page margins: %w", err)
+	}
+	page := i18n.T("第 &P 页，共 &N 页", "Page &P of &N").In(l)
+	if err := book.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
+		OddFooter: "&L" + strings.ReplaceAll(footer, "&", "&&") + "&R" + page,
+	}); err != nil {
+		return fmt.Errorf("export: page footer: %w", err)
+	}
+	titles := fmt.Sprintf("%s!$%d:$%d", quoteSheet(sheet), headerRow, headerRow)
+	if err := book.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: titles, Scope: sheet}); err != nil {
+		return fmt.Errorf("export: print titles: %w", err)
+	}
+	return nil
+}
+
+// quoteSheet is a sheet name as a reference writes it.
+func quoteSheet(name string) string {
+	return "'" + strings.ReplaceAll(name, "'", "''") + "'"
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // cellText keeps text within Excel's cell limit of 32,767 characters
 // (UTF-16 code units), marking the cut. (excelize would cut silently.) The
