@@ -130,6 +130,22 @@ func BenchmarkWriteTable100k(b *testing.B) {
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// BenchmarkWriteCSV100k writes the same table as CSV.
+func BenchmarkWriteCSV100k(b *testing.B) {
+	src := generated{n: benchRows, pool: newBenchPool()}
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		n, err := WriteCSV(context.Background(), io.Discard, src, demand.Filter{}, TableOptions{Now: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows += n
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
 // BenchmarkBareStreamWrite100k is the ceiling to compare with: excelize's
 // stream writer alone, the same 17 columns of the same data as plain
 // cells, no styles, no filter, written the usual way (File.Write).
