@@ -1,8 +1,9 @@
 // Package export writes what people work from: the tracking table
-// (需求分析与响应跟踪表) as an Excel workbook. It reads records through the
-// small Records interface, so it never imports the store, and writes
-// through excelize's stream writer, so memory stays bounded for any number
-// of rows. Customer text is always written as text, never as a formula.
+// (需求分析与响应跟踪表) as an Excel workbook ready to filter and print, or as
+// CSV. It reads records through the small Records interface, so it never
+// imports the store, and streams its output (excelize's stream writer for
+// the workbook), so memory stays bounded for any number of rows. Customer
+// text is always written as text, never as a formula.
 package export
 
 import (
@@ -27,19 +28,21 @@ type Records interface {
 	EachDemand(ctx context.Context, f demand.Filter, fn func(*demand.Record) error) error
 }
 
-// TableOptions tune WriteTable.
+// TableOptions tune WriteTable, WriteCSV and WriteFile.
 type TableOptions struct {
 	// Location is the zone whose wall clock the dates show (default
 	// Asia/Shanghai).
 	Location *time.Location
-	// Now decides 是否超期 (default time.Now()).
+	// Now is the export time: it decides 是否超期 and is shown above the
+	// table (default time.Now()).
 	Now time.Time
 	// Sheet names the worksheet (default 需求跟踪表, or Tracking table in
-	// English).
+	// English). Not used by CSV.
 	Sheet string
 	// Filter describes the records selected, for the line above the table
 	// (e.g. "2026-11-01 – 2026-11-30, 状态 待处理,处理中"); empty: the
-	// filter passed to WriteTable, as DescribeFilter says it.
+	// filter passed to WriteTable, as DescribeFilter says it. Not used by
+	// CSV, which has no title area.
 	Filter string
 	// Locale is the language of the headers and labels (default Chinese).
 	// Customer text and configured names (departments, SLA texts) are
@@ -188,11 +191,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	}
 	// Frozen above the first data row: the title area and the header stay
 	// in view.
-	firstData, err := excelize.CoordinatesToCellName(1, headerRow+1)
-	if err != nil {
-		return 0, fmt.Errorf("export: frozen header: %w", err)
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: headerRow, TopLeftCell: firstData, ActivePane: "bottomLeft"}); err != nil {
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: headerRow, TopLeftCell: cellName(1, headerRow+1), ActivePane: "bottomLeft"}); err != nil {
 		return 0, fmt.Errorf("export: frozen header: %w", err)
 	}
 	top := make([]interface{}, legendCol+2)
@@ -254,7 +253,11 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 				}
 			}
 		}
-		return sw.SetRow(cellName(1, headerRow+n), row)
+		cell, err := excelize.CoordinatesToCellName(1, headerRow+n) // fails past Excel's last row
+		if err != nil {
+			return err
+		}
+		return sw.SetRow(cell, row)
 	})
 	if err == nil {
 		err = ctx.Err()
@@ -305,8 +308,9 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// cellName is the name of the cell at col and row (1-based), which the
-// callers keep within Excel's limits.
+// cellName is the name of the cell at col and row (1-based), for cells
+// known to be within Excel's limits: the title area, and the filter's last
+// row once the data rows are written.
 func cellName(col, row int) string {
 	name, _ := excelize.CoordinatesToCellName(col, row)
 	return name
