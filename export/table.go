@@ -1,8 +1,9 @@
 // Package export writes what people work from: the tracking table
-// (需求分析与响应跟踪表) as an Excel workbook. It reads records through the
-// small Records interface, so it never imports the store, and writes
-// through excelize's stream writer, so memory stays bounded for any number
-// of rows. Customer text is always written as text, never as a formula.
+// (需求分析与响应跟踪表) as an Excel workbook ready to filter and print, or as
+// CSV. It reads records through the small Records interface, so it never
+// imports the store, and streams its output (excelize's stream writer for
+// the workbook), so memory stays bounded for any number of rows. Customer
+// text is always written as text, never as a formula.
 package export
 
 import (
@@ -11,12 +12,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Records is what export reads; the store implements it (export never
@@ -25,27 +28,50 @@ type Records interface {
 	EachDemand(ctx context.Context, f demand.Filter, fn func(*demand.Record) error) error
 }
 
-// TableOptions tune WriteTable.
+// TableOptions tune WriteTable, WriteCSV and WriteFile.
 type TableOptions struct {
 	// Location is the zone whose wall clock the dates show (default
 	// Asia/Shanghai).
 	Location *time.Location
-	// Now decides 是否超期 (default time.Now()).
+	// Now is the export time: it decides 是否超期 and is shown above the
+	// table (default time.Now()).
 	Now time.Time
-	// Sheet names the worksheet (default 需求跟踪表).
+	// Sheet names the worksheet (default 需求跟踪表, or Tracking table in
+	// English). Not used by CSV.
 	Sheet string
+	// Filter describes the records selected, for the line above the table
+	// (e.g. "2026-11-01 – 2026-11-30, 状态 待处理,处理中"); empty: the
+	// filter passed to WriteTable, as DescribeFilter says it. Not used by
+	// CSV, which has no title area.
+	Filter string
+	// Locale is the language of the headers and labels (default Chinese).
+	// Customer text and configured names (departments, SLA texts) are
+	// written as they are.
+	Locale i18n.Locale
 }
 
-// Columns are the tracking table's headers: the seed columns in their
-// order, then the working columns.
-var Columns = []string{"需求编号", "客户信息", "需求描述", "需求类型", "优先级", "责任部门", "响应方案", "时间节点",
-	"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数"}
-
-var widths = []float64{16, 30, 60, 10, 16, 12, 30, 14, 10, 24, 10, 22, 18, 18, 10, 10}
+// withDefaults fills the options left zero.
+func (o TableOptions) withDefaults() (TableOptions, error) {
+	if o.Location == nil {
+		loc, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			return o, fmt.Errorf("export: time zone: %w", err)
+		}
+		o.Location = loc
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.Locale != i18n.EN {
+		o.Locale = i18n.ZH
+	}
+	if o.Sheet == "" {
+		o.Sheet = i18n.T("需求跟踪表", "Tracking table").In(o.Locale)
+	}
+	return o, nil
+}
 
 const (
-	colReceived = 12 // 0-based index of 接收时间
-	colDue      = 13
 	// maxCell is Excel's limit on the characters (UTF-16 code units) in
 	// one cell.
 	maxCell = 32767
@@ -55,25 +81,33 @@ const (
 	zipLevel = 3
 )
 
-// styles are the cell styles: the header's, and each column's for a normal
-// row and for an overdue one (the same style plus the overdue fill, so a
-// date cell of an overdue row keeps its date format).
-type styles struct {
-	header int
-	col    [2][len(columnKinds)]int // [normal, overdue][column]
-}
-
-// Cell kinds, to pick a column's style.
+// Date formats of the kindDay and kindTime columns.
 const (
-	kindText = iota
-	kindWrap // long text: wrapped
-	kindDate
-	kindNumber
+	dayFormat  = "yyyy-mm-dd"
+	timeFormat = "yyyy-mm-dd hh:mm"
 )
 
-// columnKinds are the kinds of the Columns, in order.
-var columnKinds = [...]int{kindText, kindText, kindWrap, kindText, kindText, kindText, kindWrap, kindText,
-	kindText, kindWrap, kindText, kindText, kindDate, kindDate, kindText, kindNumber}
+// The rows above the data: the title with the overdue legend, the export
+// time with the filter, then the header.
+const (
+	titleRow  = 1
+	metaRow   = 2
+	headerRow = 3
+	// legendCol is the overdue legend's column (D): after the title, which
+	// runs over A–C in either language.
+	legendCol = colType
+)
+
+// overdueFill is the fill of an overdue row and of its legend.
+var overdueFill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}
+
+// styles are the cell styles: the title area's, the header's, and each
+// column's for a normal row and for an overdue one (the same style plus the
+// overdue fill, so a date cell of an overdue row keeps its date format).
+type styles struct {
+	title, meta, legend, header int
+	col                         [2][numColumns]int // [normal, overdue][column]
+}
 
 func newStyles(f *excelize.File) (styles, error) {
 	var s styles
@@ -86,39 +120,44 @@ func newStyles(f *excelize.File) (styles, error) {
 		id, err = f.NewStyle(st)
 		return id
 	}
-	s.header = add(&excelize.Style{Font: &excelize.Font{Bold: true},
+	// Thin grey borders: on paper there are no gridlines to tell the
+	// cells apart (excelize cannot ask to print them).
+	var border []excelize.Border
+	for _, side := range []string{"left", "top", "right", "bottom"} {
+		border = append(border, excelize.Border{Type: side, Color: "BFBFBF", Style: 1})
+	}
+	s.title = add(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}, Alignment: &excelize.Alignment{Vertical: "center"}})
+	s.meta = add(&excelize.Style{Font: &excelize.Font{Color: "595959"}})
+	s.legend = add(&excelize.Style{Fill: overdueFill, Border: border, Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center"}})
+	s.header = add(&excelize.Style{Font: &excelize.Font{Bold: true}, Border: border,
 		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
-	dateFmt := "yyyy-mm-dd hh:mm"
-	for i, fill := range []excelize.Fill{{}, {Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}} {
-		var kind [4]int
-		kind[kindText] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
-		kind[kindWrap] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
-		kind[kindDate] = add(&excelize.Style{Fill: fill, CustomNumFmt: &dateFmt, Alignment: &excelize.Alignment{Vertical: "top"}})
-		kind[kindNumber] = add(&excelize.Style{Fill: fill, Alignment: &excelize.Alignment{Vertical: "top"}})
-		for c, k := range columnKinds {
-			s.col[i][c] = kind[k]
+	day, tm := dayFormat, timeFormat
+	for i, fill := range []excelize.Fill{{}, overdueFill} {
+		var kind [numKinds]int
+		top := &excelize.Alignment{Vertical: "top"}
+		kind[kindText] = add(&excelize.Style{Fill: fill, Border: border, Alignment: top})
+		kind[kindWrap] = add(&excelize.Style{Fill: fill, Border: border, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
+		kind[kindDay] = add(&excelize.Style{Fill: fill, Border: border, CustomNumFmt: &day, Alignment: top})
+		kind[kindTime] = add(&excelize.Style{Fill: fill, Border: border, CustomNumFmt: &tm, Alignment: top})
+		kind[kindNumber] = add(&excelize.Style{Fill: fill, Border: border, Alignment: top})
+		for c, col := range columns {
+			s.col[i][c] = kind[col.kind]
 		}
 	}
 	return s, err
 }
 
 // WriteTable streams the tracking table of the records matching f to w and
-// returns the number of data rows. The workbook goes to w as it is zipped,
-// so on an error w may hold part of a file.
+// returns the number of data rows. Above the header are the title with the
+// legend of the overdue colour, and the export time with the filter; the
+// header has filter buttons, stays in view and is printed on every page of
+// an A4 landscape printout one page wide. The workbook goes to w as it is
+// zipped, so on an error w may hold part of a file.
 func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, opts TableOptions) (int, error) {
-	if opts.Location == nil {
-		loc, err := time.LoadLocation("Asia/Shanghai")
-		if err != nil {
-			return 0, fmt.Errorf("export: time zone: %w", err)
-		}
-		opts.Location = loc
-	}
-	if opts.Now.IsZero() {
-		opts.Now = time.Now()
-	}
-	if opts.Sheet == "" {
-		opts.Sheet = "需求跟踪表"
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return 0, err
 	}
 	book := excelize.NewFile()
 	defer book.Close()
@@ -129,34 +168,60 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	if err != nil {
 		return 0, fmt.Errorf("export: styles: %w", err)
 	}
+	title := i18n.T("需求分析与响应跟踪表", "Demand analysis and response tracking table").In(opts.Locale)
+	exported := opts.Now.In(opts.Location).Format("2006-01-02 15:04 (UTC-07:00)")
+	if opts.Filter == "" {
+		opts.Filter = DescribeFilter(f, opts.Location, opts.Locale)
+	}
+	// Before the stream writer: it writes the sheet properties (fitToPage)
+	// as it starts the sheet.
+	if err := setUpPrint(book, opts.Sheet, title+"  "+exported, opts.Locale); err != nil {
+		return 0, err
+	}
 	sw, err := book.NewStreamWriter(opts.Sheet)
 	if err != nil {
 		return 0, fmt.Errorf("export: stream writer: %w", err)
 	}
 	// Last column first: excelize puts each new width before the ones it
 	// has, and Excel wants the columns in ascending order.
-	for i := len(widths) - 1; i >= 0; i-- {
-		if err := sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
+	for i := len(columns) - 1; i >= 0; i-- {
+		if err := sw.SetColWidth(i+1, i+1, columns[i].width); err != nil {
 			return 0, fmt.Errorf("export: column width: %w", err)
 		}
 	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	// Frozen above the first data row: the title area and the header stay
+	// in view.
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: headerRow, TopLeftCell: cellName(1, headerRow+1), ActivePane: "bottomLeft"}); err != nil {
 		return 0, fmt.Errorf("export: frozen header: %w", err)
+	}
+	top := make([]interface{}, legendCol+2)
+	top[0] = excelize.Cell{StyleID: st.title, Value: title}
+	top[legendCol] = excelize.Cell{StyleID: st.legend, Value: i18n.T("已超期", "Overdue").In(opts.Locale)}
+	top[legendCol+1] = excelize.Cell{StyleID: st.meta,
+		Value: i18n.T("未关闭且已过截止时间的需求整行标为此色", "open demands past their due time are highlighted in this colour").In(opts.Locale)}
+	if err := sw.SetRow(cellName(1, titleRow), top, excelize.RowOpts{Height: 24}); err != nil {
+		return 0, fmt.Errorf("export: title: %w", err)
+	}
+	meta := i18n.Tf("导出时间 %s；筛选：%s", "Exported %s; filter: %s", exported, opts.Filter).In(opts.Locale)
+	if err := sw.SetRow(cellName(1, metaRow), []interface{}{excelize.Cell{StyleID: st.meta, Value: cellText(meta)}}); err != nil {
+		return 0, fmt.Errorf("export: title: %w", err)
 	}
 	// One row of cells, reused: row holds pointers to them, so a row costs
 	// no allocation beyond its values.
-	var cells [len(columnKinds)]excelize.Cell
+	var cells [numColumns]excelize.Cell
 	row := make([]interface{}, len(cells))
 	for i := range cells {
 		row[i] = &cells[i]
-		cells[i] = excelize.Cell{StyleID: st.header, Value: Columns[i]}
+		cells[i] = excelize.Cell{StyleID: st.header, Value: columns[i].name.In(opts.Locale)}
 	}
-	if err := sw.SetRow("A1", row, excelize.RowOpts{Height: 20}); err != nil {
+	if err := sw.SetRow(cellName(1, headerRow), row, excelize.RowOpts{Height: 20}); err != nil {
 		return 0, fmt.Errorf("export: header: %w", err)
 	}
 
 	n := 0
 	f.Summary = true // reasons, extras, flags: not in the table
+	rf := newRowFiller(opts)
+	var tr tableRow
 	err = src.EachDemand(ctx, f, func(r *demand.Record) error {
 		if n%1000 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -164,31 +229,31 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 			}
 		}
 		n++
-		overdue := !r.DueAt.IsZero() && r.DueAt.Before(opts.Now) && r.Status.Open()
-		o, late := 0, "否"
-		if overdue {
-			o, late = 1, "是"
+		rf.fill(&tr, r)
+		o := 0
+		if tr.overdue {
+			o = 1
 		}
 		for i := range cells {
-			cells[i].StyleID = st.col[o][i]
+			c := &cells[i]
+			c.StyleID = st.col[o][i]
+			// An empty field is a cell with a style and no value, not
+			// an empty string: Excel counts "" as content (COUNTA, the
+			// filter's (Blanks), Ctrl+End) and openpyxl reads it as ''.
+			switch columns[i].kind {
+			case kindDay, kindTime:
+				c.Value = excelTime(tr.time[i], opts.Location)
+			case kindNumber:
+				c.Value = tr.count
+			default:
+				if s := tr.text[i]; s != "" {
+					c.Value = cellText(s)
+				} else {
+					c.Value = nil
+				}
+			}
 		}
-		cells[0].Value = cellText(r.Code)
-		cells[1].Value = cellText(r.Customer.Summary())
-		cells[2].Value = cellText(r.Description.Summary())
-		cells[3].Value = cellText(r.Type.Label())
-		cells[4].Value = cellText(priorityLabel(r.Priority))
-		cells[5].Value = cellText(r.Department)
-		cells[6].Value = cellText(r.ResponsePlan)
-		cells[7].Value = cellText(r.SLA)
-		cells[8].Value = cellText(r.Status.Label())
-		cells[9].Value = cellText(r.FeedbackResult)
-		cells[10].Value = cellText(r.Urgency.Label())
-		cells[11].Value = cellText(sourceLabel(r.Source))
-		cells[colReceived].Value = excelTime(r.Source.ReceivedAt, opts.Location)
-		cells[colDue].Value = excelTime(r.DueAt, opts.Location)
-		cells[14].Value = late
-		cells[15].Value = r.Occurrences
-		cell, err := excelize.CoordinatesToCellName(1, n+1)
+		cell, err := excelize.CoordinatesToCellName(1, headerRow+n) // fails past Excel's last row
 		if err != nil {
 			return err
 		}
@@ -200,15 +265,13 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	if err != nil {
 		return 0, fmt.Errorf("export: tracking table: %w", err)
 	}
-	// A table over the rows gives the header its filter buttons (the
-	// stream writer has no plain autofilter; its one table is kept as a
-	// part of its own, not in memory). No table style: the cells' own
-	// styles show.
-	last, err := excelize.CoordinatesToCellName(len(Columns), n+1)
-	if err != nil {
-		return 0, fmt.Errorf("export: filter: %w", err)
-	}
-	if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: "需求跟踪", ShowRowStripes: boolPtr(false)}); err != nil {
+	// A sheet autofilter over the header and the rows gives the header its
+	// filter buttons. (A table would too, but LibreOffice and WPS show the
+	// buttons of the sheet's autoFilter with its _xlnm._FilterDatabase
+	// name, which AutoFilter writes; it must come before Flush, which
+	// writes the sheet's autoFilter element.)
+	ref := cellName(1, headerRow) + ":" + cellName(numColumns, headerRow+n)
+	if err := book.AutoFilter(opts.Sheet, ref, nil); err != nil {
 		return 0, fmt.Errorf("export: filter: %w", err)
 	}
 	if err := sw.Flush(); err != nil {
@@ -245,7 +308,54 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-func boolPtr(b bool) *bool { return &b }
+// cellName is the name of the cell at col and row (1-based), for cells
+// known to be within Excel's limits: the title area, and the filter's last
+// row once the data rows are written.
+func cellName(col, row int) string {
+	name, _ := excelize.CoordinatesToCellName(col, row)
+	return name
+}
+
+// setUpPrint prepares the sheet for paper: A4 landscape, fit to one page
+// wide and as many pages tall as it takes, narrow margins, the header row
+// on every page, and a footer with the title, the export time and the page
+// number.
+func setUpPrint(book *excelize.File, sheet, footer string, l i18n.Locale) error {
+	if err := book.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
+		return fmt.Errorf("export: page setup: %w", err)
+	}
+	if err := book.SetPageLayout(sheet, &excelize.PageLayoutOptions{
+		Size:        ptr(9), // A4
+		Orientation: ptr("landscape"),
+		FitToWidth:  ptr(1),
+		FitToHeight: ptr(0), // as many pages as the rows take
+	}); err != nil {
+		return fmt.Errorf("export: page setup: %w", err)
+	}
+	if err := book.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{
+		Left: ptr(0.3), Right: ptr(0.3), Top: ptr(0.5), Bottom: ptr(0.6), Header: ptr(0.3), Footer: ptr(0.3),
+	}); err != nil {
+		return fmt.Errorf("export: page margins: %w", err)
+	}
+	page := i18n.T("第 &P 页，共 &N 页", "Page &P of &N").In(l)
+	if err := book.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
+		OddFooter: "&L" + strings.ReplaceAll(footer, "&", "&&") + "&R" + page,
+	}); err != nil {
+		return fmt.Errorf("export: page footer: %w", err)
+	}
+	titles := fmt.Sprintf("%s!$%d:$%d", quoteSheet(sheet), headerRow, headerRow)
+	if err := book.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: titles, Scope: sheet}); err != nil {
+		return fmt.Errorf("export: print titles: %w", err)
+	}
+	return nil
+}
+
+// quoteSheet is a sheet name as a reference writes it.
+func quoteSheet(name string) string {
+	return "'" + strings.ReplaceAll(name, "'", "''") + "'"
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // cellText keeps text within Excel's cell limit of 32,767 characters
 // (UTF-16 code units), marking the cut. (excelize would cut silently.) The
@@ -286,18 +396,4 @@ func excelTime(t time.Time, loc *time.Location) interface{} {
 	}
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
-}
-
-func priorityLabel(p demand.Priority) string {
-	if p == "" {
-		return ""
-	}
-	return string(p) + " " + p.Label()
-}
-
-func sourceLabel(s demand.Source) string {
-	if s.Name == "" {
-		return s.Channel.Label()
-	}
-	return s.Channel.Label() + " · " + s.Name
 }

@@ -1,0 +1,237 @@
+package export
+
+import (
+	"strings"
+	"time"
+
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
+)
+
+// Column indexes of the tracking table. The seed columns (需求编号 … 反馈结果)
+// come first in the order DESIGN.md fixes, then the working columns.
+// 响应时限 (the SLA text that set the due time) is the last column rather
+// than beside 时间节点: between 时间节点 and 状态 it would break the seed
+// order, and at the end it moves no documented column's letter.
+const (
+	colCode = iota
+	colCustomer
+	colDescription
+	colType
+	colPriority
+	colDepartment
+	colPlan
+	colMilestone // 时间节点: the due date, as a date
+	colStatus
+	colFeedback
+	colUrgency
+	colChannel
+	colReceived
+	colDue // 截止时间: the due date and time
+	colOverdue
+	colOccurrences
+	colSLA
+	numColumns
+)
+
+// Cell kinds, to pick a column's style and how a value is written.
+const (
+	kindText = iota
+	kindWrap // long text: wrapped
+	kindDay  // a date shown as a day
+	kindTime // a date shown with its time
+	kindNumber
+	numKinds
+)
+
+// column is one column of the tracking table.
+type column struct {
+	name  i18n.Text
+	width float64 // in Excel's character widths
+	kind  int
+}
+
+var columns = [numColumns]column{
+	colCode:        {i18n.T("需求编号", "Demand ID"), 16, kindText},
+	colCustomer:    {i18n.T("客户信息", "Customer"), 30, kindText},
+	colDescription: {i18n.T("需求描述", "Description"), 60, kindWrap},
+	colType:        {i18n.T("需求类型", "Type"), 10, kindText},
+	colPriority:    {i18n.T("优先级", "Priority"), 16, kindText},
+	colDepartment:  {i18n.T("责任部门", "Department"), 12, kindText},
+	colPlan:        {i18n.T("响应方案", "Response plan"), 30, kindWrap},
+	colMilestone:   {i18n.T("时间节点", "Target date"), 12, kindDay},
+	colStatus:      {i18n.T("状态", "Status"), 10, kindText},
+	colFeedback:    {i18n.T("反馈结果", "Feedback"), 24, kindWrap},
+	colUrgency:     {i18n.T("紧急程度", "Urgency"), 10, kindText},
+	colChannel:     {i18n.T("来源渠道", "Channel"), 22, kindText},
+	colReceived:    {i18n.T("接收时间", "Received"), 18, kindTime},
+	colDue:         {i18n.T("截止时间", "Due"), 18, kindTime},
+	colOverdue:     {i18n.T("是否超期", "Overdue"), 10, kindText},
+	colOccurrences: {i18n.T("重复次数", "Occurrences"), 11, kindNumber},
+	colSLA:         {i18n.T("响应时限", "SLA"), 12, kindText},
+}
+
+// Columns are the tracking table's Chinese headers: the seed columns in
+// their order, then the working columns.
+var Columns = ColumnNames(i18n.ZH)
+
+// ColumnNames are the tracking table's headers in l.
+func ColumnNames(l i18n.Locale) []string {
+	names := make([]string, numColumns)
+	for i, c := range columns {
+		names[i] = c.name.In(l)
+	}
+	return names
+}
+
+// tableRow is one record as the table shows it, before it becomes xlsx
+// cells or CSV fields: WriteTable and WriteCSV fill it the same way, so
+// the two formats cannot disagree on a column.
+type tableRow struct {
+	text    [numColumns]string    // the text columns; "" is an empty cell
+	time    [numColumns]time.Time // the date columns; zero is an empty cell
+	count   int                   // 重复次数
+	overdue bool                  // open and past its due time
+}
+
+// rowFiller fills tableRows for one export.
+type rowFiller struct {
+	now     time.Time
+	locale  i18n.Locale
+	yes, no string
+}
+
+func newRowFiller(opts TableOptions) rowFiller {
+	return rowFiller{now: opts.Now, locale: opts.Locale,
+		yes: i18n.T("是", "yes").In(opts.Locale), no: i18n.T("否", "no").In(opts.Locale)}
+}
+
+func (rf *rowFiller) fill(row *tableRow, r *demand.Record) {
+	en := rf.locale == i18n.EN
+	row.overdue = !r.DueAt.IsZero() && r.DueAt.Before(rf.now) && r.Status.Open()
+	t := &row.text
+	t[colCode] = r.Code
+	t[colCustomer] = r.Customer.Summary()
+	t[colDescription] = r.Description.Summary()
+	t[colType] = label(r.Type, en, typeEN)
+	t[colPriority] = priorityLabel(r.Priority, en)
+	t[colDepartment] = r.Department
+	t[colPlan] = r.ResponsePlan
+	t[colStatus] = label(r.Status, en, statusEN)
+	t[colFeedback] = r.FeedbackResult
+	t[colUrgency] = label(r.Urgency, en, urgencyEN)
+	t[colChannel] = sourceLabel(r.Source, en)
+	t[colOverdue] = rf.no
+	if row.overdue {
+		t[colOverdue] = rf.yes
+	}
+	t[colSLA] = r.SLA
+	row.time[colMilestone] = r.DueAt
+	row.time[colReceived] = r.Source.ReceivedAt
+	row.time[colDue] = r.DueAt
+	row.count = r.Occurrences
+}
+
+// labeled is an enumeration of package demand, whose Label is Chinese.
+type labeled interface {
+	~string
+	Label() string
+}
+
+// label is v's Chinese label, or its English one from en when en is set
+// (package demand has Chinese labels only; the value itself when en has
+// none, which is English too).
+func label[T labeled](v T, english bool, en map[T]string) string {
+	if !english {
+		return v.Label()
+	}
+	if s, ok := en[v]; ok {
+		return s
+	}
+	return string(v)
+}
+
+var (
+	typeEN = map[demand.Type]string{demand.TypeInquiry: "inquiry", demand.TypeComplaint: "complaint",
+		demand.TypeSuggestion: "suggestion", demand.TypeFeature: "feature", demand.TypeService: "service",
+		demand.TypeFunctional: "functional", demand.TypeExperience: "experience", demand.TypeStrategic: "strategic"}
+	statusEN = map[demand.Status]string{demand.StatusNew: "new", demand.StatusInProgress: "in progress",
+		demand.StatusDelivered: "delivered", demand.StatusAccepted: "accepted", demand.StatusClosed: "closed",
+		demand.StatusRejected: "rejected"}
+	urgencyEN  = map[demand.Urgency]string{demand.UrgencyHigh: "high", demand.UrgencyMedium: "medium", demand.UrgencyLow: "low"}
+	channelEN  = map[demand.Channel]string{demand.ChannelEmail: "email", demand.ChannelQuestionnaire: "questionnaire", demand.ChannelWebhook: "webhook", demand.ChannelManual: "manual"}
+	priorityEN = map[demand.Priority]string{demand.P1: "P1 urgent and important", demand.P2: "P2 important, not urgent",
+		demand.P3: "P3 urgent, not important", demand.P4: "P4 neither urgent nor important"}
+)
+
+func priorityLabel(p demand.Priority, en bool) string {
+	switch {
+	case p == "":
+		return ""
+	case en:
+		return label(p, en, priorityEN)
+	}
+	return string(p) + " " + p.Label()
+}
+
+func sourceLabel(s demand.Source, en bool) string {
+	ch := label(s.Channel, en, channelEN)
+	if s.Name == "" {
+		return ch
+	}
+	return ch + " · " + s.Name
+}
+
+// DescribeFilter says in l which records f selects, for the line above
+// the table: "接收时间 2026-11-01 至 2026-11-30；状态 待处理、处理中", or 全部
+// (all). Dates are days in loc; an Until at midnight is shown as the day
+// before, the last day included, as --until takes it.
+func DescribeFilter(f demand.Filter, loc *time.Location, l i18n.Locale) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	var parts []string
+	since, until := "", ""
+	if !f.Since.IsZero() {
+		since = dayOrTime(f.Since.In(loc))
+	}
+	if !f.Until.IsZero() {
+		u := f.Until.In(loc)
+		if u.Equal(startOfDay(u)) {
+			until = u.AddDate(0, 0, -1).Format(time.DateOnly)
+		} else {
+			until = i18n.Tf("%s 前", "before %s", u.Format("2006-01-02 15:04")).In(l)
+		}
+	}
+	switch {
+	case since != "" && until != "":
+		parts = append(parts, i18n.Tf("接收时间 %s 至 %s", "received %s to %s", since, until).In(l))
+	case since != "":
+		parts = append(parts, i18n.Tf("接收时间 %s 起", "received from %s", since).In(l))
+	case until != "":
+		parts = append(parts, i18n.Tf("接收时间截至 %s", "received until %s", until).In(l))
+	}
+	if len(f.Status) > 0 {
+		names := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			names[i] = label(s, l == i18n.EN, statusEN)
+		}
+		sep := i18n.T("、", ", ").In(l)
+		parts = append(parts, i18n.Tf("状态 %s", "status %s", strings.Join(names, sep)).In(l))
+	}
+	if len(parts) == 0 {
+		return i18n.T("全部", "all").In(l)
+	}
+	return strings.Join(parts, i18n.T("；", "; ").In(l))
+}
+
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+func dayOrTime(t time.Time) string {
+	if t.Equal(startOfDay(t)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format("2006-01-02 15:04")
+}
