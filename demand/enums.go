@@ -94,15 +94,17 @@ type enum[T ~string] struct {
 	name    string
 	values  []T
 	labels  map[T]string
+	english map[T]string
 	aliases map[string]T
 }
 
 func newEnum[T ~string](name string, defs ...[]string) enum[T] {
-	e := enum[T]{name: name, labels: map[T]string{}, aliases: map[string]T{}}
+	e := enum[T]{name: name, labels: map[T]string{}, english: map[T]string{}, aliases: map[string]T{}}
 	for _, d := range defs { // d = value, label, aliases…
 		v := T(d[0])
 		e.values = append(e.values, v)
 		e.labels[v] = d[1]
+		e.english[v] = strings.ReplaceAll(d[0], "_", " ")
 		for _, a := range d {
 			e.aliases[strings.ToLower(a)] = v
 		}
@@ -112,6 +114,21 @@ func newEnum[T ~string](name string, defs ...[]string) enum[T] {
 
 func (e enum[T]) label(v T) string {
 	if l, ok := e.labels[v]; ok {
+		return l
+	}
+	return string(v)
+}
+
+// withEnglish sets English names that are not the value itself.
+func (e enum[T]) withEnglish(names map[T]string) enum[T] {
+	for v, n := range names {
+		e.english[v] = n
+	}
+	return e
+}
+
+func (e enum[T]) englishLabel(v T) string {
+	if l, ok := e.english[v]; ok {
 		return l
 	}
 	return string(v)
@@ -153,7 +170,8 @@ var (
 		[]string{"P1", "紧急且重要"},
 		[]string{"P2", "重要不紧急"},
 		[]string{"P3", "紧急不重要"},
-		[]string{"P4", "不紧急不重要"})
+		[]string{"P4", "不紧急不重要"}).withEnglish(map[Priority]string{P1: "P1 urgent and important",
+		P2: "P2 important, not urgent", P3: "P3 urgent, not important", P4: "P4 neither urgent nor important"})
 	statuses = newEnum[Status]("status",
 		[]string{"new", "待处理", "未处理", "新建", "open"},
 		[]string{"in_progress", "处理中", "in progress", "in-progress", "进行中", "跟进中"},
@@ -184,6 +202,16 @@ func (s Status) Label() string     { return statuses.label(s) }
 func (c Channel) Label() string    { return channels.label(c) }
 func (o Origin) Label() string     { return origins.label(o) }
 func (t Tier) Label() string       { return tiers.label(t) }
+
+// English is the name used in English tables and reports.
+func (u Urgency) English() string    { return urgencies.englishLabel(u) }
+func (i Importance) English() string { return importances.englishLabel(i) }
+func (t Type) English() string       { return types.englishLabel(t) }
+func (p Priority) English() string   { return priorities.englishLabel(p) }
+func (s Status) English() string     { return statuses.englishLabel(s) }
+func (c Channel) English() string    { return channels.englishLabel(c) }
+func (o Origin) English() string     { return origins.englishLabel(o) }
+func (t Tier) English() string       { return tiers.englishLabel(t) }
 
 // Parse functions accept the value, its Chinese label or a common alias,
 // case-insensitively.

@@ -113,13 +113,13 @@ func (rf *rowFiller) fill(row *tableRow, r *demand.Record) {
 	t[colCode] = r.Code
 	t[colCustomer] = r.Customer.Summary()
 	t[colDescription] = r.Description.Summary()
-	t[colType] = label(r.Type, en, typeEN)
+	t[colType] = label(r.Type, en)
 	t[colPriority] = priorityLabel(r.Priority, en)
 	t[colDepartment] = r.Department
 	t[colPlan] = r.ResponsePlan
-	t[colStatus] = label(r.Status, en, statusEN)
+	t[colStatus] = label(r.Status, en)
 	t[colFeedback] = r.FeedbackResult
-	t[colUrgency] = label(r.Urgency, en, urgencyEN)
+	t[colUrgency] = label(r.Urgency, en)
 	t[colChannel] = sourceLabel(r.Source, en)
 	t[colOverdue] = rf.no
 	if row.overdue {
@@ -132,54 +132,46 @@ func (rf *rowFiller) fill(row *tableRow, r *demand.Record) {
 	row.count = r.Occurrences
 }
 
-// labeled is an enumeration of package demand, whose Label is Chinese.
+// labeled is an enumeration of package demand.
 type labeled interface {
 	~string
 	Label() string
+	English() string
 }
 
-// label is v's Chinese label, or its English one from en when en is set
-// (package demand has Chinese labels only; the value itself when en has
-// none, which is English too).
-func label[T labeled](v T, english bool, en map[T]string) string {
-	if !english {
-		return v.Label()
+// label is v's Chinese label, or its English one.
+func label[T labeled](v T, english bool) string {
+	if english {
+		return v.English()
 	}
-	if s, ok := en[v]; ok {
-		return s
-	}
-	return string(v)
+	return v.Label()
 }
-
-var (
-	typeEN = map[demand.Type]string{demand.TypeInquiry: "inquiry", demand.TypeComplaint: "complaint",
-		demand.TypeSuggestion: "suggestion", demand.TypeFeature: "feature", demand.TypeService: "service",
-		demand.TypeFunctional: "functional", demand.TypeExperience: "experience", demand.TypeStrategic: "strategic"}
-	statusEN = map[demand.Status]string{demand.StatusNew: "new", demand.StatusInProgress: "in progress",
-		demand.StatusDelivered: "delivered", demand.StatusAccepted: "accepted", demand.StatusClosed: "closed",
-		demand.StatusRejected: "rejected"}
-	urgencyEN  = map[demand.Urgency]string{demand.UrgencyHigh: "high", demand.UrgencyMedium: "medium", demand.UrgencyLow: "low"}
-	channelEN  = map[demand.Channel]string{demand.ChannelEmail: "email", demand.ChannelQuestionnaire: "questionnaire", demand.ChannelWebhook: "webhook", demand.ChannelManual: "manual"}
-	priorityEN = map[demand.Priority]string{demand.P1: "P1 urgent and important", demand.P2: "P2 important, not urgent",
-		demand.P3: "P3 urgent, not important", demand.P4: "P4 neither urgent nor important"}
-)
 
 func priorityLabel(p demand.Priority, en bool) string {
 	switch {
 	case p == "":
 		return ""
 	case en:
-		return label(p, en, priorityEN)
+		return label(p, en)
 	}
 	return string(p) + " " + p.Label()
 }
 
 func sourceLabel(s demand.Source, en bool) string {
-	ch := label(s.Channel, en, channelEN)
+	ch := label(s.Channel, en)
 	if s.Name == "" {
 		return ch
 	}
 	return ch + " · " + s.Name
+}
+
+// labels are values as a person reads them in l.
+func labels[T labeled](vs []T, l i18n.Locale) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = label(v, l == i18n.EN)
+	}
+	return out
 }
 
 // DescribeFilter says in l which records f selects, for the line above
@@ -211,13 +203,25 @@ func DescribeFilter(f demand.Filter, loc *time.Location, l i18n.Locale) string {
 	case until != "":
 		parts = append(parts, i18n.Tf("接收时间截至 %s", "received until %s", until).In(l))
 	}
+	sep := i18n.T("、", ", ").In(l)
 	if len(f.Status) > 0 {
-		names := make([]string, len(f.Status))
-		for i, s := range f.Status {
-			names[i] = label(s, l == i18n.EN, statusEN)
+		parts = append(parts, i18n.Tf("状态 %s", "status %s", strings.Join(labels(f.Status, l), sep)).In(l))
+	}
+	if len(f.Types) > 0 {
+		parts = append(parts, i18n.Tf("类型 %s", "type %s", strings.Join(labels(f.Types, l), sep)).In(l))
+	}
+	if len(f.Priority) > 0 {
+		names := make([]string, len(f.Priority))
+		for i, p := range f.Priority {
+			names[i] = string(p)
 		}
-		sep := i18n.T("、", ", ").In(l)
-		parts = append(parts, i18n.Tf("状态 %s", "status %s", strings.Join(names, sep)).In(l))
+		parts = append(parts, i18n.Tf("优先级 %s", "priority %s", strings.Join(names, sep)).In(l))
+	}
+	if !f.OverdueAt.IsZero() {
+		parts = append(parts, i18n.T("已超期未关闭", "open and overdue").In(l))
+	}
+	if f.Limit > 0 {
+		parts = append(parts, i18n.Tf("前 %d 条", "first %d", f.Limit).In(l))
 	}
 	if len(parts) == 0 {
 		return i18n.T("全部", "all").In(l)

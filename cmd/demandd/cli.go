@@ -442,9 +442,8 @@ func dateRange(since, until string, loc *time.Location) (demand.Filter, error) {
 	return f, nil
 }
 
-// filterFunc reads the filter flags once parsed: the filter, and its
-// description for a person (the export's title row).
-type filterFunc func(loc *time.Location) (demand.Filter, string, error)
+// filterFunc reads the filter flags once parsed.
+type filterFunc func(loc *time.Location) (demand.Filter, error)
 
 // filterFlags adds --since, --until, --status, --type, --priority and
 // --overdue to fs.
@@ -457,46 +456,24 @@ func (c *cli) filterFlags(fs *flag.FlagSet) filterFunc {
 		"only these types, comma-separated (inquiry, complaint, suggestion, feature, service, or 咨询…)").In(c.lang))
 	priority := fs.String("priority", "", i18n.T("只要这些优先级，逗号分隔（P1、P2、P3、P4）", "only these priorities, comma-separated (P1, P2, P3, P4)").In(c.lang))
 	overdue := fs.Bool("overdue", false, i18n.T("只要已超期且未关闭的需求", "only open demands past their due time").In(c.lang))
-	return func(loc *time.Location) (demand.Filter, string, error) {
+	return func(loc *time.Location) (demand.Filter, error) {
 		f, err := dateRange(*since, *until, loc)
 		if err != nil {
-			return f, "", err
+			return f, err
 		}
 		if f.Status, err = parseList("--status", *status, demand.ParseStatus); err != nil {
-			return f, "", err
+			return f, err
 		}
 		if f.Types, err = parseList("--type", *typ, demand.ParseType); err != nil {
-			return f, "", err
+			return f, err
 		}
 		if f.Priority, err = parseList("--priority", *priority, demand.ParsePriority); err != nil {
-			return f, "", err
-		}
-		var desc []string
-		switch {
-		case *since != "" && *until != "":
-			desc = append(desc, *since+" – "+*until)
-		case *since != "":
-			desc = append(desc, i18n.Tf("%s 起", "from %s", *since).In(c.lang))
-		case *until != "":
-			desc = append(desc, i18n.Tf("至 %s", "until %s", *until).In(c.lang))
-		}
-		for _, part := range []struct {
-			zh, en string
-			vals   []string
-		}{
-			{"状态", "status", labels(c.lang, f.Status)},
-			{"类型", "type", labels(c.lang, f.Types)},
-			{"优先级", "priority", strs(f.Priority)},
-		} {
-			if len(part.vals) > 0 {
-				desc = append(desc, i18n.T(part.zh, part.en).In(c.lang)+" "+strings.Join(part.vals, ","))
-			}
+			return f, err
 		}
 		if *overdue {
 			f.OverdueAt = time.Now()
-			desc = append(desc, i18n.T("已超期", "overdue").In(c.lang))
 		}
-		return f, strings.Join(desc, "；"), nil
+		return f, nil
 	}
 }
 
@@ -514,27 +491,6 @@ func parseList[T any](name, s string, parse func(string) (T, error)) ([]T, error
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-func strs[T ~string](vs []T) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = string(v)
-	}
-	return out
-}
-
-// labels are enum values as a person reads them: Chinese labels, or the
-// names in English.
-func labels[T interface {
-	~string
-	Label() string
-}](l i18n.Locale, vs []T) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = label(l, string(v), v.Label())
-	}
-	return out
 }
 
 func isTerminal(w io.Writer) bool {

@@ -187,14 +187,37 @@ func TestExportWorkbook(t *testing.T) {
 	defer f.Close()
 	sheet := f.GetSheetName(0)
 	rows, err := f.GetRows(sheet)
-	if err != nil || len(rows) != 4 {
+	if err != nil || len(rows) != 6 { // title, time and filter, header, 3 demands
 		t.Fatalf("%d rows, %v", len(rows), err)
 	}
-	if rows[0][0] != "需求编号" || rows[0][15] != "重复次数" {
-		t.Errorf("header %v", rows[0])
+	if rows[0][0] != "需求分析与响应跟踪表" || !strings.Contains(strings.Join(rows[1], " "), "2026-11-23") ||
+		!strings.Contains(strings.Join(rows[1], " "), "待处理") {
+		t.Errorf("title rows %v / %v: want the title and the filter used", rows[0], rows[1])
 	}
-	if formula, _ := f.GetCellFormula(sheet, "C3"); formula != "" || !strings.HasPrefix(rows[2][2], "=HYPERLINK") {
-		t.Errorf("description became a formula %q / %q", formula, rows[2][2])
+	if rows[2][0] != "需求编号" || rows[2][15] != "重复次数" {
+		t.Errorf("header %v", rows[2])
+	}
+	if formula, _ := f.GetCellFormula(sheet, "C5"); formula != "" || !strings.HasPrefix(rows[4][2], "=HYPERLINK") {
+		t.Errorf("description became a formula %q / %q", formula, rows[4][2])
+	}
+	// CSV by the name, UTF-8 with a BOM so that Excel reads the Chinese;
+	// any other name is refused before anything is written.
+	csvOut := filepath.Join(dir, "跟踪表.csv")
+	if code, stdout, errOut := demandd(t, "export", "--out", csvOut, "--config", cfg); code != exitOK || !strings.Contains(stdout, "wrote 3 demands") {
+		t.Fatalf("export csv: %d %q %q", code, stdout, errOut)
+	}
+	if b, err := os.ReadFile(csvOut); err != nil || !strings.HasPrefix(string(b), "\ufeff需求编号,") || strings.HasPrefix(string(b[3:]), "PK") {
+		t.Errorf("csv export: %q %v", b[:min(len(b), 40)], err)
+	}
+	if fi, err := os.Stat(csvOut); err != nil || fi.Mode().Perm()&0o044 == 0 {
+		t.Errorf("export mode %v %v: want the umask's (0644 typically)", fi.Mode(), err)
+	}
+	pdf := filepath.Join(dir, "x.pdf")
+	if code, _, errOut := demandd(t, "export", "--out", pdf, "--config", cfg); code != exitUsage || !strings.Contains(errOut, ".csv") {
+		t.Errorf("export to .pdf: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(pdf); err == nil {
+		t.Error("a .pdf was written")
 	}
 	// Dates outside the range are left out.
 	code, stdout, _ = demandd(t, "export", "--out", out, "--since", "2026-11-24", "--config", cfg)

@@ -240,12 +240,12 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	if err := checkExportFormat(*out); err != nil {
 		return err
 	}
-	a, f, desc, err := c.openFiltered(ctx, *cfgPath, filter)
+	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	n, err := writeExport(ctx, a, *out, f, desc)
+	n, err := writeExport(ctx, a, *out, f)
 	if err != nil {
 		return err
 	}
@@ -255,25 +255,31 @@ func (c *cli) export(ctx context.Context, args []string) error {
 
 // openFiltered opens the existing register and reads the filter flags,
 // whose dates are in the configured zone.
-func (c *cli) openFiltered(ctx context.Context, cfgPath string, filter filterFunc) (*app, demand.Filter, string, error) {
+func (c *cli) openFiltered(ctx context.Context, cfgPath string, filter filterFunc) (*app, demand.Filter, error) {
 	a, err := c.open(ctx, cfgPath, existingOnly)
 	if err != nil {
-		return nil, demand.Filter{}, "", err
+		return nil, demand.Filter{}, err
 	}
-	f, desc, err := filter(a.cfg.Location())
+	f, err := filter(a.cfg.Location())
 	if err != nil {
 		a.Close()
-		return nil, demand.Filter{}, "", err
+		return nil, demand.Filter{}, err
 	}
-	return a, f, desc, nil
+	return a, f, nil
 }
 
-// label is an enum's Chinese label, or its name in English.
-func label(l i18n.Locale, name, zh string) string {
+// labeled is an enumeration of package demand.
+type labeled interface {
+	Label() string
+	English() string
+}
+
+// label is v's name as a person reads it in l.
+func label(l i18n.Locale, v labeled) string {
 	if l == i18n.EN {
-		return name
+		return v.English()
 	}
-	return zh
+	return v.Label()
 }
 
 func (c *cli) list(ctx context.Context, args []string) error {
@@ -287,7 +293,7 @@ func (c *cli) list(ctx context.Context, args []string) error {
 	if *limit < 0 {
 		return usagef("--limit 不能为负数", "--limit must not be negative")
 	}
-	a, f, _, err := c.openFiltered(ctx, *cfgPath, filter)
+	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
@@ -310,8 +316,8 @@ func (c *cli) list(ctx context.Context, args []string) error {
 		if !r.DueAt.IsZero() {
 			due = r.DueAt.In(loc).Format("2006-01-02 15:04")
 		}
-		return tab.row(r.Code, r.Source.ReceivedAt.In(loc).Format("2006-01-02 15:04"), label(l, string(r.Type), r.Type.Label()),
-			label(l, string(r.Urgency), r.Urgency.Label()), string(r.Priority), label(l, string(r.Status), r.Status.Label()),
+		return tab.row(r.Code, r.Source.ReceivedAt.In(loc).Format("2006-01-02 15:04"), label(l, r.Type),
+			label(l, r.Urgency), string(r.Priority), label(l, r.Status),
 			due, r.Customer.Summary(), r.Description.Summary())
 	})
 	if err != nil {
@@ -376,13 +382,13 @@ func (c *cli) quarantine(ctx context.Context, args []string) error {
 	tab := newTable(c.stdout, l, column{"编号", "ID", 7}, column{"渠道", "CHANNEL", 13}, column{"来源", "SOURCE", 12},
 		column{"时间", "WHEN", 16}, column{"次数", "TRIES", 5}, column{"原因", "REASON", 60}, column{"位置", "WHERE", 0})
 	for _, it := range items {
-		if err := tab.row(strconv.FormatInt(it.ID, 10), label(l, it.Channel, demand.Channel(it.Channel).Label()), it.Source,
+		if err := tab.row(strconv.FormatInt(it.ID, 10), label(l, demand.Channel(it.Channel)), it.Source,
 			it.ReceivedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(it.Attempts), it.Reason, it.Ref); err != nil {
 			return err
 		}
 	}
 	for _, f := range files {
-		if err := tab.row(fmt.Sprintf("F%d", f.ID), label(l, "file", "文件"), f.Source,
+		if err := tab.row(fmt.Sprintf("F%d", f.ID), i18n.T("文件", "file").In(l), f.Source,
 			f.FailedAt.In(loc).Format("2006-01-02 15:04"), strconv.Itoa(f.Attempts), f.Reason, f.MovedTo); err != nil {
 			return err
 		}
@@ -536,10 +542,10 @@ func (c *cli) update(ctx context.Context, args []string) error {
 		var parts []string
 		diff := func(zh, en, old, new string) {
 			if old != new {
-				parts = append(parts, fmt.Sprintf("%s %q→%q", label(l, en, zh), old, new))
+				parts = append(parts, fmt.Sprintf("%s %q→%q", i18n.T(zh, en).In(l), old, new))
 			}
 		}
-		diff("状态", "status", label(l, string(before.Status), before.Status.Label()), label(l, string(after.Status), after.Status.Label()))
+		diff("状态", "status", label(l, before.Status), label(l, after.Status))
 		diff("响应方案", "plan", before.ResponsePlan, after.ResponsePlan)
 		diff("反馈结果", "feedback", before.FeedbackResult, after.FeedbackResult)
 		diff("责任部门", "department", before.Department, after.Department)
