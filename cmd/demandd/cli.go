@@ -343,7 +343,8 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	}
 	st, err := store.Open(ctx, url, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
 	if err != nil {
-		return nil, fmt.Errorf("%w (database %s; check [database] url in %s)", err, cfg.Redacted(), cfg.File)
+		return nil, i18n.Wrap(err, i18n.Tf("无法打开数据库 %s（%v）；请检查 %s 中的 [database] url",
+			"cannot open the database %s (%v); check [database] url in %s", cfg.Redacted(), err, cfg.File))
 	}
 	log.Debug("database opened", "database", databaseName(cfg), "config", cfg.File)
 	if mustExist {

@@ -55,7 +55,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		sources = append(sources, src)
 	}
 	for _, e := range a.cfg.Emails {
-		src, err := emailSource(e, a.log)
+		src, err := emailSource(e, a.lang(), a.log)
 		if err != nil {
 			return usageError{err}
 		}
@@ -90,7 +90,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 }
 
 // emailSource builds an IMAP account source from its configuration.
-func emailSource(e config.Email, log *slog.Logger) (*imapsrc.Source, error) {
+func emailSource(e config.Email, locale i18n.Locale, log *slog.Logger) (*imapsrc.Source, error) {
 	password, err := e.Secret()
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func emailSource(e config.Email, log *slog.Logger) (*imapsrc.Source, error) {
 	return imapsrc.New(imapsrc.Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
 		Username: e.Username, Password: password, Auth: e.Auth, Token: token, Mailboxes: e.Mailboxes, PollInterval: e.PollInterval.Duration,
 		IDLE: *e.IDLE, After: e.After, Since: since, MaxMessageSize: e.MaxMessageSize, SenderLimit: e.SenderLimit,
-		Origin: origin, Logger: log})
+		Origin: origin, Locale: locale, Logger: log})
 }
 
 // watchdog pings systemd's watchdog while the database answers, so that a

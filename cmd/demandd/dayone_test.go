@@ -167,7 +167,10 @@ func TestQuarantineListsFailedFiles(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, func() bool {
 		_, out, _ := demandd(t, "quarantine", "list", "--config", cfg)
 		return strings.Contains(out, "F1")
-	}, func() string { _, out, errOut := demandd(t, "quarantine", "list", "--config", cfg); return out + errOut })
+	}, func() string {
+		_, out, errOut := demandd(t, "quarantine", "list", "--config", cfg)
+		return out + errOut
+	})
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Fatalf("serve exit %d", code)

@@ -43,11 +43,15 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Config configures one account.
 type Config struct {
-	Name     string
+	Name string
+	// Locale is the language of the reasons recorded for mail that is
+	// quarantined or ignored (default Chinese).
+	Locale   i18n.Locale
 	Addr     string // host:port
 	TLS      string // implicit, starttls or none
 	Username string
@@ -524,17 +528,19 @@ func (s *Source) fetch(c *imapclient.Client, mailbox string, uidValidity uint32,
 		case !ok || body == nil:
 			it.Key = fmt.Sprintf("imap-unfetchable:%s/%s/%d/%d", s.cfg.Name, mailbox, uidValidity, u)
 			it.Ref = fmt.Sprintf("%s/%s UID %d", s.cfg.Name, mailbox, u)
-			it.Problem = "the server did not deliver this message; it is recorded by its UID — check it in the mailbox"
+			it.Problem = i18n.T("服务器没有返回这封邮件；已按 UID 记录——请在邮箱中查看", "the server did not deliver this message; it is recorded by its UID — check it in the mailbox").In(s.cfg.Locale)
 		case m.size > s.cfg.MaxMessageSize:
 			it.Key = messageKey(body, fmt.Sprintf("%s/%s/%d/%d", s.cfg.Name, mailbox, uidValidity, u))
 			it.Ref = messageID(body)
-			it.Problem = fmt.Sprintf("the message is %.1f MB, over max_message_size (%.1f MB); it is recorded from its headers — raise max_message_size to import such mail",
-				float64(m.size)/(1<<20), float64(s.cfg.MaxMessageSize)/(1<<20))
+			it.Problem = i18n.Tf("邮件大小 %.1f MB，超过 max_message_size（%.1f MB）；已按邮件头记录——要导入这类邮件请调大 max_message_size",
+				"the message is %.1f MB, over max_message_size (%.1f MB); it is recorded from its headers — raise max_message_size to import such mail",
+				float64(m.size)/(1<<20), float64(s.cfg.MaxMessageSize)/(1<<20)).In(s.cfg.Locale)
 		default:
 			it.Key = messageKey(body, "")
 			it.Ref = messageID(body)
 			if from := sender(body); !s.allow(from, m.date) {
-				it.Ignore = fmt.Sprintf("more than %d messages in an hour from %s: a mail loop? kept, not a demand", s.cfg.SenderLimit, from)
+				it.Ignore = i18n.Tf("%[2]s 一小时内发来超过 %[1]d 封邮件：可能是邮件循环？已保留，不作为需求",
+					"more than %d messages in an hour from %s: a mail loop? kept, not a demand", s.cfg.SenderLimit, from).In(s.cfg.Locale)
 			}
 		}
 		if it.ReceivedAt.IsZero() {
