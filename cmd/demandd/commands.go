@@ -81,7 +81,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}()
 	go a.watchdog(ctx)
 
-	a.log.Info("demandd serving", "version", version, "database", string(a.store.Dialect()), "sources", len(sources))
+	a.log.Info("demandd serving", "version", buildVersion(), "database", string(a.store.Dialect()), "sources", len(sources))
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	a.engine.Run(ctx, sources)
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
