@@ -8,6 +8,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // The header rows of ingest/folder/testdata/qualtrics/sample.csv (current
@@ -189,6 +190,85 @@ func TestHeaderAliasOverLabel(t *testing.T) {
 		}
 		if err != nil || m.Fields[FieldDescription] != 11 || m.DescriptionFromAnswers {
 			t.Errorf("alias %q: %+v %v", alias, m, err)
+		}
+	}
+}
+
+func TestShortAnswersAreNotFreeText(t *testing.T) {
+	row := qualtricsRow("legacy")
+	row.FreeText = freeTextAt(len(legacyHeader), 11, minFreeText-1)
+	if _, err := NewQuestionnaire(nil, shanghai).MapRow(&row); err == nil {
+		t.Fatal("mapped a description from answers narrower than free text")
+	} else if !strings.Contains(err.Error(), `description = ["This is a free text question."]`) {
+		t.Errorf("%v: want the column with the widest answers as the example", err)
+	}
+}
+
+func TestNoDescriptionListsEveryHeader(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		row             ingest.Row
+		columns, labels []string
+		example         string
+	}{
+		// 20 columns; no free-text answers: the text entry question (its
+		// ImportId is QID2_TEXT) is the example, by its label.
+		{"qualtrics", ingest.Row{Header: qualtricsHeader, Labels: qualtricsLabels, ImportIDs: qualtricsImportIDs},
+			qualtricsHeader, qualtricsLabels, `["This is a free text question."]`},
+		// 14 columns of 问卷星: the open question is the example.
+		{"问卷星", ingest.Row{Header: []string{"序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "1、手机部数",
+			"2、手机价格", "3、性别", "4、年龄", "5、月收入", "6、兴趣爱好", "7、爱好投入占收入比重", "8、还有什么想说的"}},
+			nil, nil, `["8、还有什么想说的"]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.columns == nil {
+				tt.columns = tt.row.Header
+			}
+			_, err := NewQuestionnaire(nil, shanghai).MapRow(&tt.row)
+			rej, ok := ingest.IsReject(err)
+			if !ok {
+				t.Fatalf("got %v, want a rejection", err)
+			}
+			en, zh := i18n.Message(err, i18n.EN), i18n.Message(err, i18n.ZH)
+			if rej.Reason != en || rej.Error() != en || rej.Text.Missing() {
+				t.Errorf("Reason %q, English %q, Text %+v: want the English text as the reason and both languages", rej.Reason, en, rej.Text)
+			}
+			for _, msg := range []string{en, zh} {
+				for i, h := range tt.columns {
+					if !strings.Contains(msg, h) || (tt.labels != nil && !strings.Contains(msg, tt.labels[i])) {
+						t.Errorf("column %d (%q) not listed in %q", i, h, msg)
+					}
+				}
+				if want := "\n[questionnaire.aliases]\ndescription = " + tt.example; !strings.HasSuffix(msg, want) {
+					t.Errorf("%q does not end with the config lines %q", msg, want)
+				}
+			}
+			if !strings.Contains(en, "no column holds the demand's description") || !strings.Contains(zh, "没有一列是需求描述") {
+				t.Errorf("en %q\nzh %q", en, zh)
+			}
+		})
+	}
+}
+
+func TestQuarantineReasonInBothLanguages(t *testing.T) {
+	_, err := New(Options{Location: shanghai}).Normalize(t.Context(), rowItem(t, []string{"1、姓名", "2、问题描述"}, []string{"张三", ""}))
+	q, ok := AsQuarantine(err)
+	if !ok {
+		t.Fatalf("got %v, want quarantine", err)
+	}
+	if zh := i18n.Message(err, i18n.ZH); !strings.Contains(zh, "survey.xlsx 第 2 行没有需求描述") || !strings.Contains(zh, "2、问题描述") {
+		t.Errorf("zh %q", zh)
+	}
+	if q.Reason != i18n.Message(err, i18n.EN) || !strings.HasPrefix(q.Reason, "row 2 of survey.xlsx has no description") {
+		t.Errorf("reason %q, en %q", q.Reason, i18n.Message(err, i18n.EN))
+	}
+}
+
+func TestTOMLString(t *testing.T) {
+	for in, want := range map[string]string{`5、请描述您遇到的问题`: `"5、请描述您遇到的问题"`, `say "hi"\now`: `"say \"hi\"\\now"`,
+		"a\nb": `"a\nb"`} {
+		if got := tomlString(in); got != want {
+			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Field is a record field a questionnaire column can map to.
@@ -221,9 +222,7 @@ func (q *Questionnaire) MapRow(row *ingest.Row) (*Mapping, error) {
 		}
 	}
 	if best < 0 {
-		return nil, &ingest.RejectError{Reason: fmt.Sprintf(
-			"no column holds the demand's description (headers: %s); add the question's header to [questionnaire.aliases] description in the config and drop the file again",
-			shortList(row.Header, 8))}
+		return nil, noDescription(row, m)
 	}
 	withText := *m
 	withText.Fields = maps.Clone(m.Fields)
@@ -375,12 +374,64 @@ func match(rules []aliasRule, exact bool, k string, taken map[Field]int) (Field,
 	return "", false
 }
 
-func shortList(ss []string, n int) string {
-	if len(ss) > n {
-		return strings.Join(ss[:n], " | ") + fmt.Sprintf(" | … (%d columns)", len(ss))
+// openQuestion are words of a question answered in free text, for the
+// example in the no-description error.
+var openQuestion = []string{"请描述", "请说明", "请简述", "请填写", "请输入", "请写", "补充", "其他", "想说", "原因", "为什么",
+	"describe", "explain", "tellus", "comment", "anythingelse", "why", "other"}
+
+// noDescription is the rejection of a file whose header names no
+// description: it lists every column and gives the configuration line that
+// names the likeliest free-text question.
+func noDescription(row *ingest.Row, m *Mapping) error {
+	cols := make([]string, len(row.Header))
+	for i, h := range row.Header {
+		cols[i] = h
+		if l := at(row.Labels, i); strings.TrimSpace(l) != "" && l != h {
+			cols[i] = fmt.Sprintf("%s (%s)", h, l)
+		}
 	}
-	return strings.Join(ss, " | ")
+	// The likeliest: the widest free-text answers, then the ImportId of a
+	// Qualtrics text entry question (QID2_TEXT), then the words of an open
+	// question, then the longest question.
+	best, bestScore := "", [4]int{-1}
+	for _, i := range m.open {
+		text := row.Header[i]
+		if l := at(row.Labels, i); headerKey(l) != "" {
+			text = l
+		}
+		if headerKey(text) == "" {
+			continue
+		}
+		var score [4]int
+		score[0] = atInt(row.FreeText, i)
+		if textEntry.MatchString(at(row.ImportIDs, i)) {
+			score[1] = 1
+		}
+		for _, w := range openQuestion {
+			if strings.Contains(headerKey(text), w) {
+				score[2] = 1
+			}
+		}
+		score[3] = len([]rune(strings.TrimSpace(text)))
+		if best == "" || greater(score, bestScore) {
+			best, bestScore = strings.TrimSpace(text), score
+		}
+	}
+	example := tomlString(best)
+	t := i18n.Tf(
+		"没有一列是需求描述（表头：%[1]s）。请在配置中写明哪道题是需求描述（已有 [questionnaire.aliases] 时，把题目加进它的 description 列表），再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [%[2]s]",
+		"no column holds the demand's description (headers: %[1]s). Name the question that holds it in the config (if [questionnaire.aliases] is there already, add the question to its description list) and drop the file again:\n[questionnaire.aliases]\ndescription = [%[2]s]",
+		strings.Join(cols, " | "), example)
+	if best == "" {
+		t = i18n.Tf(
+			"没有一列是需求描述（表头：%[1]s）。请在配置中写明哪道题是需求描述，再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [\"<题目的表头>\"]",
+			"no column holds the demand's description (headers: %[1]s). Name the question that holds it in the config and drop the file again:\n[questionnaire.aliases]\ndescription = [\"<the question's header>\"]",
+			strings.Join(cols, " | "))
+	}
+	return &ingest.RejectError{Reason: t.EN, Text: t}
 }
+
+var textEntry = regexp.MustCompile(`"ImportId"\s*:\s*"QID\d+_TEXT"`)
 
 func atInt(ns []int, i int) int {
 	if i < len(ns) {
@@ -389,13 +440,46 @@ func atInt(ns []int, i int) int {
 	return 0
 }
 
+func greater(a, b [4]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] > b[i]
+		}
+	}
+	return false
+}
+
+// tomlString quotes s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 // Record makes the demand record of one questionnaire row item.
 func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	var row ingest.Row
 	if it.Row != nil {
 		row = *it.Row
 	} else if err := json.Unmarshal(it.Body, &row); err != nil {
-		return nil, &QuarantineError{Reason: fmt.Sprintf("row body is not valid JSON: %v", err)}
+		return nil, quarantine(i18n.Tf("这一行的内容不是有效的 JSON（%v），无法重新处理；请把原文件重新放进文件夹",
+			"row body is not valid JSON (%v) and cannot be reprocessed; drop the original file in again", err))
 	}
 	m, err := q.MapRow(&row)
 	if err != nil {
@@ -452,8 +536,9 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 		d.Text = strings.Join(parts, "\n")
 	}
 	if d.Text == "" && d.Title == "" {
-		return nil, &QuarantineError{Reason: fmt.Sprintf("row %d of %s has no description (column %q is empty); fill it in or map another column with [questionnaire.aliases] description, then run `demandd reprocess`",
-			row.Number, row.File, m.headerOf(FieldDescription))}
+		return nil, quarantine(i18n.Tf("%[2]s 第 %[1]d 行没有需求描述（“%[3]s”一列是空的）；请补填，或在配置的 [questionnaire.aliases] description 中指定另一列，然后运行 `demandd reprocess`",
+			"row %[1]d of %[2]s has no description (column %[3]q is empty); fill it in or map another column with [questionnaire.aliases] description, then run `demandd reprocess`",
+			row.Number, row.File, m.headerOf(FieldDescription)))
 	}
 	d.Language = Language(d.Title + d.Text)
 
