@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Content types of raw item bodies; normalize dispatches on them.
@@ -52,7 +53,26 @@ type Row struct {
 	Sheet  string   `json:"sheet,omitempty"`
 	Number int      `json:"row"` // 1-based row number in the sheet
 	Header []string `json:"header"`
-	Cells  []string `json:"cells"`
+	// Labels is the second header row of exports that have one, column for
+	// column: Qualtrics writes its export tags (StartDate, Q1, V1 …) in the
+	// first row and the labels — the question texts — in the second. The
+	// mapper reads both. Header stays the file's first row as written
+	// (rather than "Q1 | question text" combined) so that every header and
+	// label shown to a person, and suggested for the configuration, is text
+	// found in the file; rows stored before Labels existed read as before.
+	Labels []string `json:"labels,omitempty"`
+	// ImportIDs is Qualtrics' third header row, {"ImportId":"QID2_TEXT",
+	// "timeZone":"America/Denver"} per column, when the file has it.
+	ImportIDs []string `json:"import_ids,omitempty"`
+	// FreeText is what the reader found in the file's first answer rows
+	// (the same rows for every row of the file, so a row still reprocesses
+	// alone): per column, the mean width of the answers that read as free
+	// text — sentences, not numbers, dates, codes or a few repeated choices
+	// — and 0 for the other columns. Nil when no column holds free text.
+	// The mapper takes the widest free-text column as the description when
+	// no header names one.
+	FreeText []int    `json:"free_text,omitempty"`
+	Cells    []string `json:"cells"`
 }
 
 // Checkpoint is a source's cursor, stored with the batch it acknowledges.
@@ -142,10 +162,21 @@ type Source interface {
 
 // RejectError says a batch can never be stored as it is.
 type RejectError struct {
-	Reason string // what is wrong and what to do, in one line
+	Reason string // what is wrong and what to do, in English
+	// Text, when set, is the reason in both languages; i18n.Message renders
+	// it in the configured locale (Unwrap exposes it as an *i18n.Error).
+	Text i18n.Text
 }
 
 func (e *RejectError) Error() string { return e.Reason }
+
+// Unwrap makes Text visible to i18n.Message; nil when Text is unset.
+func (e *RejectError) Unwrap() error {
+	if e.Text == (i18n.Text{}) {
+		return nil
+	}
+	return &i18n.Error{Text: e.Text}
+}
 
 // IsReject reports whether err is a *RejectError and returns it.
 func IsReject(err error) (*RejectError, bool) {

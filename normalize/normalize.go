@@ -19,12 +19,29 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // QuarantineError means the item is kept, with this reason, for reprocess.
-type QuarantineError struct{ Reason string }
+type QuarantineError struct {
+	Reason string // in English: what is stored with the item
+	// Text, when set, is the reason in both languages, for a caller that
+	// shows it in the configured locale (i18n.Message sees it via Unwrap).
+	Text i18n.Text
+}
 
 func (e *QuarantineError) Error() string { return e.Reason }
+
+// Unwrap makes Text visible to i18n.Message; nil when Text is unset.
+func (e *QuarantineError) Unwrap() error {
+	if e.Text == (i18n.Text{}) {
+		return nil
+	}
+	return &i18n.Error{Text: e.Text}
+}
+
+// quarantine is a QuarantineError whose Reason is t in English.
+func quarantine(t i18n.Text) *QuarantineError { return &QuarantineError{Reason: t.EN, Text: t} }
 
 // AsQuarantine reports whether err asks for quarantine.
 func AsQuarantine(err error) (*QuarantineError, bool) {

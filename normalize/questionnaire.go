@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Field is a record field a questionnaire column can map to.
@@ -45,10 +47,12 @@ type aliasRule struct {
 }
 
 var builtinAliases = []aliasRule{
-	{FieldID, []string{"序号", "编号", "id", "responseid", "respondentid", "答卷编号", "原始记录编号", "ticketid"}, nil},
+	{FieldID, []string{"序号", "编号", "id", "responseid", "respondentid", "答卷编号", "原始记录编号", "ticketid", "antwort-id"}, nil},
 	{FieldReceivedAt, []string{"提交答卷时间", "提交时间", "结束答题时间", "completiontime", "timestamp", "时间戳记",
-		"submitdate", "datesubmitted", "enddate", "填写时间", "答题时间", "recordeddate", "提交日期", "submittedat"}, nil},
-	{FieldEmail, []string{"email", "emailaddress", "e-mail", "邮箱", "电子邮箱", "电子邮件", "recipientemail", "邮件地址"}, nil},
+		"submitdate", "datesubmitted", "enddate", "填写时间", "答题时间", "recordeddate", "提交日期", "submittedat",
+		"enddatum", "erfassungsdatum"}, nil},
+	{FieldEmail, []string{"email", "emailaddress", "e-mail", "邮箱", "电子邮箱", "电子邮件", "recipientemail", "邮件地址",
+		"e-maildesempfängers"}, nil},
 	{FieldContact, []string{"name", "姓名", "联系人", "提交人", "你的名字", "您的名字"}, nil},
 	{FieldType, nil, []string{"需求类型", "问题类型", "反馈类型", "需求类别", "问题分类", "类型", "类别", "分类", "category", "typeof", "requesttype"}},
 	{FieldUrgency, nil, []string{"紧急", "急迫", "优先级", "urgency", "urgent", "priority"}},
@@ -73,7 +77,27 @@ var platformMeta = foldedSet("来源", "来源详情", "开始答题时间", "�
 	"ua", "referrer", "用户类型", "用户标识", "审核状态", "清洗数据结果", "智能清洗数据无效概率", "语言", "经纬度", "填写设备",
 	"操作系统", "浏览器", "修改时间", "填写地区", "中奖时间", "中奖金额", "starttime", "lastmodifiedtime", "totalpoints",
 	"quizfeedback", "score", "startdate", "status", "progress", "finished", "distributionchannel", "userlanguage",
-	"locationlatitude", "locationlongitude", "externalreference", "微信openid", "微信头像", "微信昵称", "openid")
+	"locationlatitude", "locationlongitude", "externalreference", "微信openid", "微信头像", "微信昵称", "openid",
+	// Qualtrics: the legacy layout's own columns, and the current layout's
+	// labels in English and German (its ids are covered above).
+	"responseset", "externaldatareference", "locationaccuracy", "responsetype", "anfangsdatum", "antworttyp",
+	"aktuellerstand", "beendet", "externedatenreferenz", "breitengraddesstandorts", "längengraddesstandorts",
+	"verteilungskanal", "benutzersprache")
+
+// firstNames and lastNames are the columns of a contact's name in two parts
+// (Qualtrics, SurveyMonkey); the contact is "first last".
+var (
+	firstNames = foldedSet("firstname", "recipientfirstname", "givenname", "vorname", "vornamedesempfängers")
+	lastNames  = foldedSet("lastname", "recipientlastname", "surname", "familyname", "nachname", "nachnamedesempfängers")
+)
+
+// anonymous are what platforms write as the name or e-mail of an anonymous
+// respondent (Qualtrics legacy, Microsoft Forms): no contact.
+var anonymous = foldedSet("anonymous", "anonym", "匿名", "匿名用户")
+
+// minFreeText is the mean width (ingest.Row.FreeText) from which a column's
+// answers are taken for free text: "Hello World!", 系统登录很慢.
+const minFreeText = 8
 
 func foldedSet(names ...string) map[string]bool {
 	set := make(map[string]bool, len(names))
@@ -101,8 +125,10 @@ func NewQuestionnaire(aliases map[string][]string, loc *time.Location) *Question
 	for field, names := range aliases {
 		r := aliasRule{field: Field(field)}
 		for _, n := range names {
-			r.exact = append(r.exact, headerKey(n))
-			r.contains = append(r.contains, headerKey(n))
+			if k := headerKey(n); k != "" { // "Q2" folds to nothing, which every header contains
+				r.exact = append(r.exact, k)
+				r.contains = append(r.contains, k)
+			}
 		}
 		q.user = append(q.user, r)
 	}
@@ -112,9 +138,24 @@ func NewQuestionnaire(aliases map[string][]string, loc *time.Location) *Question
 // Mapping is a header's columns by field.
 type Mapping struct {
 	Header []string
+	// Labels is the label row under Header (Qualtrics' question texts), if
+	// the file has one; see ingest.Row.
+	Labels []string
 	Fields map[Field]int // column index per field
+	// DescriptionFromAnswers is set when no header names the description
+	// and the column was chosen because its answers are free text.
+	DescriptionFromAnswers bool
 	// roles for the value conventions of known metadata columns.
 	meta map[int]metaKind
+	// given is the first-name column when FieldContact is the last name; -1
+	// otherwise.
+	given int
+	// zone is the time zone of the received_at column when the export
+	// says it (Qualtrics' ImportId row); nil otherwise.
+	zone *time.Location
+	// open are the columns no field or platform claims: the questions that
+	// may hold the description.
+	open []int
 }
 
 type metaKind int
@@ -151,54 +192,166 @@ func headerKey(h string) string {
 
 // Map finds the fields of header; the result is cached per header.
 func (q *Questionnaire) Map(header []string) (*Mapping, error) {
-	key := strings.Join(header, "\x1f")
+	return q.MapRow(&ingest.Row{Header: header})
+}
+
+// MapRow finds the fields of row's columns. Each column is matched by its
+// header and by its label (ingest.Row.Labels): the configuration's aliases
+// first, then the built-in exact names, then the built-in substrings; that
+// is cached per header and labels. When no header or label names the
+// description of a file with a label row, the column the reader found to
+// hold the widest free-text answers (ingest.Row.FreeText) is taken, if any.
+func (q *Questionnaire) MapRow(row *ingest.Row) (*Mapping, error) {
+	key := mappingKey(row)
 	q.mu.Lock()
 	m, ok := q.cache[key]
 	q.mu.Unlock()
-	if ok {
+	if !ok {
+		m = q.mapHeader(row)
+		q.mu.Lock()
+		q.cache[key] = m
+		q.mu.Unlock()
+	}
+	if m.hasText() {
 		return m, nil
 	}
-	m = &Mapping{Header: header, Fields: map[Field]int{}, meta: map[int]metaKind{}}
-	keys := make([]string, len(header))
+	// Only a file with a label row under ids (Qualtrics' Q1, Q2…) has
+	// headers that say nothing; elsewhere a header that names no
+	// description is a question for a person, not a guess (it could pick
+	// an address column).
+	if len(row.Labels) == 0 {
+		return nil, noDescription(row, m)
+	}
+	best := -1
+	for _, i := range m.open {
+		if w := atInt(row.FreeText, i); w >= minFreeText && (best < 0 || w > row.FreeText[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, noDescription(row, m)
+	}
+	withText := *m
+	withText.Fields = maps.Clone(m.Fields)
+	withText.Fields[FieldDescription], withText.DescriptionFromAnswers = best, true
+	return &withText, nil
+}
+
+// mapHeader maps row's header and labels; the mapping may lack a
+// description.
+func (q *Questionnaire) mapHeader(row *ingest.Row) *Mapping {
+	header := row.Header
+	m := &Mapping{Header: header, Labels: row.Labels, Fields: map[Field]int{}, meta: map[int]metaKind{}, given: -1}
+	keys := make([][]string, len(header)) // header's and label's folded text per column
 	for i, h := range header {
-		keys[i] = headerKey(h)
-		switch keys[i] {
-		case "所用时间", "答题时长", "填写时长", "duration(inseconds)", "durationinseconds":
-			m.meta[i] = metaDuration
-		case "来自ip", "ip", "ipaddress", "ip地址":
-			m.meta[i] = metaIP
-		default:
-			if platformMeta[keys[i]] {
-				m.meta[i] = metaPlain
+		for _, text := range []string{h, at(row.Labels, i)} {
+			if k := headerKey(text); k != "" && (len(keys[i]) == 0 || keys[i][0] != k) {
+				keys[i] = append(keys[i], k)
+			}
+		}
+		for _, k := range keys[i] {
+			if kind, ok := metaOf(k); ok {
+				m.meta[i] = kind
+				break
 			}
 		}
 	}
-	// Passes: the configuration's aliases over all headers first, then the
-	// built-in exact names, then the built-in substrings.
 	taken := map[int]bool{}
-	for _, pass := range []struct {
-		rules []aliasRule
-		exact bool
-	}{{q.user, true}, {q.user, false}, {builtinAliases, true}, {builtinAliases, false}} {
-		for i, k := range keys {
-			if _, isMeta := m.meta[i]; isMeta || taken[i] || k == "" {
+	free := func(i int) bool {
+		_, isMeta := m.meta[i]
+		return !isMeta && !taken[i] && len(keys[i]) > 0
+	}
+	pass := func(rules []aliasRule, exact bool) {
+		for i := range keys {
+			if !free(i) {
 				continue
 			}
-			if f, ok := match(pass.rules, pass.exact, k, m.Fields); ok {
-				m.Fields[f] = i
-				taken[i] = true
+			for _, k := range keys[i] {
+				if f, ok := match(rules, exact, k, m.Fields); ok {
+					m.Fields[f] = i
+					taken[i] = true
+					break
+				}
 			}
 		}
 	}
-	if !m.hasText() {
-		return nil, &ingest.RejectError{Reason: fmt.Sprintf(
-			"no column holds the demand's description (headers: %s); add the question's header to [questionnaire.aliases] description in the config and drop the file again",
-			shortList(header, 8))}
+	pass(q.user, true)
+	pass(q.user, false)
+	if _, ok := m.Fields[FieldContact]; !ok { // a name in two columns
+		first, last := -1, -1
+		for i := range keys {
+			for _, k := range keys[i] {
+				switch {
+				case !free(i):
+				case firstNames[k] && first < 0:
+					first = i
+				case lastNames[k] && last < 0:
+					last = i
+				}
+			}
+		}
+		if first >= 0 && last >= 0 {
+			m.Fields[FieldContact], m.given = last, first
+			taken[first], taken[last] = true, true
+		}
 	}
-	q.mu.Lock()
-	q.cache[key] = m
-	q.mu.Unlock()
-	return m, nil
+	pass(builtinAliases, true)
+	pass(builtinAliases, false)
+	for i := range keys {
+		if free(i) {
+			m.open = append(m.open, i)
+		}
+	}
+	if i, ok := m.Fields[FieldReceivedAt]; ok {
+		m.zone = importZone(at(row.ImportIDs, i))
+	}
+	return m
+}
+
+func mappingKey(row *ingest.Row) string {
+	var b strings.Builder
+	for _, part := range [][]string{row.Header, row.Labels, row.ImportIDs} {
+		for _, s := range part {
+			b.WriteString(s)
+			b.WriteByte('\x1f')
+		}
+		b.WriteByte('\x1e')
+	}
+	return b.String()
+}
+
+func at(ss []string, i int) string {
+	if i < len(ss) {
+		return ss[i]
+	}
+	return ""
+}
+
+// metaOf reports the platforms' own columns by their folded header.
+func metaOf(k string) (metaKind, bool) {
+	switch k {
+	case "所用时间", "答题时长", "填写时长", "duration(inseconds)", "durationinseconds", "dauer(insekunden)":
+		return metaDuration, true
+	case "来自ip", "ip", "ipaddress", "ip地址", "ip-adresse":
+		return metaIP, true
+	}
+	return metaPlain, platformMeta[k]
+}
+
+// importZone reads the time zone of a Qualtrics ImportId cell,
+// {"ImportId":"endDate","timeZone":"America/Denver"}.
+func importZone(cell string) *time.Location {
+	var id struct {
+		TimeZone string `json:"timeZone"`
+	}
+	if cell == "" || json.Unmarshal([]byte(cell), &id) != nil || id.TimeZone == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(id.TimeZone)
+	if err != nil {
+		return nil
+	}
+	return loc
 }
 
 func (m *Mapping) hasText() bool {
@@ -228,11 +381,102 @@ func match(rules []aliasRule, exact bool, k string, taken map[Field]int) (Field,
 	return "", false
 }
 
-func shortList(ss []string, n int) string {
-	if len(ss) > n {
-		return strings.Join(ss[:n], " | ") + fmt.Sprintf(" | … (%d columns)", len(ss))
+// openQuestion are words of a question answered in free text, for the
+// example in the no-description error.
+var openQuestion = []string{"请描述", "请说明", "请简述", "请填写", "请输入", "请写", "补充", "其他", "想说", "原因", "为什么",
+	"describe", "explain", "tellus", "comment", "anythingelse", "why", "other"}
+
+// noDescription is the rejection of a file whose header names no
+// description: it lists every column and gives the configuration line that
+// names the likeliest free-text question.
+func noDescription(row *ingest.Row, m *Mapping) error {
+	cols := make([]string, len(row.Header))
+	for i, h := range row.Header {
+		cols[i] = h
+		if l := at(row.Labels, i); strings.TrimSpace(l) != "" && l != h {
+			cols[i] = fmt.Sprintf("%s (%s)", h, l)
+		}
 	}
-	return strings.Join(ss, " | ")
+	// The likeliest: the widest free-text answers, then the ImportId of a
+	// Qualtrics text entry question (QID2_TEXT), then the words of an open
+	// question, then the longest question.
+	best, bestScore := "", [4]int{-1}
+	for _, i := range m.open {
+		text := row.Header[i]
+		if l := at(row.Labels, i); headerKey(l) != "" {
+			text = l
+		}
+		if headerKey(text) == "" {
+			continue
+		}
+		var score [4]int
+		score[0] = atInt(row.FreeText, i)
+		if textEntry.MatchString(at(row.ImportIDs, i)) {
+			score[1] = 1
+		}
+		for _, w := range openQuestion {
+			if strings.Contains(headerKey(text), w) {
+				score[2] = 1
+			}
+		}
+		score[3] = len([]rune(strings.TrimSpace(text)))
+		if best == "" || greater(score, bestScore) {
+			best, bestScore = strings.TrimSpace(text), score
+		}
+	}
+	example := tomlString(best)
+	t := i18n.Tf(
+		"没有一列是需求描述（表头：%[1]s）。请在配置中写明哪道题是需求描述（已有 [questionnaire.aliases] 时，把题目加进它的 description 列表），再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [%[2]s]",
+		"no column holds the demand's description (headers: %[1]s). Name the question that holds it in the config (if [questionnaire.aliases] is there already, add the question to its description list) and drop the file again:\n[questionnaire.aliases]\ndescription = [%[2]s]",
+		strings.Join(cols, " | "), example)
+	if best == "" {
+		t = i18n.Tf(
+			"没有一列是需求描述（表头：%[1]s）。请在配置中写明哪道题是需求描述，再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [\"<题目的表头>\"]",
+			"no column holds the demand's description (headers: %[1]s). Name the question that holds it in the config and drop the file again:\n[questionnaire.aliases]\ndescription = [\"<the question's header>\"]",
+			strings.Join(cols, " | "))
+	}
+	return &ingest.RejectError{Reason: t.EN, Text: t}
+}
+
+var textEntry = regexp.MustCompile(`"ImportId"\s*:\s*"QID\d+_TEXT"`)
+
+func atInt(ns []int, i int) int {
+	if i < len(ns) {
+		return ns[i]
+	}
+	return 0
+}
+
+func greater(a, b [4]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] > b[i]
+		}
+	}
+	return false
+}
+
+// tomlString quotes s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // Record makes the demand record of one questionnaire row item.
@@ -241,9 +485,10 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	if it.Row != nil {
 		row = *it.Row
 	} else if err := json.Unmarshal(it.Body, &row); err != nil {
-		return nil, &QuarantineError{Reason: fmt.Sprintf("row body is not valid JSON: %v", err)}
+		return nil, quarantine(i18n.Tf("这一行的内容不是有效的 JSON（%v），无法重新处理；请把原文件重新放进文件夹",
+			"row body is not valid JSON (%v) and cannot be reprocessed; drop the original file in again", err))
 	}
-	m, err := q.Map(row.Header)
+	m, err := q.MapRow(&row)
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +505,18 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 			ReceivedAt: it.ReceivedAt},
 		Status: demand.StatusNew,
 	}
-	rec.Customer = demand.Customer{Name: cell(FieldCustomer), Industry: cell(FieldIndustry), Contact: cell(FieldContact)}
-	for _, v := range []string{cell(FieldEmail), cell(FieldPhone)} {
+	person := func(v string) string { // an anonymous respondent has no name
+		if anonymous[headerKey(v)] {
+			return ""
+		}
+		return v
+	}
+	contact := person(cell(FieldContact))
+	if m.given >= 0 && m.given < len(row.Cells) {
+		contact = strings.TrimSpace(person(cellValue(cleanText(row.Cells[m.given], &damaged))) + " " + contact)
+	}
+	rec.Customer = demand.Customer{Name: person(cell(FieldCustomer)), Industry: cell(FieldIndustry), Contact: contact}
+	for _, v := range []string{person(cell(FieldEmail)), cell(FieldPhone)} {
 		switch {
 		case v == "":
 		case strings.Contains(v, "@") && rec.Customer.Email == "":
@@ -288,13 +543,18 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 		d.Text = strings.Join(parts, "\n")
 	}
 	if d.Text == "" && d.Title == "" {
-		return nil, &QuarantineError{Reason: fmt.Sprintf("row %d of %s has no description (column %q is empty); fill it in or map another column with [questionnaire.aliases] description, then run `demandd reprocess`",
-			row.Number, row.File, m.headerOf(FieldDescription))}
+		return nil, quarantine(i18n.Tf("%[2]s 第 %[1]d 行没有需求描述（“%[3]s”一列是空的）；请补填，或在配置的 [questionnaire.aliases] description 中指定另一列，然后运行 `demandd reprocess`",
+			"row %[1]d of %[2]s has no description (column %[3]q is empty); fill it in or map another column with [questionnaire.aliases] description, then run `demandd reprocess`",
+			row.Number, row.File, m.headerOf(FieldDescription)))
 	}
 	d.Language = Language(d.Title + d.Text)
 
 	if v := cell(FieldReceivedAt); v != "" {
-		if t, ok := ParseTime(v, q.loc); ok {
+		loc := q.loc
+		if m.zone != nil {
+			loc = m.zone
+		}
+		if t, ok := ParseTime(v, loc); ok {
 			rec.Source.ReceivedAt = t
 		} else {
 			rec.Flags = append(rec.Flags, demand.FlagTimeUnparsed)
@@ -317,14 +577,15 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 				Value: string(t), Matched: []string{v}})
 		}
 	}
-	used := map[int]bool{}
+	used := map[int]bool{m.given: true}
 	for _, i := range m.Fields {
 		used[i] = true
 	}
-	for i, h := range m.Header {
+	for i := range m.Header {
 		if used[i] || i >= len(row.Cells) {
 			continue
 		}
+		h := m.name(i)
 		raw := cleanText(row.Cells[i], &damaged)
 		switch m.meta[i] {
 		case metaDuration:
@@ -351,9 +612,18 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 
 func (m *Mapping) headerOf(f Field) string {
 	if i, ok := m.Fields[f]; ok {
-		return m.Header[i]
+		return m.name(i)
 	}
 	return ""
+}
+
+// name is how column i is shown: its label (the question text) when the
+// file has one, else its header.
+func (m *Mapping) name(i int) string {
+	if l := at(m.Labels, i); strings.TrimSpace(l) != "" {
+		return l
+	}
+	return m.Header[i]
 }
 
 // cellValue applies 问卷星's value conventions: (跳过)/(空) are empty,

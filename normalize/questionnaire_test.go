@@ -76,7 +76,7 @@ func TestConfigAliasesComeFirst(t *testing.T) {
 func TestNoDescriptionColumnRejects(t *testing.T) {
 	_, err := NewQuestionnaire(nil, shanghai).Map([]string{"序号", "1、手机部数", "2、性别"})
 	rej, ok := ingest.IsReject(err)
-	if !ok || !strings.Contains(rej.Reason, "[questionnaire.aliases] description") {
+	if !ok || !strings.Contains(rej.Reason, "[questionnaire.aliases]\ndescription = [\"1、手机部数\"]") {
 		t.Fatalf("got %v, want a rejection that says how to map the column", err)
 	}
 }

@@ -312,8 +312,10 @@ func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason
 	}
 	msg := reason.In(s.cfg.Locale)
 	s.log.Error("file cannot be imported; moved to the failed folder", "file", name, "reason", reason.EN, "moved_to", dst)
-	// Written aside and renamed, so that nobody reads half a message.
-	line := strings.ReplaceAll(msg, "\n", " ") + "\n"
+	// Written aside and renamed, so that nobody reads half a message. The
+	// first line says what is wrong; advice such as the config lines to
+	// add may follow on lines of their own, ready to copy.
+	line := strings.TrimRight(msg, "\n") + "\n"
 	tmp := dst + ".error.txt.part"
 	if err := os.WriteFile(tmp, []byte(line), 0o644); err != nil {
 		s.log.Error("cannot write the reason beside the failed file", "file", dst, "err", err)
@@ -552,23 +554,12 @@ type rowBatcher struct {
 	after    int // rows up to this number are committed already
 	items    int // items emitted, including those committed before
 	size     int
-	header   []string
-}
-
-func (r *rowBatcher) readHeader() error {
-	for {
-		cells, _, err := r.rows.Next()
-		if err == io.EOF {
-			return fileErrorf("文件中没有任何行：请重新导出问卷结果", "the file has no rows; export the survey results again")
-		}
-		if err != nil {
-			return err
-		}
-		if cells = trimRow(cells); len(cells) > 0 {
-			r.header = cells
-			return nil
-		}
-	}
+	// The header rows (see header.go) and what the answers tell of the
+	// columns, carried by every row.
+	header, labels, importIDs []string
+	headerEnd                 int // number of the last header row
+	freeText                  []int
+	ahead                     []aheadRow // rows read with the header, not yet returned by next
 }
 
 func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- batchOrErr) {
@@ -590,7 +581,7 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 	items := make([]ingest.Item, 0, r.size)
 	handled, last := 0, r.after
 	for {
-		cells, num, err := r.rows.Next()
+		cells, num, err := r.next()
 		if err == io.EOF {
 			break
 		}
@@ -607,7 +598,7 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 		if len(cells) == 0 || qualtricsMeta(cells) {
 			continue
 		}
-		row := &ingest.Row{File: r.file, SHA256: r.sha, Sheet: r.rows.Sheet(), Number: num, Header: r.header, Cells: cells}
+		row := r.row(num, cells)
 		body, err := json.Marshal(row)
 		if err != nil {
 			send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
@@ -636,16 +627,6 @@ func trimRow(cells []string) []string {
 	return cells[:n]
 }
 
-// qualtricsMeta reports Qualtrics' third header row of {"ImportId":…}.
-func qualtricsMeta(cells []string) bool {
-	for _, c := range cells {
-		if c != "" && !strings.HasPrefix(c, `{"ImportId"`) {
-			return false
-		}
-	}
-	return true
-}
-
 // ReadRow reads row number (1-based, as Excel shows it) of a questionnaire
 // export as the item the folder would emit for it; for `demandd classify
 // --explain --row`.
@@ -663,8 +644,11 @@ func ReadRow(path string, number int) (ingest.Item, error) {
 	if err := rd.readHeader(); err != nil {
 		return ingest.Item{}, err
 	}
+	if number <= rd.headerEnd {
+		return ingest.Item{}, fmt.Errorf("folder: row %d of %s is a header row, not an answer", number, rd.file)
+	}
 	for {
-		cells, num, err := rr.Next()
+		cells, num, err := rd.next()
 		if err == io.EOF {
 			return ingest.Item{}, fmt.Errorf("folder: %s has no row %d", filepath.Base(path), number)
 		}
@@ -674,7 +658,7 @@ func ReadRow(path string, number int) (ingest.Item, error) {
 		if num != number {
 			continue
 		}
-		row := &ingest.Row{File: rd.file, SHA256: sha, Sheet: rr.Sheet(), Number: num, Header: rd.header, Cells: trimRow(cells)}
+		row := rd.row(num, trimRow(cells))
 		body, err := json.Marshal(row)
 		if err != nil {
 			return ingest.Item{}, err

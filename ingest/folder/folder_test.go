@@ -152,8 +152,8 @@ func (w *watched) waitFailed(t *testing.T, name string) string {
 	if _, err := os.Stat(filepath.Join(w.failed, name)); err != nil {
 		t.Errorf("the failed file itself is not kept: %v", err)
 	}
-	if strings.Count(string(b), "\n") != 1 {
-		t.Errorf("error.txt is not one line: %q", b)
+	if !strings.HasSuffix(string(b), "\n") || strings.HasPrefix(string(b), "\n") {
+		t.Errorf("error.txt does not start with the reason and end with a newline: %q", b)
 	}
 	return string(b)
 }
@@ -249,7 +249,7 @@ func TestBadFilesFailWithReason(t *testing.T) {
 			"corrupt.xlsx": "save it again as .xlsx",
 			"empty.csv":    "empty",
 			"notes.pdf":    "not a questionnaire export",
-			"noheader.csv": "[questionnaire.aliases] description",
+			"noheader.csv": "[questionnaire.aliases]\ndescription = [\"1、手机部数\"]",
 			"locked.xlsx":  "password",
 		}
 		for name, want := range wants {
