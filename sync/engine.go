@@ -15,6 +15,7 @@ import (
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
 )
@@ -33,6 +34,9 @@ type Options struct {
 	DrainTimeout time.Duration
 	// RestartDelay is the pause before a failed source runs again.
 	RestartDelay time.Duration
+	// Locale is the language of the reasons stored with quarantined
+	// items, which people read in `quarantine list` (default Chinese).
+	Locale i18n.Locale
 }
 
 // Engine connects sources, normalisation, classification and the store.
@@ -205,6 +209,9 @@ func (e *Engine) record(ctx context.Context, it ingest.Item) (rec *demand.Record
 			return nil, "", err
 		}
 		if q, ok := normalize.AsQuarantine(err); ok {
+			if q.Text != (i18n.Text{}) {
+				return nil, q.Text.In(e.opts.Locale), nil
+			}
 			return nil, q.Reason, nil
 		}
 		return nil, "normalise: " + err.Error(), nil

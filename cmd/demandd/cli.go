@@ -367,7 +367,7 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 		return nil, usageError{err}
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location()})
-	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log})
+	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls, locale: c.lang,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
 }

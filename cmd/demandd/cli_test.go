@@ -139,7 +139,7 @@ func TestImportListExportReprocess(t *testing.T) {
 			}
 
 			code, out, _ = demandd(t, "quarantine", "list", "--config", cfg)
-			if code != exitOK || !strings.Contains(out, "no description") || !strings.Contains(out, "survey.xlsx 第4行") {
+			if code != exitOK || !strings.Contains(out, "没有需求描述") || !strings.Contains(out, "survey.xlsx 第4行") {
 				t.Fatalf("quarantine list: %d %q", code, out)
 			}
 			// Nothing changed: the item stays quarantined.

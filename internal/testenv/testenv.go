@@ -12,6 +12,7 @@ import (
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
@@ -74,7 +75,8 @@ func New(t testing.TB, url string, aliases map[string][]string) *Env {
 		t.Fatal(err)
 	}
 	norm := normalize.New(normalize.Options{Aliases: aliases, Location: Shanghai})
-	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond})
+	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond,
+		Locale: i18n.EN})
 	return &Env{Store: st, Engine: eng}
 }
 
