@@ -409,27 +409,31 @@ func TestRowWithoutDescriptionQuarantined(t *testing.T) {
 }
 
 func TestFileStillBeingWritten(t *testing.T) {
-	// stable_for is long against the pause between writes (10 ms), so only
-	// a machine stalled for seconds could see the file as finished early.
-	w := watchWith(t, testenv.Backends[0].URL(t), watchOptions{stableFor: 3 * time.Second})
+	// The file grows for longer than stable_for (3 s against 2 s), a row
+	// every 50 ms: each write must restart the clock. Only a pause forty
+	// times the interval could make the file look finished early.
+	w := watchWith(t, testenv.Backends[0].URL(t), watchOptions{stableFor: 2 * time.Second})
 	path := filepath.Join(w.dir, "growing.csv")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(f, strings.Join(fixture.WJXHeader, ","))
-	for i := 1; i <= 15; i++ {
+	const rows = 60
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for i := 1; i <= rows; i++ {
 		fmt.Fprintln(f, strings.Join(fixture.WJXRow(i), ","))
 		f.Sync()
-		time.Sleep(10 * time.Millisecond)
+		<-tick.C
 		if len(w.processedFiles(t)) > 0 || w.Counts(t).Raw > 0 {
 			t.Fatalf("read after %d rows while still being written", i)
 		}
 	}
 	f.Close()
 	w.waitProcessed(t, 1)
-	if c := w.Counts(t); c.Demands != 15 {
-		t.Errorf("counts %+v, want all 15 rows", c)
+	if c := w.Counts(t); c.Demands != rows {
+		t.Errorf("counts %+v, want all %d rows", c, rows)
 	}
 }
 
