@@ -15,6 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
@@ -133,17 +134,31 @@ type RuleError struct {
 	Line int
 	Rule string
 	Msg  string
+	// MsgZH is Msg in Chinese where it tells what to do; empty when the
+	// message only quotes values, which read the same in both languages.
+	MsgZH string
 }
 
-func (e *RuleError) Error() string {
+func (e *RuleError) Error() string { return e.format("rule", e.Msg) }
+
+func (e *RuleError) format(rule, msg string) string {
 	where := e.File
 	if e.Line > 0 {
 		where = fmt.Sprintf("%s:%d", where, e.Line)
 	}
 	if e.Rule != "" {
-		return fmt.Sprintf("%s: rule %q: %s", where, e.Rule, e.Msg)
+		return fmt.Sprintf("%s: %s %q: %s", where, rule, e.Rule, msg)
 	}
-	return fmt.Sprintf("%s: %s", where, e.Msg)
+	return fmt.Sprintf("%s: %s", where, msg)
+}
+
+// Unwrap gives i18n.Message the error in both languages.
+func (e *RuleError) Unwrap() error {
+	zh := e.MsgZH
+	if zh == "" {
+		zh = e.Msg
+	}
+	return &i18n.Error{Text: i18n.T(e.format("规则", zh), e.Error())}
 }
 
 // LoadRules reads and compiles a rules file.
@@ -161,7 +176,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, tomlpos.DecodeError(name, err, "`demandd rules example` shows every field")
+		return nil, tomlpos.DecodeError(name, err, "`demandd rules example` shows every field / 所有字段见 `demandd rules example`")
 	}
 	lines, _ := tomlpos.KeyLines(data)
 	return compile(name, f, lines)
@@ -202,11 +217,14 @@ func compile(name string, f rulesFile, lines map[string]int) (*Rules, error) {
 		fail := func(format string, args ...any) error {
 			return &RuleError{File: name, Line: line, Rule: s.Name, Msg: fmt.Sprintf(format, args...)}
 		}
+		failT := func(zh, en string, args ...any) error {
+			return &RuleError{File: name, Line: line, Rule: s.Name, Msg: fmt.Sprintf(en, args...), MsgZH: fmt.Sprintf(zh, args...)}
+		}
 		if s.Name == "" {
-			return nil, fail("every [[rule]] needs a name")
+			return nil, failT("每条 [[rule]] 都需要 name", "every [[rule]] needs a name")
 		}
 		if names[s.Name] {
-			return nil, fail("the name is used twice")
+			return nil, failT("规则名重复了：请改用另一个名字", "the name is used twice; give the rule another name")
 		}
 		names[s.Name] = true
 		r := rule{name: s.Name, line: line, override: s.Override, stop: s.Stop, setDepartment: s.SetDepartment,
@@ -236,7 +254,7 @@ func compile(name string, f rulesFile, lines map[string]int) (*Rules, error) {
 		for _, expr := range s.Regex {
 			re, err := regexp.Compile(expr)
 			if err != nil {
-				return nil, fail("bad regex %q: %v", expr, err)
+				return nil, failT("正则表达式 %q 有误：%v", "bad regex %q: %v", expr, err)
 			}
 			r.regex = append(r.regex, re)
 		}
@@ -303,7 +321,8 @@ func compile(name string, f rulesFile, lines map[string]int) (*Rules, error) {
 		}
 		if r.setType == "" && r.setUrgency == "" && r.setImportance == "" && r.setDepartment == "" &&
 			len(r.addTags) == 0 && r.setPain == 0 && r.setValue == 0 && r.setSLA == 0 && !r.stop {
-			return nil, fail("the rule sets nothing: give it at least one set_… / add_tags action, or stop = true")
+			return nil, failT("规则什么也没设置：请至少加一个 set_… / add_tags 动作，或 stop = true",
+				"the rule sets nothing: give it at least one set_… / add_tags action, or stop = true")
 		}
 		rs.rules = append(rs.rules, r)
 		rs.fields |= r.fields

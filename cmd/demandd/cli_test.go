@@ -266,7 +266,7 @@ func TestRulesAndClassifyCommands(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("[[rule]]\nname = \"x\"\nany = [\"a\"]\nset_type = \"bug\"\n"), 0o644)
-	if code, _, errOut := demandd(t, "rules", "check", bad); code != exitUsage || !strings.Contains(errOut, `bad.toml:2: rule "x": set_type`) {
+	if code, _, errOut := demandd(t, "rules", "check", bad); code != exitUsage || !strings.Contains(errOut, `bad.toml:2: 规则 "x": set_type`) {
 		t.Errorf("rules check of a broken file: %d %q", code, errOut)
 	}
 
