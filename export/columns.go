@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -238,4 +239,28 @@ func dayOrTime(t time.Time) string {
 		return t.Format(time.DateOnly)
 	}
 	return t.Format("2006-01-02 15:04")
+}
+
+// eachRow fills a table row for every record matching f, in order, and
+// hands it to write with its 1-based number; it returns the number of rows.
+// Both formats are written by it, so they show the same values.
+func eachRow(ctx context.Context, src Records, f demand.Filter, opts TableOptions, write func(n int, tr *tableRow) error) (int, error) {
+	n := 0
+	f.Summary = true // reasons, extras, flags: not in the table
+	rf := newRowFiller(opts)
+	var tr tableRow
+	err := src.EachDemand(ctx, f, func(r *demand.Record) error {
+		if n%1000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		n++
+		rf.fill(&tr, r)
+		return write(n, &tr)
+	})
+	if err == nil {
+		err = ctx.Err()
+	}
+	return n, err
 }

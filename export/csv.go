@@ -40,19 +40,8 @@ func WriteCSV(ctx context.Context, w io.Writer, src Records, f demand.Filter, op
 	if err := cw.Write(ColumnNames(opts.Locale)); err != nil {
 		return 0, fmt.Errorf("export: csv: %w", err)
 	}
-	n := 0
-	f.Summary = true
-	rf := newRowFiller(opts)
-	var tr tableRow
 	fields := make([]string, numColumns)
-	err = src.EachDemand(ctx, f, func(r *demand.Record) error {
-		if n%1000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		n++
-		rf.fill(&tr, r)
+	n, err := eachRow(ctx, src, f, opts, func(_ int, tr *tableRow) error {
 		for i, c := range columns {
 			switch c.kind {
 			case kindDay, kindTime:
@@ -71,9 +60,6 @@ func WriteCSV(ctx context.Context, w io.Writer, src Records, f demand.Filter, op
 	if err == nil {
 		cw.Flush()
 		err = cw.Error()
-	}
-	if err == nil {
-		err = ctx.Err()
 	}
 	if err != nil {
 		return 0, fmt.Errorf("export: csv: %w", err)

@@ -218,18 +218,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		return 0, fmt.Errorf("export: header: %w", err)
 	}
 
-	n := 0
-	f.Summary = true // reasons, extras, flags: not in the table
-	rf := newRowFiller(opts)
-	var tr tableRow
-	err = src.EachDemand(ctx, f, func(r *demand.Record) error {
-		if n%1000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		n++
-		rf.fill(&tr, r)
+	n, err := eachRow(ctx, src, f, opts, func(n int, tr *tableRow) error {
 		o := 0
 		if tr.overdue {
 			o = 1
@@ -259,9 +248,6 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		}
 		return sw.SetRow(cell, row)
 	})
-	if err == nil {
-		err = ctx.Err()
-	}
 	if err != nil {
 		return 0, fmt.Errorf("export: tracking table: %w", err)
 	}
