@@ -53,15 +53,24 @@ func (s *Store) migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion returns the database's version and the binary's latest.
+// SchemaVersion returns the database's version (0 for a database demandd
+// never migrated) and the binary's latest. It only reads: commands that
+// look at a register must not start one.
 func (s *Store) SchemaVersion(ctx context.Context) (db, binary int, err error) {
 	ms, err := s.migrations()
 	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
-		return 0, 0, fmt.Errorf("store: create schema_migrations: %w", err)
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.dialect == Postgres {
+		exists = `SELECT COUNT(*) FROM (SELECT to_regclass('schema_migrations') AS t) r WHERE r.t IS NOT NULL`
+	}
+	var n int
+	if err := s.db.GetContext(ctx, &n, exists); err != nil {
+		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	if n == 0 {
+		return 0, len(ms), nil
 	}
 	if err := s.db.GetContext(ctx, &db, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`); err != nil {
 		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
@@ -76,6 +85,10 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	ms, err := s.migrations()
 	if err != nil {
 		return 0, err
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	current, latest, err := s.SchemaVersion(ctx)
 	if err != nil {

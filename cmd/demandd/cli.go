@@ -348,9 +348,13 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	}
 	log.Debug("database opened", "database", databaseName(cfg), "config", cfg.File)
 	if mustExist {
-		if v, _, err := st.SchemaVersion(ctx); err == nil && v == 0 {
+		v, _, err := st.SchemaVersion(ctx)
+		if err == nil && v == 0 {
+			err = errNoRegister(cfg.Redacted(), cfg.File)
+		}
+		if err != nil {
 			st.Close()
-			return nil, errNoRegister(cfg.Redacted(), cfg.File)
+			return nil, err
 		}
 	}
 	n, err := st.Migrate(ctx)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/demandd/demandd/internal/fixture"
+	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/internal/testenv"
 )
 
@@ -85,6 +87,25 @@ func TestReadCommandsDoNotCreateRegister(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cfgDir, "data")); err == nil {
 		t.Error("version --verbose created the register")
+	}
+
+	// PostgreSQL: an empty database is no register either, and stays empty.
+	url := testdb.Postgres(t)
+	pg := writeConfig(t, t.TempDir(), url, "")
+	if code, _, errOut := demandd(t, "list", "--config", pg); code != exitUsage || !strings.Contains(errOut, "demandd import") {
+		t.Errorf("list on an empty PostgreSQL: %d %q", code, errOut)
+	}
+	if code, out, _ := demandd(t, "version", "--verbose", "--config", pg); code != exitOK || !strings.Contains(out, "schema:    0 of") {
+		t.Errorf("version --verbose on PostgreSQL: %d %q", code, out)
+	}
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("%d tables in the empty database after read commands (%v)", tables, err)
 	}
 }
 
