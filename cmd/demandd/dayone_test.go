@@ -152,16 +152,43 @@ func TestUpdateListFilters(t *testing.T) {
 			if code != exitOK || strings.Count(out, "\n") != 6 || !strings.HasPrefix(out, "需求编号") {
 				t.Errorf("list --limit 5: %d %q", code, out)
 			}
-			code, out, _ = demandd(t, "list", "--priority", "P1", "--type", "功能,投诉,咨询,建议,服务", "--json", "--config", cfg)
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				var r struct{ Priority string }
-				if json.Unmarshal([]byte(line), &r); r.Priority != "P1" {
-					t.Errorf("list --priority P1 gave %q", line)
+			type row struct {
+				Code, Priority, Status string
+				DueAt                  time.Time `json:"due_at"`
+			}
+			rows := func(args ...string) []row {
+				_, out, errOut := demandd(t, append([]string{"list", "--json", "--config", cfg}, args...)...)
+				var rs []row
+				for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+					var r row
+					if err := json.Unmarshal([]byte(line), &r); err != nil {
+						t.Fatalf("list %v: %q %q", args, line, errOut)
+					}
+					rs = append(rs, r)
+				}
+				return rs
+			}
+			for _, r := range rows("--priority", "P1", "--type", "功能,投诉,咨询,建议,服务") {
+				if r.Priority != "P1" {
+					t.Errorf("list --priority P1 gave %+v", r)
 				}
 			}
-			// Nothing is overdue yet; an hour-old P1 due in the past would be.
-			if code, out, _ := demandd(t, "list", "--overdue", "--json", "--config", cfg); code != exitOK {
-				t.Errorf("list --overdue: %d %q", code, out)
+			// The rows were received on 2026-11-01: the open ones whose due
+			// time has passed are overdue, and --overdue lists exactly those.
+			want := map[string]bool{}
+			for _, r := range rows() {
+				if r.DueAt.Before(time.Now()) && (r.Status == "new" || r.Status == "in_progress") {
+					want[r.Code] = true
+				}
+			}
+			got := rows("--overdue")
+			if len(want) == 0 || len(got) != len(want) {
+				t.Errorf("list --overdue: %d rows, want %d", len(got), len(want))
+			}
+			for _, r := range got {
+				if !want[r.Code] {
+					t.Errorf("list --overdue gave %+v", r)
+				}
 			}
 		})
 	}
