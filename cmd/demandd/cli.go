@@ -90,6 +90,9 @@ type cli struct {
 	// lang is the language of messages: from the environment until the
 	// configuration is read, then the configured locale.
 	lang i18n.Locale
+	// progress shows the import's progress bar on stderr: when it is a
+	// terminal (tests set it to see the bar).
+	progress bool
 }
 
 // usageError is a mistake in the command line or the configuration.
@@ -116,7 +119,7 @@ func envLocale() i18n.Locale {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, lang: envLocale()}
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, lang: envLocale(), progress: isTerminal(stderr)}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage(c.lang))
 		return exitUsage

@@ -161,7 +161,7 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 
 	var total ingest.Result
 	failed := 0
-	tty := isTerminal(c.stderr)
+	tty := c.progress
 	for i, path := range files {
 		name := filepath.Base(path)
 		start := time.Now()

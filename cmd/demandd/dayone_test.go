@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/demandd/demandd/internal/fixture"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/internal/testenv"
 )
@@ -329,5 +330,29 @@ func TestVersionFromBuild(t *testing.T) {
 	out, err := exec.Command(buildBinary(t), "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "demandd ") || strings.TrimSpace(string(out)) == "demandd dev" {
 		t.Errorf("--version: %q %v", out, err)
+	}
+}
+
+// On a terminal the import shows a bar that moves while reading and is
+// full when the file is done.
+func TestImportProgressEndsFull(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "sqlite:"+filepath.Join(dir, "d.db"), "")
+	file := filepath.Join(dir, "big.xlsx")
+	if err := fixture.WriteWJX(file, 2500); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, lang: i18n.ZH, progress: true}
+	if err := c.importFiles(context.Background(), []string{file, "--config", cfg}); err != nil {
+		t.Fatal(err)
+	}
+	frames := strings.Split(strings.TrimRight(errOut.String(), "\n"), "\r")
+	last := frames[len(frames)-1]
+	if !strings.Contains(last, "["+strings.Repeat("=", 20)+"]") || !strings.Contains(last, "2500 rows") {
+		t.Errorf("last progress frame %q, want a full bar and every row", last)
+	}
+	if len(frames) < 3 {
+		t.Errorf("only %d progress frames: %q", len(frames), errOut.String())
 	}
 }
