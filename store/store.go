@@ -57,8 +57,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 	case strings.HasPrefix(url, "sqlite:"):
 		d = SQLite
-		path := strings.TrimPrefix(url, "sqlite:")
-		path = strings.TrimPrefix(path, "//")
+		path := SQLitePath(url)
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return nil, fmt.Errorf("store: create database directory: %w", err)
@@ -89,6 +88,15 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s := &Store{db: db, dialect: d}
 	s.q = newQueries(db)
 	return s, nil
+}
+
+// SQLitePath is the file of a sqlite:PATH (or sqlite://PATH) URL, "" for
+// any other database.
+func SQLitePath(url string) string {
+	if !strings.HasPrefix(url, "sqlite:") {
+		return ""
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 }
 
 // Dialect reports which database this is.

@@ -303,7 +303,6 @@ type app struct {
 	engine   *dsync.Engine
 	classify *classify.Engine
 	reloader *classify.Reloader
-	locale   i18n.Locale
 }
 
 // How a command opens the register.
@@ -320,14 +319,6 @@ func errNoRegister(where, cfgFile string) error {
 		where, cfgFile)}
 }
 
-// sqlitePath is the file of a sqlite: URL, "" for other databases.
-func sqlitePath(url string) string {
-	if !strings.HasPrefix(url, "sqlite:") {
-		return ""
-	}
-	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
-}
-
 // open loads the configuration, opens and migrates the database and builds
 // the engine. With existingOnly, a register that does not exist is an
 // error naming where it was looked for, and nothing is created.
@@ -338,7 +329,7 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	}
 	log := newLogger(cfg, c.stderr)
 	url := cfg.DatabaseURL()
-	if p := sqlitePath(url); p != "" && mustExist {
+	if p := store.SQLitePath(url); p != "" && mustExist {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			abs, _ := filepath.Abs(p)
 			return nil, errNoRegister(abs, cfg.File)
@@ -375,14 +366,14 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location()})
 	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang})
-	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls, locale: c.lang,
+	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
 }
 
 // databaseName is the database as a person looks for it: the absolute
 // path of a SQLite file, else the URL without its password.
 func databaseName(cfg *config.Config) string {
-	if p := sqlitePath(cfg.DatabaseURL()); p != "" {
+	if p := store.SQLitePath(cfg.DatabaseURL()); p != "" {
 		if abs, err := filepath.Abs(p); err == nil {
 			return abs
 		}
@@ -394,7 +385,7 @@ func databaseName(cfg *config.Config) string {
 func (a *app) Close() error { return a.store.Close() }
 
 // lang is the locale of what people read.
-func (a *app) lang() i18n.Locale { return a.locale }
+func (a *app) lang() i18n.Locale { return a.cfg.Lang() }
 
 // localeOf is the configured locale.
 func localeOf(cfg *config.Config) i18n.Locale { return cfg.Lang() }

@@ -624,7 +624,7 @@ func (c *cli) version(ctx context.Context, args []string) error {
 	abs, _ := filepath.Abs(cfg.File)
 	fmt.Fprintf(c.stdout, "config:    %s\ndatabase:  %s\n", abs, databaseName(cfg))
 	// Only looked at, never created.
-	if p := sqlitePath(cfg.DatabaseURL()); p != "" {
+	if p := store.SQLitePath(cfg.DatabaseURL()); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			fmt.Fprintf(c.stdout, "           %s\n", i18n.T("（尚不存在：serve 或 import 时创建）", "(does not exist yet: serve or import creates it)").In(c.lang))
 			return nil
