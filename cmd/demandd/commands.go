@@ -23,6 +23,7 @@ import (
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/deploy"
+	"github.com/demandd/demandd/export"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/ingest/imapsrc"
@@ -47,7 +48,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	for _, f := range a.cfg.Folders {
 		origin, _ := demand.ParseOrigin(f.Origin) // validated with the config
 		src, err := folder.New(folder.Config{Name: f.Name, Path: f.Path, ProcessedDir: f.ProcessedDir,
-			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: emptyGrace(f), Rescan: f.Rescan.Duration,
+			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: f.EmptyGrace.Duration, Rescan: f.Rescan.Duration,
 			Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log})
 		if err != nil {
 			return usageError{err}
@@ -237,15 +238,17 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	if *out == "" {
 		return usagef("必须给出 --out 文件.xlsx", "--out FILE.xlsx is required")
 	}
-	if err := checkExportFormat(*out); err != nil {
-		return err
+	// The name is checked before anything is opened.
+	if _, err := export.FormatFor(*out); err != nil {
+		return usageError{fmt.Errorf("--out %w", err)}
 	}
 	a, f, err := c.openFiltered(ctx, *cfgPath, filter)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	n, err := writeExport(ctx, a, *out, f)
+	// .xlsx or .csv by the name; the title row describes the filter.
+	n, err := export.WriteFile(ctx, *out, a.store, f, export.TableOptions{Location: a.cfg.Location(), Locale: a.lang()})
 	if err != nil {
 		return err
 	}
@@ -597,7 +600,7 @@ func (c *cli) config(_ context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := checkPaths(cfg); err != nil {
+		if err := errors.Join(cfg.CheckPaths()...); err != nil {
 			return usageError{err}
 		}
 		fmt.Fprintf(c.stdout, "%s: ok (database %s, %d folder sources, %d email accounts)\n", cfg.File, databaseName(cfg), len(cfg.Folders), len(cfg.Emails))
