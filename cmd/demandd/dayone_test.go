@@ -17,6 +17,7 @@ import (
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/internal/testenv"
+	"github.com/demandd/demandd/store"
 )
 
 // importRows imports n 问卷星 rows into the register of cfg.
@@ -113,8 +114,8 @@ func TestReadCommandsDoNotCreateRegister(t *testing.T) {
 func TestUpdateListFilters(t *testing.T) {
 	for _, b := range testenv.Backends {
 		t.Run(b.Name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeConfig(t, dir, b.URL(t), "")
+			dir, url := t.TempDir(), b.URL(t)
+			cfg := writeConfig(t, dir, url, "")
 			importRows(t, dir, cfg, 12)
 			var codes []string
 			_, out, _ := demandd(t, "list", "--json", "--config", cfg)
@@ -129,6 +130,31 @@ func TestUpdateListFilters(t *testing.T) {
 			code, out, errOut := demandd(t, "update", codes[0], codes[1], "--status", "处理中", "--plan", "下周上线批量导出", "--department", "交付部", "--config", cfg)
 			if code != exitOK || strings.Count(out, "处理中") != 2 || !strings.Contains(out, "下周上线批量导出") {
 				t.Fatalf("update: %d %q %q", code, out, errOut)
+			}
+			// Each change is in the demand's history, old and new values.
+			st, err := store.Open(context.Background(), url, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := st.Demand(context.Background(), codes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist, err := st.History(context.Background(), rec.ID)
+			st.Close()
+			if err != nil || len(hist) != 1 || hist[0].Kind != "progress" {
+				t.Fatalf("history %+v %v", hist, err)
+			}
+			var detail struct {
+				Old, New struct {
+					Status, Department string
+					Plan               string `json:"response_plan"`
+				}
+				By string
+			}
+			if err := json.Unmarshal(hist[0].Detail, &detail); err != nil || detail.Old.Status != "new" || detail.New.Status != "in_progress" ||
+				detail.Old.Plan != "" || detail.New.Plan != "下周上线批量导出" || detail.New.Department != "交付部" || !strings.HasPrefix(detail.By, "cli") {
+				t.Errorf("history detail %s (%v)", hist[0].Detail, err)
 			}
 			code, out, _ = demandd(t, "update", codes[0], "--status", "in_progress", "--config", cfg)
 			if code != exitOK || !strings.Contains(out, "无变化") {
@@ -289,6 +315,12 @@ func TestLogTimesInConfiguredZone(t *testing.T) {
 	var line struct{ Time string }
 	if err := json.Unmarshal([]byte(strings.SplitN(errOut, "\n", 2)[0]), &line); err != nil || !strings.HasSuffix(line.Time, "+08:00") {
 		t.Errorf("log time %q (%v) in %q, want Asia/Shanghai", line.Time, err, errOut)
+	}
+	// At debug level every command says which database it opened.
+	cfg = writeConfig(t, dir, "sqlite:"+filepath.Join(dir, "d.db"), "[log]\nlevel = \"debug\"\n")
+	_, _, errOut = demandd(t, "list", "--config", cfg)
+	if !strings.Contains(errOut, "database opened") || !strings.Contains(errOut, filepath.Join(dir, "d.db")) {
+		t.Errorf("list at debug level: %q, want the database it opened", errOut)
 	}
 }
 
