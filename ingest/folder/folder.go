@@ -24,10 +24,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -53,6 +56,11 @@ type Config struct {
 	Origin     demand.Origin
 	// BatchSize is the number of rows committed together (default 1000).
 	BatchSize int
+	// Concurrency is how many files are read at once (default 2).
+	Concurrency int
+	// UnreadableRetries is how many times a file demandd may not read
+	// (permissions) is tried before it is set aside (default 3).
+	UnreadableRetries int
 	// Location dates the processed/YYYY-MM-DD folders.
 	Location *time.Location
 	// Locale is the language of NAME.error.txt and of the reason recorded
@@ -88,6 +96,12 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Rescan <= 0 {
 		cfg.Rescan = 30 * time.Second
 	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 2
+	}
+	if cfg.UnreadableRetries <= 0 {
+		cfg.UnreadableRetries = 3
+	}
 	if cfg.EmptyGrace <= 0 {
 		cfg.EmptyGrace = 10 * time.Minute
 	}
@@ -121,6 +135,8 @@ type candidate struct {
 	fails   int
 	name    string
 	waited  bool // "still empty" logged
+	link    bool // a symbolic link: set aside at once, never read
+	busy    bool // a worker is reading it
 }
 
 // stable reports whether c has stood still long enough to be read. A
@@ -154,14 +170,19 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 		if ignored(filepath.Base(path)) {
 			return
 		}
-		fi, err := os.Stat(path)
-		if err != nil || !fi.Mode().IsRegular() {
+		if c := pending[path]; c != nil && c.busy {
+			return // being read: its worker decides
+		}
+		// Lstat: a link is seen as a link, never as what it points to.
+		fi, err := os.Lstat(path)
+		if err != nil || !(fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0) {
 			delete(pending, path)
 			return
 		}
 		c, ok := pending[path]
 		if !ok {
-			pending[path] = &candidate{size: fi.Size(), mtime: fi.ModTime(), since: now, name: filepath.Base(path)}
+			pending[path] = &candidate{size: fi.Size(), mtime: fi.ModTime(), since: now, name: filepath.Base(path),
+				link: fi.Mode()&fs.ModeSymlink != 0}
 			return
 		}
 		if c.size != fi.Size() || !c.mtime.Equal(fi.ModTime()) {
@@ -176,11 +197,50 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 			return
 		}
 		for _, e := range entries {
-			if e.Type().IsRegular() {
+			if !e.IsDir() {
 				see(filepath.Join(s.cfg.Path, e.Name()))
 			}
 		}
 	}
+
+	// Files are read by a few workers at once, smallest first, so that a
+	// large or failing file never holds up the others.
+	type outcome struct {
+		path string
+		err  error
+	}
+	done := make(chan outcome, s.cfg.Concurrency)
+	busy := 0
+	var workers sync.WaitGroup
+	defer workers.Wait() // in-flight commits finish before Run returns
+	start := func() {
+		var ready []string
+		for path, c := range pending {
+			if c.busy {
+				continue
+			}
+			see(path)
+			if pending[path] == nil || now.Before(c.retryAt) || !(c.link || s.stable(c, now)) {
+				continue
+			}
+			ready = append(ready, path)
+		}
+		sort.Slice(ready, func(i, j int) bool { return pending[ready[i]].size < pending[ready[j]].size })
+		for _, path := range ready {
+			if busy >= s.cfg.Concurrency {
+				return
+			}
+			c := pending[path]
+			c.busy = true
+			busy++
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				done <- outcome{path, s.handle(ctx, path, c, sink, state)}
+			}()
+		}
+	}
+
 	scan()
 	check := time.NewTicker(min(max(s.cfg.StableFor/4, 50*time.Millisecond), time.Second))
 	defer check.Stop()
@@ -202,24 +262,41 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 			scan()
 		case <-check.C:
 			now = time.Now()
-			for path, c := range pending {
-				see(path)
-				if pending[path] == nil || !s.stable(c, now) || now.Before(c.retryAt) {
-					continue
-				}
-				err := s.handle(ctx, path, sink, state)
-				if ctx.Err() != nil {
-					return nil
-				}
-				if err != nil {
-					c.fails++
-					c.retryAt = time.Now().Add(backoff(c.fails))
-					s.log.Error("import failed; will retry", "file", filepath.Base(path), "err", err, "retry_in", backoff(c.fails))
-					continue
-				}
-				delete(pending, path)
+			start()
+		case o := <-done:
+			busy--
+			now = time.Now()
+			c := pending[o.path]
+			c.busy = false
+			if ctx.Err() != nil {
+				continue
 			}
+			s.settle(o.path, c, o.err, pending, now)
+			start()
 		}
+	}
+}
+
+// settle decides what becomes of a file after its worker returned.
+func (s *Source) settle(path string, c *candidate, err error, pending map[string]*candidate, now time.Time) {
+	name := filepath.Base(path)
+	switch {
+	case err == nil:
+		delete(pending, path)
+	case errors.Is(err, errGone):
+		s.log.Warn("file deleted or moved away while it was read; the rows read so far are kept", "file", name)
+		delete(pending, path)
+	case errors.Is(err, errChanged):
+		s.log.Warn("file changed while it was read; nothing of it is marked done, it is read again once it is stable", "file", name)
+		c.since, c.size, c.mtime = now, -1, time.Time{} // stable again only after a fresh look
+	case errors.Is(err, errSetAside):
+		// Could not be moved: the reason is beside it; look again hourly.
+		c.fails++
+		c.retryAt = now.Add(time.Hour)
+	default:
+		c.fails++
+		c.retryAt = now.Add(backoff(c.fails))
+		s.log.Error("import failed; will retry", "file", name, "err", err, "retry_in", backoff(c.fails))
 	}
 }
 
@@ -259,15 +336,22 @@ func ignored(name string) bool {
 	return false
 }
 
-// handle imports one stable file and moves it. It returns an error only
-// for transient failures (the file stays and is retried).
-func (s *Source) handle(ctx context.Context, path string, sink ingest.Sink, state ingest.State) error {
+// handle imports one stable file and moves it, or sets it aside. It
+// returns an error for what may pass (the database away, a file changed
+// while read): the file stays and is looked at again.
+func (s *Source) handle(ctx context.Context, path string, c *candidate, sink ingest.Sink, state ingest.State) error {
 	name := filepath.Base(path)
 	start := time.Now()
 	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.cfg.BatchSize, sink, state, nil)
 	if reason, ok := Reason(err); ok {
 		return s.fail(ctx, sink, path, reason)
-	} else if err != nil {
+	}
+	if errors.Is(err, fs.ErrPermission) && c.fails+1 >= s.cfg.UnreadableRetries {
+		// Retrying will not give demandd the right to read it.
+		return s.fail(ctx, sink, path, i18n.Tf("demandd 没有读取这个文件的权限（已试 %d 次）：请让运行 demandd 的用户可以读取它（chmod / chown），然后重新放入",
+			"demandd may not read this file (tried %d times): let the user demandd runs as read it (chmod / chown), then drop it in again", c.fails+1))
+	}
+	if err != nil {
 		return err
 	}
 	dir := filepath.Join(s.cfg.ProcessedDir, time.Now().In(s.cfg.Location).Format("2006-01-02"))
@@ -302,16 +386,22 @@ func Reason(err error) (i18n.Text, bool) {
 func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason i18n.Text) error {
 	name := filepath.Base(path)
 	var size int64
-	if fi, err := os.Stat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
 		size = fi.Size()
 	}
-	sha, _, _ := hashFile(path) // "" if unreadable: the record still says where the file is
-	dst, err := moveInto(path, s.cfg.FailedDir)
-	if err != nil {
-		return fmt.Errorf("folder %s: move %s to the failed folder: %w", s.cfg.Name, name, err)
-	}
+	sha, _, _ := hashFile(path) // "" if unreadable or a link: the record still says where the file is
 	msg := reason.In(s.cfg.Locale)
-	s.log.Error("file cannot be imported; moved to the failed folder", "file", name, "reason", reason.EN, "moved_to", dst)
+	dst, err := moveInto(path, s.cfg.FailedDir)
+	setAside := err != nil
+	if setAside {
+		// It cannot be moved (a folder demandd may not write to): the
+		// reason goes beside it, and it is looked at again hourly.
+		s.log.Error("file cannot be imported nor moved to the failed folder; the reason is written beside it",
+			"file", name, "reason", reason.EN, "err", err)
+		dst = path
+	} else {
+		s.log.Error("file cannot be imported; moved to the failed folder", "file", name, "reason", reason.EN, "moved_to", dst)
+	}
 	// Written aside and renamed, so that nobody reads half a message. The
 	// first line says what is wrong; advice such as the config lines to
 	// add may follow on lines of their own, ready to copy.
@@ -328,11 +418,18 @@ func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason
 		SHA256: sha, Size: size, Reason: msg, OriginalPath: path, MovedTo: dst, FailedAt: time.Now()})
 	if err != nil {
 		s.log.Warn("failed file not yet recorded in the register; retried at the next rescan", "file", dst, "err", err)
-		return nil
+	} else if !setAside {
+		s.recorded[dst] = true
 	}
-	s.recorded[dst] = true
+	if setAside {
+		return errSetAside
+	}
 	return nil
 }
+
+// errSetAside: the file could not be moved to failed/; its reason stands
+// beside it in the folder.
+var errSetAside = errors.New("the file cannot be read nor moved to the failed folder; its reason is written beside it")
 
 // recordFailedFolder records files in failed/ that the register does not
 // know yet: set aside by an older demandd, or while the database was down.
@@ -343,7 +440,7 @@ func (s *Source) recordFailedFolder(ctx context.Context, sink ingest.Sink) {
 	}
 	for _, e := range entries {
 		path := filepath.Join(s.cfg.FailedDir, e.Name())
-		if !e.Type().IsRegular() || s.recorded[path] || strings.HasSuffix(e.Name(), ".error.txt") || strings.HasSuffix(e.Name(), ".part") {
+		if e.IsDir() || s.recorded[path] || strings.HasSuffix(e.Name(), ".error.txt") || strings.HasSuffix(e.Name(), ".part") {
 			continue
 		}
 		fi, err := e.Info()
@@ -381,7 +478,17 @@ func moveInto(path, dir string) (string, error) {
 		dst = filepath.Join(dir, fmt.Sprintf("%s-%d%s", strings.TrimSuffix(base, ext), i, ext))
 	}
 	if err := os.Rename(path, dst); err != nil {
-		if err := copyFile(path, dst); err != nil { // across file systems
+		// Across file systems. A link is moved as a link: copying would
+		// copy what it points to, which demandd never reads.
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(path)
+			if err != nil {
+				return "", err
+			}
+			if err := os.Symlink(target, dst); err != nil {
+				return "", err
+			}
+		} else if err := copyFile(path, dst); err != nil {
 			return "", err
 		}
 		return dst, os.Remove(path)
@@ -390,7 +497,7 @@ func moveInto(path, dir string) (string, error) {
 }
 
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	in, err := openNoFollow(src)
 	if err != nil {
 		return err
 	}
@@ -426,23 +533,32 @@ type fileCheckpoint struct {
 
 func checkpointKey(sha string) string { return "questionnaire-file/" + sha }
 
-func importFile(ctx context.Context, path, source string, origin demand.Origin, batchSize int, sink ingest.Sink, state ingest.State, progress func(int)) (ingest.Result, error) {
+func importFile(ctx context.Context, path, source string, origin demand.Origin, batchSize int, sink ingest.Sink, state ingest.State, progress func(int)) (_ ingest.Result, err error) {
 	var total ingest.Result
-	fi, err := os.Stat(path)
+	id, err := fileIdentity(path)
 	if err != nil {
-		return total, fmt.Errorf("folder: %w", err)
+		return total, err
 	}
 	if !Supported(path) {
 		return total, fileErrorf("%q 不是问卷导出文件：demandd 读取 .xlsx、.csv 和 .xls 文件",
 			"%q is not a questionnaire export; demandd reads .xlsx, .csv and .xls files", filepath.Base(path))
 	}
-	if fi.Size() == 0 {
+	if id.size == 0 {
 		return total, fileErrorf("文件是空的（empty）：请重新导出问卷结果", "the file is empty; export the survey results again")
 	}
 	sha, validUTF8, err := hashFile(path)
 	if err != nil {
-		return total, fmt.Errorf("folder: read %s: %w", path, err)
+		return total, fmt.Errorf("folder: read %s: %w", filepath.Base(path), err)
 	}
+	// A read that fails because the file changed under it is not the
+	// file's fault: it is read again, never set aside as corrupt.
+	defer func() {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errChanged) && !errors.Is(err, errGone) {
+			if again := id.recheck(path, sha); again != nil {
+				err = again
+			}
+		}
+	}()
 	var cp fileCheckpoint
 	if v, ok, err := state.Checkpoint(ctx, checkpointKey(sha)); err != nil {
 		return total, err
@@ -461,7 +577,8 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	}
 	defer rr.Close()
 	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha, source: source, origin: origin,
-		received: fi.ModTime(), after: cp.Rows, items: cp.Items, size: batchSize}
+		received: id.mtime, after: cp.Rows, items: cp.Items, size: batchSize,
+		verify: func() error { return id.recheck(path, sha) }}
 	if err := rd.readHeader(); err != nil {
 		return total, err
 	}
@@ -496,7 +613,7 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 // hashFile returns the SHA-256 and whether the bytes are valid UTF-8, in
 // one pass with bounded memory.
 func hashFile(path string) (string, bool, error) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return "", false, err
 	}
@@ -556,6 +673,10 @@ type rowBatcher struct {
 	size     int
 	// The header rows (see header.go) and what the answers tell of the
 	// columns, carried by every row.
+	// verify, when set, checks before the last batch that the file is
+	// still the one that was hashed.
+	verify func() error
+
 	header, labels, importIDs []string
 	headerEnd                 int // number of the last header row
 	freeText                  []int
@@ -614,6 +735,18 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 			}
 			items = make([]ingest.Item, 0, r.size)
 		}
+	}
+	// Done is committed only for the file that was hashed, read whole.
+	if r.verify != nil {
+		if err := r.verify(); err != nil {
+			send(batchOrErr{err: err})
+			return
+		}
+	}
+	if r.items == 0 {
+		send(batchOrErr{err: fileErrorf("表头下面没有任何数据行：请确认导出的是答卷数据（不是空问卷），然后重新导出",
+			"the file has no data rows below its header: make sure the export holds the answers (not an empty survey), then export it again")})
+		return
 	}
 	prepare(items, last, true, handled)
 }
