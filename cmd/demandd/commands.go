@@ -174,7 +174,13 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 		if tty {
 			progress = func(rows int) { show(rows, false) }
 		}
-		res, err := folder.ImportFile(ctx, path, *source, origin, a.engine, a.store, progress)
+		// A link named on the command line is the user's own choice (the
+		// watched folder never follows one): read the file it points to.
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			real = path // ImportFile says what is wrong with it
+		}
+		res, err := folder.ImportFile(ctx, real, *source, origin, a.engine, a.store, progress)
 		if tty {
 			if err == nil {
 				show(res.Total(), true) // the bar ends full

@@ -60,7 +60,7 @@ func watchWith(t *testing.T, url string, o watchOptions) *watched {
 	}
 	src, err := folder.New(folder.Config{Name: "inbox", Path: dir, StableFor: o.stableFor, EmptyGrace: o.emptyGrace,
 		Rescan: time.Second, Origin: demand.OriginRaised, BatchSize: 50, Location: testenv.Shanghai, Locale: i18n.EN,
-		Logger: slog.New(w.logs)})
+		Logger: slogNew(w.logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +105,8 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 }
 func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }
 
 // saw reports whether a message containing all of parts was logged.
 func (l *logRecorder) saw(parts ...string) bool {
