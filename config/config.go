@@ -124,6 +124,13 @@ type Folder struct {
 	// called empty: a slow network share or a browser download keeps a
 	// file at 0 bytes for a while. 0 means the default, 10m.
 	EmptyGrace Duration `toml:"empty_grace"`
+	// Concurrency is how many files of the folder are read at once,
+	// smallest first, so that one large or stuck file never holds up the
+	// rest.
+	Concurrency int `toml:"concurrency"`
+	// UnreadableRetries is how many times a file demandd may not read
+	// (file permissions) is tried before it is set aside in failed/.
+	UnreadableRetries int `toml:"unreadable_retries"`
 	// Rescan is the period of the full directory scan that catches what
 	// file system events missed.
 	Rescan Duration `toml:"rescan"`
@@ -484,6 +491,12 @@ func (c *Config) SetDefaults() {
 		if f.EmptyGrace.Duration == 0 {
 			f.EmptyGrace.Duration = 10 * time.Minute
 		}
+		if f.Concurrency == 0 {
+			f.Concurrency = 2
+		}
+		if f.UnreadableRetries == 0 {
+			f.UnreadableRetries = 3
+		}
 		def(&f.Origin, string(demand.OriginRaised))
 	}
 }
@@ -623,6 +636,12 @@ func (c *Config) validate() []lineError {
 		}
 		if f.Rescan.Duration < time.Second {
 			bad(key("rescan"), "至少 1s，实际是 %s", "must be at least 1s, got %s", f.Rescan.Duration)
+		}
+		if f.Concurrency < 0 || f.Concurrency > 64 {
+			bad(key("concurrency"), "应在 1 到 64 之间，实际是 %d", "want 1 to 64, got %d", f.Concurrency)
+		}
+		if f.UnreadableRetries < 0 {
+			bad(key("unreadable_retries"), "不能是负数", "must not be negative")
 		}
 	}
 	for i, e := range c.Emails {
