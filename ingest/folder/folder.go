@@ -73,8 +73,22 @@ type Config struct {
 type Source struct {
 	cfg Config
 	log *slog.Logger
-	// recorded are the files in failed/ known to be in the register.
-	recorded map[string]bool
+	// recorded are the files in failed/ known to be in the register;
+	// workers add to it while the scan reads it.
+	recordedMu sync.Mutex
+	recorded   map[string]bool
+}
+
+func (s *Source) isRecorded(path string) bool {
+	s.recordedMu.Lock()
+	defer s.recordedMu.Unlock()
+	return s.recorded[path]
+}
+
+func (s *Source) markRecorded(path string) {
+	s.recordedMu.Lock()
+	defer s.recordedMu.Unlock()
+	s.recorded[path] = true
 }
 
 var _ ingest.Source = (*Source)(nil)
@@ -419,7 +433,7 @@ func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason
 	if err != nil {
 		s.log.Warn("failed file not yet recorded in the register; retried at the next rescan", "file", dst, "err", err)
 	} else if !setAside {
-		s.recorded[dst] = true
+		s.markRecorded(dst)
 	}
 	if setAside {
 		return errSetAside
@@ -440,7 +454,7 @@ func (s *Source) recordFailedFolder(ctx context.Context, sink ingest.Sink) {
 	}
 	for _, e := range entries {
 		path := filepath.Join(s.cfg.FailedDir, e.Name())
-		if e.IsDir() || s.recorded[path] || strings.HasSuffix(e.Name(), ".error.txt") || strings.HasSuffix(e.Name(), ".part") {
+		if e.IsDir() || s.isRecorded(path) || strings.HasSuffix(e.Name(), ".error.txt") || strings.HasSuffix(e.Name(), ".part") {
 			continue
 		}
 		fi, err := e.Info()
@@ -459,7 +473,7 @@ func (s *Source) recordFailedFolder(ctx context.Context, sink ingest.Sink) {
 			s.log.Warn("failed file not yet recorded in the register; retried at the next rescan", "file", path, "err", err)
 			return
 		}
-		s.recorded[path] = true
+		s.markRecorded(path)
 	}
 }
 
