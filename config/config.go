@@ -24,6 +24,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/redact"
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
@@ -556,7 +557,7 @@ func (c *Config) validate() []lineError {
 		bad("data_dir", "不能为空", "must not be empty")
 	}
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
-		bad("database.url", "应为 postgres://… 或 sqlite:路径，实际是 %q", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
+		bad("database.url", "应为 postgres://… 或 sqlite:路径，实际是 %q", "want postgres://… or sqlite:PATH, got %q", redact.DSN(u))
 	}
 	if c.Database.MaxOpenConns < 0 {
 		bad("database.max_open_conns", "必须是正数", "must be positive")
@@ -751,19 +752,7 @@ func Messages(err error, l i18n.Locale) []string {
 	return []string{err.Error()}
 }
 
-// redactURL hides a password in a URL for messages and dumps.
-func redactURL(u string) string {
-	at := strings.LastIndex(u, "@")
-	scheme := strings.Index(u, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return u
-	}
-	cred := u[scheme+3 : at]
-	if i := strings.Index(cred, ":"); i >= 0 {
-		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
-	}
-	return u
-}
-
-// Redacted is the database URL safe for logs.
-func (c *Config) Redacted() string { return redactURL(c.DatabaseURL()) }
+// Redacted is the database URL safe for logs and messages: every
+// credential (a password in the user info, a password= or sslpassword=
+// parameter, a key=value password) replaced by redact.Mask.
+func (c *Config) Redacted() string { return redact.DSN(c.DatabaseURL()) }

@@ -15,6 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/redact"
 )
 
 // The schema check compares every key of the parsed file with Config's
@@ -259,7 +260,8 @@ func describe(key string, t reflect.Type) i18n.Text {
 func kindOf(v any) i18n.Text {
 	switch v := v.(type) {
 	case string:
-		return i18n.Tf("字符串 %q", "a string (%q)", v)
+		// database = "postgres://…" (a URL where a table belongs) is shown.
+		return i18n.Tf("字符串 %q", "a string (%q)", redact.DSN(v))
 	case int64:
 		return i18n.T("整数", "an integer")
 	case float64:

@@ -13,6 +13,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"  // registers "postgres"
 	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/demandd/demandd/internal/redact"
 )
 
 // Dialect names a database flavour.
@@ -74,16 +76,18 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			db.SetMaxOpenConns(4)
 		}
 	default:
-		return nil, fmt.Errorf("store: unsupported database url %q: want postgres://… or sqlite:PATH", url)
+		return nil, fmt.Errorf("store: unsupported database url %q: want postgres://… or sqlite:PATH", redact.DSN(url))
 	}
+	// lib/pq's errors may quote the URL, password included (net/url's
+	// parse errors do): every error says what failed without it.
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", d, err)
+		return nil, redact.Error(fmt.Errorf("store: open %s: %w", d, err), url)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", d, err)
+		return nil, redact.Error(fmt.Errorf("store: connect to %s: %w", d, err), url)
 	}
 	s := &Store{db: db, dialect: d}
 	s.q = newQueries(db)
