@@ -551,3 +551,42 @@ func TestDatabaseURLRedacted(t *testing.T) {
 		})
 	}
 }
+
+func TestFileMode(t *testing.T) {
+	c, err := config.Parse("c.toml", nil)
+	if err != nil || c.FileMode != config.DefaultFileMode || c.FileMode.Perm() != 0o640 {
+		t.Fatalf("default file_mode %v, %v; want 0640", c.FileMode, err)
+	}
+	for _, tt := range []struct {
+		value string
+		want  os.FileMode
+	}{{`"0640"`, 0o640}, {`"644"`, 0o644}, {`"0o600"`, 0o600}, {`"0660"`, 0o660}, {`"0777"`, 0o777}} {
+		t.Run(tt.value, func(t *testing.T) {
+			c, err := config.Parse("c.toml", []byte("file_mode = "+tt.value+"\n"))
+			if err != nil || c.FileMode.Perm() != tt.want {
+				t.Errorf("file_mode = %s: %v, %v; want %v", tt.value, c.FileMode, err, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct{ value, want string }{
+		{`"rw-r-----"`, `want an octal mode such as "0640"`},
+		{`"0680"`, "octal"},
+		{`""`, "octal"},
+		{`"-0640"`, "octal"},
+		{`"04750"`, "no setuid"},
+		{`"0440"`, "owner read and write"},
+		{`"0040"`, "owner read and write"},
+		{`0o640`, `an octal mode in quotes, such as "0640"`},
+		{`640`, "got an integer"},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			_, err := config.Parse("c.toml", []byte("\nfile_mode = "+tt.value+"\n"))
+			if err == nil || !strings.Contains(err.Error(), "c.toml:2: file_mode") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("file_mode = %s: %v, want %q", tt.value, err, tt.want)
+			}
+			if zh := config.Messages(err, i18n.ZH); len(zh) != 1 || !strings.Contains(zh[0], "应为") && !strings.Contains(zh[0], "所有者") {
+				t.Errorf("file_mode = %s in Chinese: %q", tt.value, zh)
+			}
+		})
+	}
+}

@@ -28,6 +28,7 @@ import (
 // hints say what a key's value looks like, by key path without indices.
 var hints = map[string]i18n.Text{
 	"locale":                i18n.T(`"zh" 或 "en"`, `"zh" or "en"`),
+	"file_mode":             i18n.T(`加引号的八进制权限，例如 "0640"`, `an octal mode in quotes, such as "0640"`),
 	"timezone":              i18n.T(`IANA 名称，例如 "Asia/Shanghai"`, `an IANA name such as "Asia/Shanghai"`),
 	"log.level":             i18n.T(`"debug"、"info"、"warn" 或 "error"`, `"debug", "info", "warn" or "error"`),
 	"log.format":            i18n.T(`"text" 或 "json"`, `"text" or "json"`),
