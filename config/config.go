@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/redact"
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
@@ -42,7 +44,10 @@ type Config struct {
 	CodePrefix string `toml:"code_prefix"`
 	// Locale is the language of what people read (the CLI, NAME.error.txt,
 	// reports): zh (default) or en. Logs stay in English.
-	Locale        string        `toml:"locale"`
+	Locale string `toml:"locale"`
+	// FileMode is the mode of the files demandd writes for people: exports
+	// and NAME.error.txt (default 0640). It is set whatever the umask.
+	FileMode      FileMode      `toml:"file_mode"`
 	Log           Log           `toml:"log"`
 	Database      Database      `toml:"database"`
 	Classify      Classify      `toml:"classify"`
@@ -223,6 +228,41 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration back.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// FileMode is a file's permission bits, written as an octal string: "0640".
+type FileMode os.FileMode
+
+// DefaultFileMode is the mode of an export or NAME.error.txt when
+// file_mode is not set: the owner and its group read them, others do not
+// (they hold customers' names, contacts and words).
+const DefaultFileMode FileMode = 0o640
+
+// UnmarshalText reads "0640", "640" or "0o640". The owner must be able to
+// read and write: demandd reads NAME.error.txt back and replaces exports.
+func (m *FileMode) UnmarshalText(b []byte) error {
+	s := strings.TrimPrefix(strings.TrimPrefix(string(b), "0o"), "0O")
+	v, err := strconv.ParseUint(s, 8, 32)
+	switch {
+	case err != nil:
+		return i18n.Errorf(`应为八进制权限，例如 "0640"，实际是 %q`, `want an octal mode such as "0640", got %q`, b)
+	case v > 0o777:
+		return i18n.Errorf(`应为 0000 到 0777 之间的权限（不含 setuid、setgid 和 sticky 位），实际是 %q`,
+			`want permission bits from 0000 to 0777 (no setuid, setgid or sticky bit), got %q`, b)
+	case v&0o600 != 0o600:
+		return i18n.Errorf(`%q 不让所有者读写；demandd 要读回和替换自己写的文件，至少应为 "0600"`,
+			`%q does not let the owner read and write; demandd reads back and replaces the files it writes: use at least "0600"`, b)
+	}
+	*m = FileMode(v)
+	return nil
+}
+
+// MarshalText writes the mode back as four octal digits.
+func (m FileMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+func (m FileMode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// Perm is the mode for os.Chmod.
+func (m FileMode) Perm() os.FileMode { return os.FileMode(m).Perm() }
 
 // Location is the configured time zone (valid after Load or Validate).
 func (c *Config) Location() *time.Location {
@@ -408,6 +448,9 @@ func (c *Config) SetDefaults() {
 	def(&c.Locale, string(i18n.ZH))
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "text")
+	if c.FileMode == 0 {
+		c.FileMode = DefaultFileMode
+	}
 	if c.Database.MaxOpenConns == 0 {
 		c.Database.MaxOpenConns = 8
 	}
@@ -569,7 +612,7 @@ func (c *Config) validate() []lineError {
 		bad("data_dir", "不能为空", "must not be empty")
 	}
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
-		bad("database.url", "应为 postgres://… 或 sqlite:路径，实际是 %q", "want postgres://… or sqlite:PATH, got %q", redactURL(u))
+		bad("database.url", "应为 postgres://… 或 sqlite:路径，实际是 %q", "want postgres://… or sqlite:PATH, got %q", redact.DSN(u))
 	}
 	if c.Database.MaxOpenConns < 0 {
 		bad("database.max_open_conns", "必须是正数", "must be positive")
@@ -770,19 +813,7 @@ func Messages(err error, l i18n.Locale) []string {
 	return []string{err.Error()}
 }
 
-// redactURL hides a password in a URL for messages and dumps.
-func redactURL(u string) string {
-	at := strings.LastIndex(u, "@")
-	scheme := strings.Index(u, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return u
-	}
-	cred := u[scheme+3 : at]
-	if i := strings.Index(cred, ":"); i >= 0 {
-		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
-	}
-	return u
-}
-
-// Redacted is the database URL safe for logs.
-func (c *Config) Redacted() string { return redactURL(c.DatabaseURL()) }
+// Redacted is the database URL safe for logs and messages: every
+// credential (a password in the user info, a password= or sslpassword=
+// parameter, a key=value password) replaced by redact.Mask.
+func (c *Config) Redacted() string { return redact.DSN(c.DatabaseURL()) }

@@ -68,7 +68,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad origin", "[[folder]]\nname = \"a\"\npath = \"p\"\n\n[[folder]]\nname = \"b\"\npath = \"q\"\norigin = \"customer\"\n",
 			[]string{"c.toml:8", "folder[1].origin", "raised"}},
 		{"bad zone", "timezone = \"Beijing\"\n", []string{"c.toml:1", "timezone", "IANA"}},
-		{"bad url", "[database]\nurl = \"mysql://u:pw@h/db\"\n", []string{"c.toml:2", "database.url", "u:***@"}},
+		{"bad url", "[database]\nurl = \"mysql://u:pw@h/db\"\n", []string{"c.toml:2", "database.url", "u:xxxxx@"}},
 		{"missing path", "[[folder]]\nname = \"a\"\n", []string{"c.toml:1", "folder[0].path"}},
 		{"duplicate name", "[[folder]]\nname = \"a\"\npath = \"p\"\n[[folder]]\nname = \"a\"\npath = \"q\"\n", []string{"c.toml:5", "used twice"}},
 		{"bad alias field", "[questionnaire.aliases]\ndescrption = [\"x\"]\n", []string{"c.toml:2", "descrption"}},
@@ -506,6 +506,86 @@ func TestCheckPaths(t *testing.T) {
 				if zh := i18n.Message(errs[i], i18n.ZH); zh == errs[i].Error() {
 					t.Errorf("not in Chinese: %q", zh)
 				}
+			}
+		})
+	}
+}
+
+// Redacted and every error about database.url hide each credential form:
+// user info, password= and sslpassword= parameters, percent-encoded
+// passwords and a libpq key=value string.
+func TestDatabaseURLRedacted(t *testing.T) {
+	for _, c := range []struct {
+		name, url, secret, want string
+	}{
+		{"user info", "postgres://u:Pw-1@db/d", "Pw-1", "postgres://u:xxxxx@db/d"},
+		{"postgresql", "postgresql://u:Pw-2@db/d?sslmode=disable", "Pw-2", "postgresql://u:xxxxx@db/d?sslmode=disable"},
+		{"password parameter", "postgres://u@db/d?sslmode=disable&password=Pw-3", "Pw-3", "postgres://u@db/d?sslmode=disable&password=xxxxx"},
+		{"sslpassword parameter", "postgres://u@db/d?sslkey=/k.pem&sslpassword=Pw-4", "Pw-4", "postgres://u@db/d?sslkey=/k.pem&sslpassword=xxxxx"},
+		{"percent-encoded", "postgres://u:Pw%2F5%40@db/d", "Pw%2F5", "postgres://u:xxxxx@db/d"},
+		{"unencoded slash", "postgres://u:Pw/6@db/d", "Pw/6", "postgres://u:xxxxx@db/d"},
+		{"key=value", "host=db user=u password='Pw 7'", "Pw 7", "host=db user=u password=xxxxx"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Database.URL = c.url
+			if got := cfg.Redacted(); got != c.want {
+				t.Errorf("Redacted() = %q, want %q", got, c.want)
+			}
+			// A URL of the wrong kind is quoted by Validate, and a URL
+			// where the [database] table belongs by the schema check.
+			for _, toml := range []string{
+				fmt.Sprintf("[database]\nurl = %q\n", strings.Replace(c.url, "postgres", "mysql", 1)),
+				fmt.Sprintf("database = %q\n", c.url),
+			} {
+				_, err := config.Parse("c.toml", []byte(toml))
+				if err == nil {
+					t.Fatalf("%q: no error", toml)
+				}
+				for _, l := range []i18n.Locale{i18n.ZH, i18n.EN} {
+					if msg := strings.Join(config.Messages(err, l), "\n"); strings.Contains(msg, c.secret) || !strings.Contains(msg, "xxxxx") {
+						t.Errorf("%q: %s", toml, msg)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	c, err := config.Parse("c.toml", nil)
+	if err != nil || c.FileMode != config.DefaultFileMode || c.FileMode.Perm() != 0o640 {
+		t.Fatalf("default file_mode %v, %v; want 0640", c.FileMode, err)
+	}
+	for _, tt := range []struct {
+		value string
+		want  os.FileMode
+	}{{`"0640"`, 0o640}, {`"644"`, 0o644}, {`"0o600"`, 0o600}, {`"0660"`, 0o660}, {`"0777"`, 0o777}} {
+		t.Run(tt.value, func(t *testing.T) {
+			c, err := config.Parse("c.toml", []byte("file_mode = "+tt.value+"\n"))
+			if err != nil || c.FileMode.Perm() != tt.want {
+				t.Errorf("file_mode = %s: %v, %v; want %v", tt.value, c.FileMode, err, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct{ value, want string }{
+		{`"rw-r-----"`, `want an octal mode such as "0640"`},
+		{`"0680"`, "octal"},
+		{`""`, "octal"},
+		{`"-0640"`, "octal"},
+		{`"04750"`, "no setuid"},
+		{`"0440"`, "owner read and write"},
+		{`"0040"`, "owner read and write"},
+		{`0o640`, `an octal mode in quotes, such as "0640"`},
+		{`640`, "got an integer"},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			_, err := config.Parse("c.toml", []byte("\nfile_mode = "+tt.value+"\n"))
+			if err == nil || !strings.Contains(err.Error(), "c.toml:2: file_mode") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("file_mode = %s: %v, want %q", tt.value, err, tt.want)
+			}
+			if zh := config.Messages(err, i18n.ZH); len(zh) != 1 || !strings.Contains(zh[0], "应为") && !strings.Contains(zh[0], "所有者") {
+				t.Errorf("file_mode = %s in Chinese: %q", tt.value, zh)
 			}
 		})
 	}

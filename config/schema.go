@@ -15,6 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/redact"
 )
 
 // The schema check compares every key of the parsed file with Config's
@@ -27,6 +28,7 @@ import (
 // hints say what a key's value looks like, by key path without indices.
 var hints = map[string]i18n.Text{
 	"locale":                i18n.T(`"zh" 或 "en"`, `"zh" or "en"`),
+	"file_mode":             i18n.T(`加引号的八进制权限，例如 "0640"`, `an octal mode in quotes, such as "0640"`),
 	"timezone":              i18n.T(`IANA 名称，例如 "Asia/Shanghai"`, `an IANA name such as "Asia/Shanghai"`),
 	"log.level":             i18n.T(`"debug"、"info"、"warn" 或 "error"`, `"debug", "info", "warn" or "error"`),
 	"log.format":            i18n.T(`"text" 或 "json"`, `"text" or "json"`),
@@ -259,7 +261,8 @@ func describe(key string, t reflect.Type) i18n.Text {
 func kindOf(v any) i18n.Text {
 	switch v := v.(type) {
 	case string:
-		return i18n.Tf("字符串 %q", "a string (%q)", v)
+		// database = "postgres://…" (a URL where a table belongs) is shown.
+		return i18n.Tf("字符串 %q", "a string (%q)", redact.DSN(v))
 	case int64:
 		return i18n.T("整数", "an integer")
 	case float64:

@@ -57,13 +57,17 @@ func FormatFor(path string) (Format, error) {
 // as a workbook or CSV by its extension (FormatFor), and returns the number
 // of rows. It writes a file beside path, syncs it and renames it over path,
 // so a reader never sees half a file and a failed export leaves the old
-// one. The file gets the mode the umask gives a new file (0644 under umask
-// 022) — os.CreateTemp's 0600 would hide the table from the team it is
-// for.
+// one. The file gets opts.FileMode, 0640 by default, whatever the umask:
+// the team it is for reads it through its group, while the customers'
+// names and contacts in it are not for every account on the machine.
 func WriteFile(ctx context.Context, path string, src Records, f demand.Filter, opts TableOptions) (n int, err error) {
 	format, err := FormatFor(path)
 	if err != nil {
 		return 0, err
+	}
+	mode := opts.FileMode.Perm()
+	if mode == 0 {
+		mode = DefaultFileMode
 	}
 	tmp, err := createBeside(path)
 	if err != nil {
@@ -75,6 +79,11 @@ func WriteFile(ctx context.Context, path string, src Records, f demand.Filter, o
 			os.Remove(tmp.Name())
 		}
 	}()
+	// Set, not left to the umask, which would narrow a wider mode asked
+	// for (0644 under umask 027).
+	if err = tmp.Chmod(mode); err != nil {
+		return 0, fmt.Errorf("export: create %s: %w", path, err)
+	}
 	switch format {
 	case XLSX:
 		n, err = WriteTable(ctx, tmp, src, f, opts)
@@ -97,13 +106,17 @@ func WriteFile(ctx context.Context, path string, src Records, f demand.Filter, o
 	return n, nil
 }
 
-// createBeside creates a new, hidden file in path's directory. os.OpenFile
-// with 0666 lets the kernel apply the umask, as for any new file.
+// DefaultFileMode is the mode of a file WriteFile writes when
+// TableOptions.FileMode is 0.
+const DefaultFileMode os.FileMode = 0o640
+
+// createBeside creates a new, hidden file in path's directory, the
+// owner's alone until WriteFile sets its mode.
 func createBeside(path string) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	for range 100 {
 		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
 		}

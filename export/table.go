@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -48,6 +49,9 @@ type TableOptions struct {
 	// Customer text and configured names (departments, SLA texts) are
 	// written as they are.
 	Locale i18n.Locale
+	// FileMode is the mode of the file WriteFile writes (default 0640),
+	// set whatever the umask. Not used by WriteTable and WriteCSV.
+	FileMode os.FileMode
 }
 
 // withDefaults fills the options left zero.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"  // registers "postgres"
 	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/demandd/demandd/internal/redact"
 )
 
 // Dialect names a database flavour.
@@ -58,10 +61,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	case strings.HasPrefix(url, "sqlite:"):
 		d = SQLite
 		path := SQLitePath(url)
-		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("store: create database directory: %w", err)
-			}
+		if err := createPrivate(path); err != nil {
+			return nil, err
 		}
 		// WAL lets readers run beside the writer; synchronous=FULL makes a
 		// commit durable before a source acknowledges; _txlock=immediate
@@ -74,20 +75,53 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			db.SetMaxOpenConns(4)
 		}
 	default:
-		return nil, fmt.Errorf("store: unsupported database url %q: want postgres://… or sqlite:PATH", url)
+		return nil, fmt.Errorf("store: unsupported database url %q: want postgres://… or sqlite:PATH", redact.DSN(url))
 	}
+	// lib/pq's errors may quote the URL, password included (net/url's
+	// parse errors do): every error says what failed without it.
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", d, err)
+		return nil, redact.Error(fmt.Errorf("store: open %s: %w", d, err), url)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", d, err)
+		return nil, redact.Error(fmt.Errorf("store: connect to %s: %w", d, err), url)
 	}
 	s := &Store{db: db, dialect: d}
 	s.q = newQueries(db)
 	return s, nil
+}
+
+// createPrivate creates the SQLite file at path 0600, and its directory
+// 0700 when missing, whatever the umask: the register holds customers'
+// contact details. SQLite itself would create the file 0644, and it gives
+// the -wal and -shm files the database file's mode, so they follow. A file
+// or directory that exists keeps its mode: it may be shared on purpose (a
+// backup group), and demandd does not change what it did not make.
+func createPrivate(path string) error {
+	if path == "" || strings.HasPrefix(path, ":") { // ":memory:", a temporary database
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store: create database directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err == nil {
+		// A umask that takes the owner's bits would leave SQLite a file
+		// it cannot write.
+		err = f.Chmod(0o600)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: create database file: %w", err)
+	}
+	return nil
 }
 
 // SQLitePath is the file of a sqlite:PATH (or sqlite://PATH) URL, "" for

@@ -50,7 +50,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		src, err := folder.New(folder.Config{Name: f.Name, Path: f.Path, ProcessedDir: f.ProcessedDir,
 			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: f.EmptyGrace.Duration, Rescan: f.Rescan.Duration,
 			Concurrency: f.Concurrency, UnreadableRetries: f.UnreadableRetries,
-			Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log})
+			Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log, FileMode: a.cfg.FileMode.Perm()})
 		if err != nil {
 			return usageError{err}
 		}
@@ -255,7 +255,7 @@ func (c *cli) export(ctx context.Context, args []string) error {
 	}
 	defer a.Close()
 	// .xlsx or .csv by the name; the title row describes the filter.
-	n, err := export.WriteFile(ctx, *out, a.store, f, export.TableOptions{Location: a.cfg.Location(), Locale: a.lang()})
+	n, err := export.WriteFile(ctx, *out, a.store, f, export.TableOptions{Location: a.cfg.Location(), Locale: a.lang(), FileMode: a.cfg.FileMode.Perm()})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	// in the register (default Chinese).
 	Locale i18n.Locale
 	Logger *slog.Logger
+	// FileMode is the mode of NAME.error.txt (default 0640), set whatever
+	// the umask.
+	FileMode os.FileMode
 }
 
 // Source watches one folder.
@@ -421,7 +424,7 @@ func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason
 	// add may follow on lines of their own, ready to copy.
 	line := strings.TrimRight(msg, "\n") + "\n"
 	tmp := dst + ".error.txt.part"
-	if err := os.WriteFile(tmp, []byte(line), 0o644); err != nil {
+	if err := writeFile(tmp, []byte(line), s.cfg.FileMode); err != nil {
 		s.log.Error("cannot write the reason beside the failed file", "file", dst, "err", err)
 	} else if err := os.Rename(tmp, dst+".error.txt"); err != nil {
 		s.log.Error("cannot write the reason beside the failed file", "file", dst, "err", err)
@@ -510,14 +513,25 @@ func moveInto(path, dir string) (string, error) {
 	return dst, nil
 }
 
+// copyFile copies src to a new dst with src's mode, whatever the umask, as
+// a rename within one file system keeps it: where processed/ lives must not
+// decide who may read the file.
 func copyFile(src, dst string) error {
 	in, err := openNoFollow(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	fi, err := in.Stat()
 	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		out.Close()
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
@@ -529,6 +543,18 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// writeFile writes a file for people to read with mode (0640 if 0),
+// whatever the umask, which would narrow a wider mode asked for.
+func writeFile(path string, b []byte, mode os.FileMode) error {
+	if mode == 0 {
+		mode = 0o640
+	}
+	if err := os.WriteFile(path, b, mode); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode) // also when path was left over with another mode
 }
 
 // ImportFile reads one file through the folder channel's path, once, for
