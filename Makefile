@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test lint bench bench-imap clean
+.PHONY: build run test lint bench bench-imap bench-hostile clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -26,6 +26,9 @@ bench: ## import 100k rows into PostgreSQL and export them; classify 1 KB texts;
 
 bench-imap: ## 20,000 messages from a local Dovecot into PostgreSQL, beside mbsync and a bare fetch+parse
 	$(GO) test -run '^$$' -bench IMAP -benchtime 1x -timeout 30m ./cmd/demandd/
+
+bench-hostile: ## serve over zip bombs, odd line endings, bad bytes, links: where each file ended, its message, peak RSS, rows
+	$(GO) test -run '^$$' -bench Hostile -benchtime 1x -timeout 60m -v ./cmd/demandd/ | grep -E 'Benchmark|→'
 
 clean:
 	rm -f demandd
