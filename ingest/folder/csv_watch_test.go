@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/encoding/simplifiedchinese"
+
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/fixture"
 	"github.com/demandd/demandd/internal/testenv"
@@ -117,4 +119,35 @@ func TestCSVInvalidUTF8RowQuarantined(t *testing.T) {
 			t.Errorf("quarantined as %q: %q, want row 21 and byte %d", it.Ref, it.Reason, at)
 		}
 	})
+}
+
+// A GBK export is still read as GBK; when its header names no description
+// the reason says which encoding was assumed.
+func TestGBKCSVNamesItsEncoding(t *testing.T) {
+	w := watch(t, testenv.Backends[0].URL(t), nil)
+	gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte("序号,1、手机部数,2、性别\r\n1,2,男\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.dropBytes(t, "gbk.csv", gbk)
+	w.dropBytes(t, "utf8.csv", []byte("序号,1、手机部数,2、性别\r\n1,2,男\r\n"))
+	w.drop(t, "gbk ok.csv", func(p string) error { return fixture.WriteCSV(p, fixture.WJXHeader, 5, fixture.WJXRow, true, false) })
+	msg := w.waitFailed(t, "gbk.csv")
+	if !strings.Contains(msg, "1、手机部数 | 2、性别") || !strings.Contains(msg, "read as GB18030 (GBK)") || !strings.Contains(msg, "save the file as UTF-8") {
+		t.Errorf("gbk.csv: %q", msg)
+	}
+	if msg := w.waitFailed(t, "utf8.csv"); strings.Contains(msg, "read as") {
+		t.Errorf("utf8.csv: %q", msg)
+	}
+	w.waitProcessed(t, 1)
+	recs := w.Records(t)
+	if len(recs) != 5 {
+		t.Fatalf("%d GBK records, want 5", len(recs))
+	}
+	for _, r := range recs {
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.Customer.Phone, "138"))
+		if want := fixture.WJXRow(n); r.Customer.Name != want[7] || r.Description.Text != want[10] {
+			t.Errorf("GBK record %+v %q, want row %v", r.Customer, r.Description.Text, want)
+		}
+	}
 }
