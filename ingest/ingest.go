@@ -73,6 +73,11 @@ type Row struct {
 	// no header names one.
 	FreeText []int    `json:"free_text,omitempty"`
 	Cells    []string `json:"cells"`
+	// Encoding is the text encoding a CSV file was read in (UTF-8,
+	// GB18030, UTF-16LE, UTF-16BE), decided from its bytes when it has no
+	// BOM: a rejection names it, since a wrong guess garbles the headers.
+	// Empty for workbooks.
+	Encoding string `json:"encoding,omitempty"`
 }
 
 // Checkpoint is a source's cursor, stored with the batch it acknowledges.

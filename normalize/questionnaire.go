@@ -425,15 +425,27 @@ func noDescription(row *ingest.Row, m *Mapping) error {
 		}
 	}
 	example := tomlString(best)
+	// A CSV without a BOM is read in the encoding its bytes suggest; when
+	// that is not UTF-8 and the guess is wrong, the headers above are
+	// garbled, and that is what to fix rather than the config.
+	var enc i18n.Text
+	if row.Encoding != "" && row.Encoding != "UTF-8" {
+		name := row.Encoding
+		if name == "GB18030" {
+			name = "GB18030 (GBK)"
+		}
+		enc = i18n.Tf("文件按 %s 编码读取：如果表头是乱码，请把文件另存为 UTF-8 编码后重新放入文件夹。",
+			"The file was read as %s: if the headers look garbled, save the file as UTF-8 and drop it in again. ", name)
+	}
 	t := i18n.Tf(
-		"没有一列是需求描述（表头：%[1]s）。请在配置中写明哪道题是需求描述（已有 [questionnaire.aliases] 时，把题目加进它的 description 列表），再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [%[2]s]",
-		"no column holds the demand's description (headers: %[1]s). Name the question that holds it in the config (if [questionnaire.aliases] is there already, add the question to its description list) and drop the file again:\n[questionnaire.aliases]\ndescription = [%[2]s]",
-		strings.Join(cols, " | "), example)
+		"没有一列是需求描述（表头：%[1]s）。%[3]s请在配置中写明哪道题是需求描述（已有 [questionnaire.aliases] 时，把题目加进它的 description 列表），再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [%[2]s]",
+		"no column holds the demand's description (headers: %[1]s). %[4]sName the question that holds it in the config (if [questionnaire.aliases] is there already, add the question to its description list) and drop the file again:\n[questionnaire.aliases]\ndescription = [%[2]s]",
+		strings.Join(cols, " | "), example, enc.ZH, enc.EN)
 	if best == "" {
 		t = i18n.Tf(
-			"没有一列是需求描述（表头：%[1]s）。请在配置中写明哪道题是需求描述，再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [\"<题目的表头>\"]",
-			"no column holds the demand's description (headers: %[1]s). Name the question that holds it in the config and drop the file again:\n[questionnaire.aliases]\ndescription = [\"<the question's header>\"]",
-			strings.Join(cols, " | "))
+			"没有一列是需求描述（表头：%[1]s）。%[2]s请在配置中写明哪道题是需求描述，再把文件重新放进文件夹：\n[questionnaire.aliases]\ndescription = [\"<题目的表头>\"]",
+			"no column holds the demand's description (headers: %[1]s). %[3]sName the question that holds it in the config and drop the file again:\n[questionnaire.aliases]\ndescription = [\"<the question's header>\"]",
+			strings.Join(cols, " | "), enc.ZH, enc.EN)
 	}
 	return &ingest.RejectError{Reason: t.EN, Text: t}
 }

@@ -201,3 +201,27 @@ func TestFingerprint(t *testing.T) {
 		t.Error("an anonymous record has no fingerprint")
 	}
 }
+
+// A CSV read in an encoding guessed from its bytes, other than UTF-8, is
+// named in the rejection: garbled headers are fixed by saving as UTF-8.
+func TestNoDescriptionNamesEncoding(t *testing.T) {
+	header := []string{"序号", "1、手机部数", "2、性别"}
+	for enc, want := range map[string]string{"GB18030": "GB18030 (GBK)", "UTF-16LE": "UTF-16LE", "UTF-8": "", "": ""} {
+		_, err := NewQuestionnaire(nil, shanghai).MapRow(&ingest.Row{Header: header, Encoding: enc})
+		rej, ok := ingest.IsReject(err)
+		if !ok {
+			t.Fatalf("%s: got %v, want a rejection", enc, err)
+		}
+		en, zh := rej.Text.EN, rej.Text.ZH
+		if want == "" {
+			if strings.Contains(en, "read as") || strings.Contains(zh, "编码读取") {
+				t.Errorf("%s: en %q zh %q", enc, en, zh)
+			}
+			continue
+		}
+		if !strings.Contains(en, "The file was read as "+want+": if the headers look garbled, save the file as UTF-8") ||
+			!strings.Contains(zh, "文件按 "+want+" 编码读取") || !strings.HasSuffix(en, `description = ["1、手机部数"]`) {
+			t.Errorf("%s:\nen %q\nzh %q", enc, en, zh)
+		}
+	}
+}

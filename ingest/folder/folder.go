@@ -32,7 +32,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fsnotify/fsnotify"
 
@@ -650,48 +649,21 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	return total, sink.FileImported(ctx, demand.ChannelQuestionnaire, sha)
 }
 
-// hashFile returns the SHA-256 and whether the bytes are valid UTF-8, in
-// one pass with bounded memory.
-func hashFile(path string) (string, bool, error) {
+// hashFile returns the SHA-256 and what the bytes say of their text
+// encoding, in one pass with bounded memory.
+func hashFile(path string) (string, textEvidence, error) {
+	var text textEvidence
 	f, err := openNoFollow(path)
 	if err != nil {
-		return "", false, err
+		return "", text, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	var carry []byte
-	valid := true
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if valid {
-				chunk := append(carry, buf[:n]...)
-				cut := len(chunk)
-				for i := len(chunk) - 1; i >= 0 && i >= len(chunk)-utf8.UTFMax; i-- { // keep a split rune for the next chunk
-					if utf8.RuneStart(chunk[i]) {
-						if !utf8.FullRune(chunk[i:]) {
-							cut = i
-						}
-						break
-					}
-				}
-				valid = utf8.Valid(chunk[:cut])
-				carry = append(carry[:0], chunk[cut:]...)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", false, err
-		}
+	if _, err := io.CopyBuffer(io.MultiWriter(h, &text), f, make([]byte, 256<<10)); err != nil {
+		return "", text, err
 	}
-	if len(carry) > 0 {
-		valid = false
-	}
-	return hex.EncodeToString(h.Sum(nil)), valid, nil
+	text.close()
+	return hex.EncodeToString(h.Sum(nil)), text, nil
 }
 
 type batchOrErr struct {
@@ -711,6 +683,7 @@ type rowBatcher struct {
 	after    int // rows up to this number are committed already
 	items    int // items emitted, including those committed before
 	size     int
+	locale   i18n.Locale // of the reasons of rows quarantined as read (default Chinese)
 	// The header rows (see header.go) and what the answers tell of the
 	// columns, carried by every row.
 	// verify, when set, checks before the last batch that the file is
@@ -768,7 +741,7 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 		r.items++
 		items = append(items, ingest.Item{Channel: demand.ChannelQuestionnaire, Source: r.source,
 			Key: fmt.Sprintf("%s:%d", r.sha, num), ContentType: ingest.ContentTypeRow, Body: body,
-			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num), Row: row})
+			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num), Row: row, Problem: r.problem(num)})
 		if len(items) == r.size {
 			if !prepare(items, last, false, handled) {
 				return

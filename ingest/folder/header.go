@@ -112,7 +112,7 @@ func (r *rowBatcher) next() ([]string, int, error) {
 // row is the item body of one answer row.
 func (r *rowBatcher) row(num int, cells []string) *ingest.Row {
 	return &ingest.Row{File: r.file, SHA256: r.sha, Sheet: r.rows.Sheet(), Number: num, Header: r.header,
-		Labels: r.labels, ImportIDs: r.importIDs, FreeText: r.freeText, Cells: cells}
+		Labels: r.labels, ImportIDs: r.importIDs, FreeText: r.freeText, Cells: cells, Encoding: rowEncoding(r.rows)}
 }
 
 // qualtricsMeta reports Qualtrics' header row of {"ImportId":…} JSON, one

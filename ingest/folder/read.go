@@ -1,22 +1,14 @@
 package folder
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/richardlehane/mscfb"
 	"github.com/xuri/excelize/v2"
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 
 	"github.com/demandd/demandd/internal/i18n"
 )
@@ -49,12 +41,13 @@ func Supported(name string) bool {
 }
 
 // openRows opens a questionnaire export for reading its first sheet.
-func openRows(path string, utf8Valid bool) (rowReader, error) {
+// text is what the file's bytes say of their encoding (see hashFile).
+func openRows(path string, text textEvidence) (rowReader, error) {
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".xlsx", ".xlsm":
 		return openXLSX(path)
 	case ".csv":
-		return openCSV(path, utf8Valid)
+		return openCSV(path, text)
 	case ".xls":
 		return openXLS(path)
 	default:
@@ -68,7 +61,7 @@ var cfbMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
 // cfbStreams lists the stream names of an OLE compound file; ok is false
 // when path is not one.
 func cfbStreams(path string) (map[string]bool, bool) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, false
 	}
@@ -161,77 +154,3 @@ func (r *xlsxRows) Close() error {
 	r.rows.Close()
 	return r.f.Close()
 }
-
-type csvRows struct {
-	file *os.File
-	r    *csv.Reader
-	n    int
-}
-
-// openCSV reads UTF-8 (with or without BOM), UTF-16 with BOM (Excel's
-// "Unicode text") and, when the file is not valid UTF-8, GB18030 — the
-// superset of the GBK that Excel writes on Chinese Windows.
-func openCSV(path string, utf8Valid bool) (rowReader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("folder: open %s: %w", path, err)
-	}
-	br := bufio.NewReaderSize(f, 64<<10)
-	head, _ := br.Peek(4096)
-	var text io.Reader
-	switch {
-	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
-		br.Discard(3)
-		text = br
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		text = transform.NewReader(br, unicode.BOMOverride(unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewDecoder()))
-	case utf8Valid:
-		text = br
-	default:
-		text = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
-	}
-	tr := bufio.NewReaderSize(text, 64<<10)
-	first, _ := tr.Peek(8192)
-	r := csv.NewReader(tr)
-	r.Comma = sniffDelimiter(first)
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	r.ReuseRecord = false
-	return &csvRows{file: f, r: r}, nil
-}
-
-// sniffDelimiter picks comma, tab or semicolon from the first line.
-func sniffDelimiter(b []byte) rune {
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	}
-	best, n := ',', bytes.Count(line, []byte{','})
-	for _, c := range []rune{'\t', ';'} {
-		if k := bytes.Count(line, []byte(string(c))); k > n {
-			best, n = c, k
-		}
-	}
-	return best
-}
-
-func (r *csvRows) Next() ([]string, int, error) {
-	rec, err := r.r.Read()
-	if err == io.EOF {
-		return nil, 0, io.EOF
-	}
-	if err != nil {
-		return nil, 0, fileErrorf("CSV 文件格式有误（%v）：请从问卷平台重新导出",
-			"the CSV file is malformed (%v); export it again from the survey platform", err)
-	}
-	r.n++
-	for i, c := range rec {
-		if !utf8.ValidString(c) {
-			rec[i] = strings.ToValidUTF8(c, "\uFFFD")
-		}
-	}
-	return rec, r.n, nil
-}
-
-func (r *csvRows) Sheet() string { return "" }
-func (r *csvRows) Close() error  { return r.file.Close() }
