@@ -76,6 +76,8 @@ func BenchmarkHostile(b *testing.B) {
 				cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", rss, bin, "serve", "--config", cfg)
 				var logs strings.Builder
 				cmd.Stdout, cmd.Stderr = &logs, &logs
+				// GNU time does not pass signals on: stop the group.
+				cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 				if err := cmd.Start(); err != nil {
 					b.Fatal(err)
 				}
@@ -94,7 +96,7 @@ func BenchmarkHostile(b *testing.B) {
 				}
 				poll.Stop()
 				took := time.Since(start)
-				cmd.Process.Signal(syscall.SIGTERM)
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 				cmd.Wait()
 				if where == "" {
 					where = "still in the folder after 10 minutes"
