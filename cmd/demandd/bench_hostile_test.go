@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,12 +73,9 @@ func BenchmarkHostile(b *testing.B) {
 				}
 				hc.make(b, stage, outside)
 				cfg := writeConfig(b, dir, "sqlite:"+filepath.Join(dir, "d.db"), "")
-				rss := filepath.Join(dir, "rss")
-				cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", rss, bin, "serve", "--config", cfg)
+				cmd := exec.Command(bin, "serve", "--config", cfg)
 				var logs strings.Builder
 				cmd.Stdout, cmd.Stderr = &logs, &logs
-				// GNU time does not pass signals on: stop the group.
-				cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 				if err := cmd.Start(); err != nil {
 					b.Fatal(err)
 				}
@@ -96,14 +94,14 @@ func BenchmarkHostile(b *testing.B) {
 				}
 				poll.Stop()
 				took := time.Since(start)
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+				// The daemon's own high-water mark, read before it stops.
+				rssKB := vmHWM(cmd.Process.Pid)
+				cmd.Process.Signal(syscall.SIGTERM)
 				cmd.Wait()
 				if where == "" {
 					where = "still in the folder after 10 minutes"
 				}
 				msg, _ := os.ReadFile(filepath.Join(inbox, "failed", hc.name+".error.txt"))
-				kb, _ := os.ReadFile(rss)
-				rssKB, _ := strconv.ParseFloat(strings.TrimSpace(string(kb)), 64)
 				_, out, _ := demandd(b, "quarantine", "list", "--json", "--config", cfg)
 				quarantined := strings.Count(out, `"kind":"item"`)
 				_, out, _ = demandd(b, "list", "--json", "--config", cfg)
@@ -126,6 +124,21 @@ func BenchmarkHostile(b *testing.B) {
 			}
 		})
 	}
+}
+
+// vmHWM is a process's peak resident set in kB (Linux), 0 if unknown.
+func vmHWM(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func firstLine(s string) string {
