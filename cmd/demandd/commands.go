@@ -49,7 +49,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		origin, _ := demand.ParseOrigin(f.Origin) // validated with the config
 		src, err := folder.New(folder.Config{Name: f.Name, Path: f.Path, ProcessedDir: f.ProcessedDir,
 			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: f.EmptyGrace.Duration, Rescan: f.Rescan.Duration,
-			Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log})
+			Origin: origin, MaxFileSize: f.MaxFileSize, MaxRows: f.MaxRows, MaxCell: f.MaxCell, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log})
 		if err != nil {
 			return usageError{err}
 		}
