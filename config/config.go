@@ -141,7 +141,27 @@ type Folder struct {
 	Rescan Duration `toml:"rescan"`
 	// Origin is raised (主动提出) or discovered (挖掘发现).
 	Origin string `toml:"origin"`
+	// MaxFileSize is the largest file read, in bytes (default 200 MB); a
+	// bigger one goes to failed/. An .xlsx may unpack to ten times as much.
+	MaxFileSize int64 `toml:"max_file_size"`
+	// MaxRows is the most rows a file may have (default 1,000,000); a file
+	// with more goes to failed/.
+	MaxRows int `toml:"max_rows"`
+	// MaxCell is the most bytes of one cell kept on a record (default
+	// 64 KB): a longer description is cut there and flagged; the raw row
+	// keeps it whole.
+	MaxCell int `toml:"max_cell"`
 }
+
+// Limits of [[folder]] max_file_size and max_cell.
+const (
+	// MaxFileSizeLimit keeps ten times max_file_size (what an .xlsx may
+	// unpack to) a sane number.
+	MaxFileSizeLimit = 1 << 40
+	// MaxCellLimit is the most a row may hold (see ingest/folder): a cell
+	// cannot be longer.
+	MaxCellLimit = 4 << 20
+)
 
 // Email is one IMAP account.
 type Email struct {
@@ -541,6 +561,15 @@ func (c *Config) SetDefaults() {
 			f.UnreadableRetries = 3
 		}
 		def(&f.Origin, string(demand.OriginRaised))
+		if f.MaxFileSize == 0 {
+			f.MaxFileSize = 200 << 20
+		}
+		if f.MaxRows == 0 {
+			f.MaxRows = 1_000_000
+		}
+		if f.MaxCell == 0 {
+			f.MaxCell = 64 << 10
+		}
 	}
 }
 
@@ -685,6 +714,17 @@ func (c *Config) validate() []lineError {
 		}
 		if f.UnreadableRetries < 0 {
 			bad(key("unreadable_retries"), "不能是负数", "must not be negative")
+		}
+		if f.MaxFileSize < 0 || f.MaxFileSize > MaxFileSizeLimit {
+			bad(key("max_file_size"), "应为 1 到 %d 之间的字节数（例如 209715200 即 200 MB），实际是 %d",
+				"want a number of bytes from 1 to %d (209715200 is 200 MB), got %d", int64(MaxFileSizeLimit), f.MaxFileSize)
+		}
+		if f.MaxRows < 0 {
+			bad(key("max_rows"), "必须是正数，实际是 %d", "must be positive, got %d", f.MaxRows)
+		}
+		if f.MaxCell < 0 || f.MaxCell > MaxCellLimit {
+			bad(key("max_cell"), "应为 1 到 %d（4 MB，一行的上限）之间的字节数，实际是 %d",
+				"want a number of bytes from 1 to %d (4 MB, the most a row may hold), got %d", MaxCellLimit, f.MaxCell)
 		}
 	}
 	for i, e := range c.Emails {

@@ -38,6 +38,8 @@ var hints = map[string]i18n.Text{
 	"classify.holidays":     i18n.T(`加引号的日期，例如 "2026-10-01"`, `dates in quotes such as "2026-10-01"`),
 	"classify.workdays":     i18n.T(`加引号的日期，例如 "2026-10-10"`, `dates in quotes such as "2026-10-10"`),
 	"folder.origin":         i18n.T(`"raised" 或 "discovered"`, `"raised" or "discovered"`),
+	"folder.max_file_size":  i18n.T(`字节数，例如 209715200（200 MB）`, `bytes, such as 209715200 for 200 MB`),
+	"folder.max_cell":       i18n.T(`字节数，例如 65536（64 KB）`, `bytes, such as 65536 for 64 KB`),
 	"email.origin":          i18n.T(`"raised" 或 "discovered"`, `"raised" or "discovered"`),
 	"email.tls":             i18n.T(`"implicit"、"starttls" 或 "none"`, `"implicit", "starttls" or "none"`),
 	"email.auth":            i18n.T(`"plain"、"login" 或 "xoauth2"`, `"plain", "login" or "xoauth2"`),

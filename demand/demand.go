@@ -66,6 +66,9 @@ const (
 	// FlagTextDamaged: the text could not be fully decoded and carries
 	// replacement characters.
 	FlagTextDamaged = "text_damaged"
+	// FlagCellCut: a value was longer than the source's max_cell and is
+	// cut on the record; the raw item keeps it whole.
+	FlagCellCut = "cell_cut"
 )
 
 // Customer is 客户基本信息.

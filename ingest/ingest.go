@@ -78,6 +78,13 @@ type Row struct {
 	// BOM: a rejection names it, since a wrong guess garbles the headers.
 	// Empty for workbooks.
 	Encoding string `json:"encoding,omitempty"`
+	// MaxCell is the most bytes of one cell the record takes (the folder's
+	// max_cell); a longer cell is cut on the record, and kept whole here.
+	// 0: no limit (rows stored before it existed).
+	MaxCell int `json:"max_cell,omitempty"`
+	// CellsCut marks a row too big to store whole: its cells are cut here
+	// too, and the whole row is only in the original file.
+	CellsCut bool `json:"cells_cut,omitempty"`
 }
 
 // Checkpoint is a source's cursor, stored with the batch it acknowledges.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -504,13 +505,14 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	damaged := false
+	damaged, cut := false, row.CellsCut
+	limit := func(v string) string { return cutCell(v, row.MaxCell, &cut) }
 	cell := func(f Field) string {
 		i, ok := m.Fields[f]
 		if !ok || i >= len(row.Cells) {
 			return ""
 		}
-		return cellValue(cleanText(row.Cells[i], &damaged))
+		return limit(cellValue(cleanText(row.Cells[i], &damaged)))
 	}
 	rec := &demand.Record{
 		Source: demand.Source{Channel: it.Channel, Name: it.Source, Origin: it.Origin, ExternalRef: it.Ref,
@@ -525,7 +527,7 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	}
 	contact := person(cell(FieldContact))
 	if m.given >= 0 && m.given < len(row.Cells) {
-		contact = strings.TrimSpace(person(cellValue(cleanText(row.Cells[m.given], &damaged))) + " " + contact)
+		contact = strings.TrimSpace(person(limit(cellValue(cleanText(row.Cells[m.given], &damaged)))) + " " + contact)
 	}
 	rec.Customer = demand.Customer{Name: person(cell(FieldCustomer)), Industry: cell(FieldIndustry), Contact: contact}
 	for _, v := range []string{person(cell(FieldEmail)), cell(FieldPhone)} {
@@ -597,8 +599,8 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 		if used[i] || i >= len(row.Cells) {
 			continue
 		}
-		h := m.name(i)
-		raw := cleanText(row.Cells[i], &damaged)
+		h := limit(m.name(i))
+		raw := limit(cleanText(row.Cells[i], &damaged))
 		switch m.meta[i] {
 		case metaDuration:
 			if s := seconds.FindStringSubmatch(raw); s != nil {
@@ -618,8 +620,25 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	if damaged {
 		rec.Flags = append(rec.Flags, demand.FlagTextDamaged)
 	}
+	if cut {
+		rec.Flags = append(rec.Flags, demand.FlagCellCut)
+	}
 	rec.Fingerprint = Fingerprint(rec)
 	return rec, nil
+}
+
+// cutCell keeps at most limit bytes of v (all of it when limit is 0), on
+// a character boundary, and notes a cut: the row's max_cell bounds what a
+// record holds, the raw row keeps the cell whole.
+func cutCell(v string, limit int, cut *bool) string {
+	if limit <= 0 || len(v) <= limit {
+		return v
+	}
+	*cut = true
+	for limit > 0 && !utf8.RuneStart(v[limit]) {
+		limit--
+	}
+	return v[:limit]
 }
 
 func (m *Mapping) headerOf(f Field) string {

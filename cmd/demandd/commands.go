@@ -49,8 +49,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		origin, _ := demand.ParseOrigin(f.Origin) // validated with the config
 		src, err := folder.New(folder.Config{Name: f.Name, Path: f.Path, ProcessedDir: f.ProcessedDir,
 			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: f.EmptyGrace.Duration, Rescan: f.Rescan.Duration,
-			Concurrency: f.Concurrency, UnreadableRetries: f.UnreadableRetries,
-			Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log, FileMode: a.cfg.FileMode.Perm()})
+			Concurrency: f.Concurrency, UnreadableRetries: f.UnreadableRetries, MaxFileSize: f.MaxFileSize, MaxRows: f.MaxRows,
+			MaxCell: f.MaxCell, Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log, FileMode: a.cfg.FileMode.Perm()})
 		if err != nil {
 			return usageError{err}
 		}

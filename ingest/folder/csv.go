@@ -32,7 +32,7 @@ import (
 // quoted cell still open at the end of the file ends there.
 //
 // The file is read once, through a fixed buffer; a row is held whole, up to
-// maxRowBytes and maxCells (past those the file is refused: most likely a
+// maxCSVRowBytes and maxCells (past those the file is refused: most likely a
 // quote that is never closed has swallowed the rest of the file).
 //
 // UTF-8 and GB18030 files are split into rows and cells on their bytes
@@ -45,8 +45,8 @@ import (
 // file are not kept through the decoder).
 
 const (
-	// maxRowBytes bounds the bytes of one row.
-	maxRowBytes = 16 << 20
+	// maxCSVRowBytes bounds the bytes of one row.
+	maxCSVRowBytes = 16 << 20
 	// maxCells bounds the cells of one row (Excel's sheets have 16,384
 	// columns).
 	maxCells = 16384
@@ -101,7 +101,7 @@ func (f rowFault) text() i18n.Text {
 }
 
 // csvLimits are the parser's buffer size and row limits; zero means the
-// default (csvBuffer, maxRowBytes, maxCells). Tests set them small.
+// default (csvBuffer, maxCSVRowBytes, maxCells). Tests set them small.
 type csvLimits struct{ buffer, row, cells int }
 
 // newCSVRows reads r, whose bytes ra also reads (for the offset of a bad
@@ -112,7 +112,7 @@ func newCSVRows(r io.Reader, ra io.ReaderAt, text textEvidence, comma byte, lim 
 		lim.buffer = csvBuffer
 	}
 	if lim.row == 0 {
-		lim.row = maxRowBytes
+		lim.row = maxCSVRowBytes
 	}
 	if lim.cells == 0 {
 		lim.cells = maxCells
@@ -190,11 +190,11 @@ func (r *csvRows) Next() ([]string, int, error) {
 		if r.ra == nil {
 			return nil, 0, fileErrorf("CSV 文件第 %d 行超过 %d MB 或 %d 列，多半是某个引号没有闭合：请检查该行，或从问卷平台重新导出",
 				"row %d of the CSV file is over %d MB or %d columns long, most likely because a quote is never closed; check that row or export the file again from the survey platform",
-				r.n, maxRowBytes>>20, maxCells)
+				r.n, maxCSVRowBytes>>20, maxCells)
 		}
 		return nil, 0, fileErrorf("CSV 文件第 %d 行（从文件第 %d 字节起）超过 %d MB 或 %d 列，多半是某个引号没有闭合：请检查该行，或从问卷平台重新导出",
 			"row %d of the CSV file (from byte offset %d) is over %d MB or %d columns long, most likely because a quote is never closed; check that row or export the file again from the survey platform",
-			r.n, start, maxRowBytes>>20, maxCells)
+			r.n, start, maxCSVRowBytes>>20, maxCells)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("folder: read CSV row %d: %w", r.n, err)
@@ -299,7 +299,7 @@ func (r *rowBatcher) problem(num int) string {
 	return ""
 }
 
-// rowTooLong is a row over maxRowBytes or maxCells.
+// rowTooLong is a row over maxCSVRowBytes or maxCells.
 type rowTooLong struct{}
 
 func (*rowTooLong) Error() string { return "CSV row too long" }

@@ -60,6 +60,14 @@ type Config struct {
 	// UnreadableRetries is how many times a file demandd may not read
 	// (permissions) is tried before it is set aside (default 3).
 	UnreadableRetries int
+	// MaxFileSize is the largest file read, in bytes (default 200 MB); an
+	// .xlsx may unpack to ten times as much.
+	MaxFileSize int64
+	// MaxRows is the most rows a file may have (default 1,000,000).
+	MaxRows int
+	// MaxCell is the most bytes of one cell kept on a record (default
+	// 64 KB); the raw row keeps the cell whole.
+	MaxCell int
 	// Location dates the processed/YYYY-MM-DD folders.
 	Location *time.Location
 	// Locale is the language of NAME.error.txt and of the reason recorded
@@ -129,6 +137,15 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
+	}
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
+	}
+	if cfg.MaxRows <= 0 {
+		cfg.MaxRows = DefaultMaxRows
+	}
+	if cfg.MaxCell <= 0 {
+		cfg.MaxCell = DefaultMaxCell
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
@@ -358,7 +375,7 @@ func ignored(name string) bool {
 func (s *Source) handle(ctx context.Context, path string, c *candidate, sink ingest.Sink, state ingest.State) error {
 	name := filepath.Base(path)
 	start := time.Now()
-	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.cfg.BatchSize, sink, state, nil)
+	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.readOptions(), sink, state, nil)
 	if reason, ok := Reason(err); ok {
 		return s.fail(ctx, sink, path, reason)
 	}
@@ -558,9 +575,9 @@ func writeFile(path string, b []byte, mode os.FileMode) error {
 
 // ImportFile reads one file through the folder channel's path, once, for
 // `demandd import`: it does not move the file. progress, if set, is called
-// with the rows handled so far.
+// with the rows handled so far. The default limits apply.
 func ImportFile(ctx context.Context, path, source string, origin demand.Origin, sink ingest.Sink, state ingest.State, progress func(rows int)) (ingest.Result, error) {
-	return importFile(ctx, path, source, origin, 1000, sink, state, progress)
+	return importFile(ctx, path, source, origin, defaultReadOptions(), sink, state, progress)
 }
 
 // fileCheckpoint is the cursor of one file, keyed by its SHA-256.
@@ -572,7 +589,7 @@ type fileCheckpoint struct {
 
 func checkpointKey(sha string) string { return "questionnaire-file/" + sha }
 
-func importFile(ctx context.Context, path, source string, origin demand.Origin, batchSize int, sink ingest.Sink, state ingest.State, progress func(int)) (_ ingest.Result, err error) {
+func importFile(ctx context.Context, path, source string, origin demand.Origin, opts readOptions, sink ingest.Sink, state ingest.State, progress func(int)) (_ ingest.Result, err error) {
 	var total ingest.Result
 	id, err := fileIdentity(path)
 	if err != nil {
@@ -584,6 +601,11 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	}
 	if id.size == 0 {
 		return total, fileErrorf("文件是空的（empty）：请重新导出问卷结果", "the file is empty; export the survey results again")
+	}
+	if id.size > opts.fileSize {
+		return total, fileErrorf("文件有 %s，超过 max_file_size（%s）：请分批导出问卷结果（例如按日期），或在配置的 [[folder]] 中调大 max_file_size",
+			"the file is %s, more than max_file_size (%s); export the survey results in parts (by date, for example) or raise max_file_size in the [[folder]] config",
+			byteSize(id.size), byteSize(opts.fileSize))
 	}
 	sha, validUTF8, err := hashFile(path)
 	if err != nil {
@@ -610,16 +632,21 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 		total.Duplicate = cp.Items
 		return total, sink.FileImported(ctx, demand.ChannelQuestionnaire, sha)
 	}
-	rr, err := openRows(path, validUTF8)
+	rr, err := openRows(path, validUTF8, opts.limits)
 	if err != nil {
 		return total, err
 	}
 	defer rr.Close()
 	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha, source: source, origin: origin,
-		received: id.mtime, after: cp.Rows, items: cp.Items, size: batchSize,
+		received: id.mtime, after: cp.Rows, items: cp.Items, size: opts.batchSize, limits: opts.limits, locale: opts.locale,
 		verify: func() error { return id.recheck(path, sha) }}
 	if err := rd.readHeader(); err != nil {
 		return total, err
+	}
+	if n := rowBytes(rd.header) + rowBytes(rd.labels) + rowBytes(rd.importIDs); n > maxHeaderBytes {
+		return total, fileErrorf("表头有 %s，超过上限 %s：这不是问卷导出文件；请从问卷平台重新导出",
+			"the header rows hold %s, more than the %s limit: not a survey export; export the results again from the survey platform",
+			byteSize(int64(n)), byteSize(maxHeaderBytes))
 	}
 
 	// Read and prepare ahead while the previous batch commits; commit in
@@ -683,7 +710,8 @@ type rowBatcher struct {
 	after    int // rows up to this number are committed already
 	items    int // items emitted, including those committed before
 	size     int
-	locale   i18n.Locale // of the reasons of rows quarantined as read (default Chinese)
+	limits
+	locale i18n.Locale // of the reasons of rows quarantined as read (default Chinese)
 	// The header rows (see header.go) and what the answers tell of the
 	// columns, carried by every row.
 	// verify, when set, checks before the last batch that the file is
@@ -714,6 +742,7 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 	}
 	items := make([]ingest.Item, 0, r.size)
 	handled, last := 0, r.after
+	batchBytes := 0
 	for {
 		cells, num, err := r.next()
 		if err == io.EOF {
@@ -724,29 +753,57 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 			return
 		}
 		handled++
+		cells = trimRow(cells)
+		if num > r.limits.rows && len(cells) > 0 {
+			// An .xlsx over max_rows failed before its first commit; a CSV
+			// is not counted ahead: its rows up to the limit are committed
+			// and stay, and the same file dropped again adds nothing twice.
+			if len(items) > 0 && !prepare(items, last, false, handled) {
+				return
+			}
+			send(batchOrErr{err: fileErrorf("文件超过 max_rows（%[1]d 行）：前 %[1]d 行已导入，其余未导入；请把其余答卷另行导出，或在配置的 [[folder]] 中调大 max_rows 后重新放入文件（已导入的行不会重复）",
+				"the file has more than max_rows (%[1]d) rows: rows up to %[1]d were imported, the rest were not; export the remaining answers as a file of their own, or raise max_rows in the [[folder]] config and drop the file again (rows imported already are not added twice)",
+				r.limits.rows)})
+			return
+		}
 		if num <= r.after {
 			continue
 		}
 		last = num
-		cells = trimRow(cells)
 		if len(cells) == 0 || qualtricsMeta(cells) {
 			continue
 		}
 		row := r.row(num, cells)
-		body, err := json.Marshal(row)
-		if err != nil {
-			send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
-			return
+		row.MaxCell = r.limits.cell
+		var body []byte
+		problem, size := "", rowBytes(cells)
+		if size <= maxRowBytes {
+			if body, err = json.Marshal(row); err != nil {
+				send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
+				return
+			}
+		}
+		if len(body) == 0 || len(body) > 2*maxRowBytes { // too big, or made so by escaping
+			// The database takes the row cut, quarantined; the file
+			// holds it whole.
+			problem = i18n.Tf("第 %[1]d 行共 %[2]s，超过每行上限 %[3]s：已隔离，保存时每个单元格截断为 %[4]s；完整内容见原文件",
+				"row %[1]d holds %[2]s, more than the %[3]s a row may hold: kept quarantined with each cell cut to %[4]s; the whole row is in the original file",
+				num, byteSize(int64(size)), byteSize(maxRowBytes), byteSize(int64(r.limits.cell))).In(r.locale)
+			row = cutRow(row, r.limits.cell)
+			if body, err = json.Marshal(row); err != nil {
+				send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
+				return
+			}
 		}
 		r.items++
 		items = append(items, ingest.Item{Channel: demand.ChannelQuestionnaire, Source: r.source,
 			Key: fmt.Sprintf("%s:%d", r.sha, num), ContentType: ingest.ContentTypeRow, Body: body,
-			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num), Row: row, Problem: r.problem(num)})
-		if len(items) == r.size {
+			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num), Row: row, Problem: firstOf(r.problem(num), problem)})
+		if batchBytes += len(body) + size; len(items) == r.size || batchBytes >= maxBatchBytes {
 			if !prepare(items, last, false, handled) {
 				return
 			}
-			items = make([]ingest.Item, 0, r.size)
+			items, batchBytes = make([]ingest.Item, 0, r.size), 0
 		}
 	}
 	// Done is committed only for the file that was hashed, read whole.
@@ -781,12 +838,13 @@ func ReadRow(path string, number int) (ingest.Item, error) {
 	if err != nil {
 		return ingest.Item{}, fmt.Errorf("folder: read %s: %w", path, err)
 	}
-	rr, err := openRows(path, validUTF8)
+	lim := defaultReadOptions().limits
+	rr, err := openRows(path, validUTF8, lim)
 	if err != nil {
 		return ingest.Item{}, err
 	}
 	defer rr.Close()
-	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha}
+	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha, limits: lim}
 	if err := rd.readHeader(); err != nil {
 		return ingest.Item{}, err
 	}
@@ -805,6 +863,7 @@ func ReadRow(path string, number int) (ingest.Item, error) {
 			continue
 		}
 		row := rd.row(num, trimRow(cells))
+		row.MaxCell = lim.cell
 		body, err := json.Marshal(row)
 		if err != nil {
 			return ingest.Item{}, err
@@ -827,4 +886,14 @@ func PutBack(movedTo, originalPath string) (string, error) {
 		return dst, fmt.Errorf("folder: remove %s.error.txt: %w", movedTo, err)
 	}
 	return dst, nil
+}
+
+// firstOf is the first non-empty reason.
+func firstOf(reasons ...string) string {
+	for _, r := range reasons {
+		if r != "" {
+			return r
+		}
+	}
+	return ""
 }

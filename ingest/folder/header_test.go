@@ -82,7 +82,9 @@ func (noState) Checkpoint(context.Context, string) (string, bool, error) { retur
 func importAll(t *testing.T, path string, aliases map[string][]string) (*normSink, error) {
 	t.Helper()
 	sink := &normSink{norm: normalize.New(normalize.Options{Aliases: aliases, Location: shanghai})}
-	_, err := importFile(t.Context(), path, "inbox", demand.OriginRaised, 2, sink, noState{}, nil)
+	opts := defaultReadOptions()
+	opts.batchSize = 2
+	_, err := importFile(t.Context(), path, "inbox", demand.OriginRaised, opts, sink, noState{}, nil)
 	return sink, err
 }
 

@@ -3,7 +3,9 @@ package folder
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -42,10 +44,10 @@ func Supported(name string) bool {
 
 // openRows opens a questionnaire export for reading its first sheet.
 // text is what the file's bytes say of their encoding (see hashFile).
-func openRows(path string, text textEvidence) (rowReader, error) {
+func openRows(path string, text textEvidence, lim limits) (rowReader, error) {
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".xlsx", ".xlsm":
-		return openXLSX(path)
+		return openXLSX(path, lim)
 	case ".csv":
 		return openCSV(path, text)
 	case ".xls":
@@ -88,7 +90,10 @@ type xlsxRows struct {
 	n     int
 }
 
-func openXLSX(path string) (rowReader, error) {
+// openXLSX opens a workbook within lim: the checks of xlsxlimits.go run
+// before excelize reads anything, so that a file over a limit costs no
+// more than the check.
+func openXLSX(path string, lim limits) (rr rowReader, err error) {
 	// An OLE compound file with an .xlsx name is an encrypted workbook (a
 	// password set in Excel) or a legacy .xls renamed.
 	if streams, ok := cfbStreams(path); ok {
@@ -102,13 +107,47 @@ func openXLSX(path string) (rowReader, error) {
 				"the file is an OLE document, not an .xlsx workbook; open it in Excel or WPS and save it as .xlsx")
 		}
 	}
-	f, err := excelize.OpenFile(path)
+	check, err := checkXLSX(path, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer check.close()
+	name, part := check.activeSheet()
+	if part != "" {
+		_, err = check.scanSheet(check.parts[part], true)
+	} else {
+		err = check.scanAll()
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() { // a workbook must cost one file, not the daemon
+		if p := recover(); p != nil {
+			rr, err = nil, xlsxError(fmt.Errorf("excelize: %v", p))
+		}
+	}()
+	// excelize wants UnzipSizeLimit ≥ UnzipXMLSizeLimit; the check above
+	// holds the workbook to unzipLimit already.
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: max(check.unzipLimit(), unzipXMLLimit), UnzipXMLSizeLimit: unzipXMLLimit})
 	if err != nil {
 		return nil, xlsxError(err)
 	}
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		f.Close()
+		return nil, fileErrorf("工作簿中没有工作表：请重新导出问卷结果", "the workbook has no sheet; export the survey results again")
+	}
 	sheet := f.GetSheetName(f.GetActiveSheetIndex())
 	if sheet == "" {
-		sheet = f.GetSheetList()[0]
+		sheet = sheets[0]
+	}
+	if part == "" || !strings.EqualFold(sheet, name) {
+		// Not the sheet scanned: every sheet is checked, and max_rows is
+		// left to the reading.
+		if err := check.scanAll(); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	rows, err := f.Rows(sheet)
 	if err != nil {
@@ -118,12 +157,22 @@ func openXLSX(path string) (rowReader, error) {
 	return &xlsxRows{f: f, rows: rows, sheet: sheet}, nil
 }
 
+// xlsxError says what is wrong with a workbook excelize cannot read; an
+// error of the file system (a temporary file that cannot be written) is
+// transient and returned as it is.
 func xlsxError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("folder: read workbook: %w", err)
+	}
 	msg := err.Error()
 	switch {
 	case errors.Is(err, excelize.ErrWorkbookPassword) || strings.Contains(msg, "password") || strings.Contains(msg, "encrypt"):
 		return fileErrorf("工作簿设置了打开密码（password）：请在 Excel 中打开，取消密码（文件 → 信息 → 保护工作簿）后重新保存",
 			"the workbook is password-protected; open it in Excel, remove the password (File → Info → Protect Workbook) and save it again")
+	case strings.Contains(msg, "unzip size"):
+		return fileErrorf("工作簿解压后超过上限（%s）：请分批导出问卷结果（例如按日期），或在配置的 [[folder]] 中调大 max_file_size",
+			"the workbook unpacks to more than the limit (%s); export the survey results in parts (by date, for example) or raise max_file_size in the [[folder]] config", msg)
 	case strings.Contains(msg, "zip"):
 		return fileErrorf("该文件不是可读取的 .xlsx 工作簿（%s）：请用 Excel 或 WPS 打开，重新另存为 .xlsx",
 			"the file is not a readable .xlsx workbook (%s); open it in Excel or WPS and save it again as .xlsx", msg)
@@ -133,7 +182,12 @@ func xlsxError(err error) error {
 	}
 }
 
-func (r *xlsxRows) Next() ([]string, int, error) {
+func (r *xlsxRows) Next() (cells []string, n int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cells, n, err = nil, 0, xlsxError(fmt.Errorf("excelize: %v", p))
+		}
+	}()
 	if !r.rows.Next() {
 		if err := r.rows.Error(); err != nil {
 			return nil, 0, xlsxError(err)
@@ -141,7 +195,7 @@ func (r *xlsxRows) Next() ([]string, int, error) {
 		return nil, 0, io.EOF
 	}
 	r.n++
-	cells, err := r.rows.Columns()
+	cells, err = r.rows.Columns()
 	if err != nil {
 		return nil, 0, xlsxError(err)
 	}
