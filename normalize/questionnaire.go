@@ -393,9 +393,9 @@ var openQuestion = []string{"请描述", "请说明", "请简述", "请填写", 
 func noDescription(row *ingest.Row, m *Mapping) error {
 	cols := make([]string, len(row.Header))
 	for i, h := range row.Header {
-		cols[i] = h
+		cols[i] = shown(h)
 		if l := at(row.Labels, i); strings.TrimSpace(l) != "" && l != h {
-			cols[i] = fmt.Sprintf("%s (%s)", h, l)
+			cols[i] = fmt.Sprintf("%s (%s)", shown(h), shown(l))
 		}
 	}
 	// The likeliest: the widest free-text answers, then the ImportId of a
@@ -652,9 +652,17 @@ func (m *Mapping) headerOf(f Field) string {
 // file has one, else its header.
 func (m *Mapping) name(i int) string {
 	if l := at(m.Labels, i); strings.TrimSpace(l) != "" {
-		return l
+		return shown(l)
 	}
-	return m.Header[i]
+	return shown(m.Header[i])
+}
+
+// shown is header text as a person reads it and a database takes it: a
+// NUL in a CSV header made PostgreSQL refuse the record (jsonb) or the
+// quarantine reason (text), which failed the batch again at every retry.
+func shown(s string) string {
+	var damaged bool
+	return cleanText(s, &damaged)
 }
 
 // cellValue applies 问卷星's value conventions: (跳过)/(空) are empty,

@@ -413,3 +413,28 @@ func TestHugeRowQuarantined(t *testing.T) {
 		}
 	})
 }
+
+// TestNULInHeaderStored: content that a database refuses must not fail a
+// commit, which is retried forever; a NUL in a CSV header (PostgreSQL
+// refuses it in jsonb and text) is dropped from the record and from the
+// reason a row is quarantined with.
+func TestNULInHeaderStored(t *testing.T) {
+	forBackends(t, func(t *testing.T, url string) {
+		w := watchLimits(t, url, nil)
+		w.dropBytes(t, "nul.csv", []byte("需求\x00描述,备\x00注,联系人\n系统登录很慢,x\x00y,张三\n,没有描述,李四\n"))
+		w.waitProcessed(t, 1)
+		if c := w.Counts(t); c.Demands != 1 || c.Quarantined != 1 {
+			t.Errorf("counts %+v, want a demand and a row without description", c)
+		}
+		if w.logs.saw("will retry") {
+			t.Error("the file was retried")
+		}
+		if recs := w.Records(t); len(recs) != 1 || len(recs[0].Extra) != 1 || recs[0].Extra[0] != (demand.Attr{Name: "备注", Value: "xy"}) {
+			t.Errorf("records %+v", recs)
+		}
+		items, err := w.Store.RawItems(context.Background(), store.RawQuarantined, 0)
+		if err != nil || len(items) != 1 || !strings.Contains(items[0].Reason, `"需求描述"`) {
+			t.Errorf("quarantined %+v %v", items, err)
+		}
+	})
+}
