@@ -236,6 +236,14 @@ func TestZipBombsFailWithLimitNamed(t *testing.T) {
 					strings.Repeat(`<c t="s"><v>2</v></c>`, 16000), `</row>`)},
 			},
 			[]string{"row 2 of the sheet unpacks to more than 16 MB"}},
+		{"disguised.xlsx", // the same with prefixed names, an entity for "s", a comment and spaces in the index
+			[]part{
+				{name: "xl/sharedStrings.xml", write: sstXML(`<si><t>` + strings.Repeat("字", 3000) + `</t></si>`)},
+				{name: "xl/worksheets/sheet1.xml", write: text(xmlHead + `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>` +
+					`<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c></x:row><x:row r="2">` +
+					strings.Repeat(`<x:c t="&#115;"><!-- --><x:v> 2 </x:v></x:c>`, 16000) + `</x:row></x:sheetData></x:worksheet>`)},
+			},
+			[]string{"row 2 of the sheet unpacks to more than 16 MB"}},
 		{"inline.xlsx", // a 2 MB cell in the sheet
 			[]part{{name: "xl/worksheets/sheet1.xml", write: sheetWith(seq(text(`<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>`),
 				noisy(2<<20), text(`</t></is></c></row>`)))}},
