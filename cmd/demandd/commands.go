@@ -181,7 +181,7 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 		if err != nil {
 			real = path // ImportFile says what is wrong with it
 		}
-		res, err := folder.ImportFile(ctx, real, *source, origin, a.engine, a.store, progress)
+		res, err := folder.ImportFile(ctx, real, *source, origin, a.lang(), a.engine, a.store, progress)
 		if tty {
 			if err == nil {
 				show(res.Total(), true) // the bar ends full

@@ -575,9 +575,12 @@ func writeFile(path string, b []byte, mode os.FileMode) error {
 
 // ImportFile reads one file through the folder channel's path, once, for
 // `demandd import`: it does not move the file. progress, if set, is called
-// with the rows handled so far. The default limits apply.
-func ImportFile(ctx context.Context, path, source string, origin demand.Origin, sink ingest.Sink, state ingest.State, progress func(rows int)) (ingest.Result, error) {
-	return importFile(ctx, path, source, origin, defaultReadOptions(), sink, state, progress)
+// with the rows handled so far. The default limits apply; locale is the
+// language of the reasons stored with quarantined rows.
+func ImportFile(ctx context.Context, path, source string, origin demand.Origin, locale i18n.Locale, sink ingest.Sink, state ingest.State, progress func(rows int)) (ingest.Result, error) {
+	opts := defaultReadOptions()
+	opts.locale = locale
+	return importFile(ctx, path, source, origin, opts, sink, state, progress)
 }
 
 // fileCheckpoint is the cursor of one file, keyed by its SHA-256.

@@ -470,14 +470,14 @@ func TestImportFileOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	res, err := folder.ImportFile(ctx, path, "import", demand.OriginDiscovered, env.Engine, env.Store, nil)
+	res, err := folder.ImportFile(ctx, path, "import", demand.OriginDiscovered, i18n.EN, env.Engine, env.Store, nil)
 	if err != nil || res.New != 30 {
 		t.Fatalf("first import %+v %v", res, err)
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("import moved the file: %v", err)
 	}
-	res, err = folder.ImportFile(ctx, path, "import", demand.OriginDiscovered, env.Engine, env.Store, nil)
+	res, err = folder.ImportFile(ctx, path, "import", demand.OriginDiscovered, i18n.EN, env.Engine, env.Store, nil)
 	if err != nil || res.New != 0 || res.Duplicate != 30 {
 		t.Fatalf("second import %+v %v, want 30 duplicates and nothing new", res, err)
 	}

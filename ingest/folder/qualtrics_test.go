@@ -8,6 +8,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest/folder"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ func TestQualtricsThroughTheEngine(t *testing.T) {
 		env := testenv.New(t, url, nil)
 		for _, name := range []string{"sample.csv", "sample_legacy.csv"} {
 			res, err := folder.ImportFile(context.Background(), filepath.Join("testdata", "qualtrics", name), "import",
-				demand.OriginRaised, env.Engine, env.Store, nil)
+				demand.OriginRaised, i18n.EN, env.Engine, env.Store, nil)
 			if err != nil || res.New != 1 || res.Total() != 1 {
 				t.Fatalf("%s: %+v %v, want one new demand", name, res, err)
 			}
