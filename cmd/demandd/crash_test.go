@@ -53,6 +53,11 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, "serve", "--config", cfg)
+		// A killed daemon leaves excelize's temp files: keep them in the
+		// test's directory, removed with it.
+		tmp := filepath.Join(dir, "tmp")
+		os.MkdirAll(tmp, 0o755)
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
