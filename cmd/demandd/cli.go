@@ -19,7 +19,7 @@ import (
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
-	dsync "github.com/demandd/demandd/sync"
+	"github.com/demandd/demandd/engine"
 )
 
 // Exit codes.
@@ -300,7 +300,7 @@ type app struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	store    *store.Store
-	engine   *dsync.Engine
+	engine   *engine.Engine
 	classify *classify.Engine
 	reloader *classify.Reloader
 }
@@ -365,7 +365,7 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 		return nil, usageError{err}
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location()})
-	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang})
+	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
 }

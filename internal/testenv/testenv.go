@@ -16,7 +16,7 @@ import (
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
-	dsync "github.com/demandd/demandd/sync"
+	"github.com/demandd/demandd/engine"
 )
 
 // Shanghai is the default time zone.
@@ -45,7 +45,7 @@ var Backends = []Backend{
 // Env is an engine with its store.
 type Env struct {
 	Store  *store.Store
-	Engine *dsync.Engine
+	Engine *engine.Engine
 }
 
 // New opens and migrates url and builds the engine with default settings
@@ -75,7 +75,7 @@ func New(t testing.TB, url string, aliases map[string][]string) *Env {
 		t.Fatal(err)
 	}
 	norm := normalize.New(normalize.Options{Aliases: aliases, Location: Shanghai})
-	eng := dsync.New(st, norm, cls, dsync.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond,
+	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond,
 		Locale: i18n.EN})
 	return &Env{Store: st, Engine: eng}
 }

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"runtime"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/demandd/demandd/classify"
@@ -91,7 +91,7 @@ func (e *Engine) Prepare(ctx context.Context, b ingest.Batch) (*ingest.Prepared,
 func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result, error) {
 	entries, ok := p.Entries.([]store.Entry)
 	if !ok {
-		return ingest.Result{}, errors.New("sync: commit: batch was not prepared by this engine")
+		return ingest.Result{}, errors.New("engine: commit: batch was not prepared by this engine")
 	}
 	b := p.Batch
 	var cp *store.Checkpoint
@@ -104,7 +104,7 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	defer cancel()
 	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location})
 	if err != nil {
-		return ingest.Result{}, fmt.Errorf("sync: emit: %w", err)
+		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
 	}
 	return ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
 		FollowUp: res.FollowUp}, nil
@@ -134,7 +134,7 @@ func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]store.Entr
 	if len(items) < 64 || workers == 1 {
 		work(0, len(items))
 	} else {
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		chunk := (len(items) + workers - 1) / workers
 		for lo := 0; lo < len(items); lo += chunk {
 			wg.Add(1)
@@ -225,7 +225,7 @@ func (e *Engine) record(ctx context.Context, it ingest.Item) (rec *demand.Record
 // Run runs every source until ctx ends, restarting a source that fails
 // after RestartDelay, and returns when all have stopped.
 func (e *Engine) Run(ctx context.Context, sources []ingest.Source) {
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for _, src := range sources {
 		wg.Add(1)
 		go func() {
@@ -284,7 +284,7 @@ func (e *Engine) Reprocess(ctx context.Context, ids []int64) (ReprocessResult, e
 			return res, err
 		}
 		if raw.Status != store.RawQuarantined {
-			return res, fmt.Errorf("sync: reprocess raw item %d: it is %s, not quarantined", id, raw.Status)
+			return res, fmt.Errorf("engine: reprocess raw item %d: it is %s, not quarantined", id, raw.Status)
 		}
 		it := ingest.Item{Channel: demand.Channel(raw.Channel), Source: raw.Source, Key: raw.ExternalKey,
 			ContentType: raw.ContentType, Body: raw.Body, ReceivedAt: raw.ReceivedAt,

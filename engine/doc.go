@@ -1,6 +1,5 @@
-// Package sync is demandd's engine: it runs every configured source and
-// turns what they emit into stored records (import it as dsync beside the
-// standard library's sync).
+// Package engine runs every configured source and turns what they emit
+// into stored records.
 //
 // For each batch a source emits, the engine normalises every item
 // (normalize), classifies the records (classify) — both spread over the
@@ -14,4 +13,4 @@
 // Shutdown: when the run context ends, sources stop reading; a commit that
 // is under way finishes on a context of its own (bounded by DrainTimeout),
 // so what was read is either committed with its checkpoint or not at all.
-package sync
+package engine
