@@ -80,20 +80,23 @@ func (e *Engine) Emit(ctx context.Context, b ingest.Batch) (ingest.Result, error
 
 // Prepare implements ingest.Sink: it normalises and classifies.
 func (e *Engine) Prepare(ctx context.Context, b ingest.Batch) (*ingest.Prepared, error) {
-	entries, err := e.prepare(ctx, b.Items)
+	items, err := e.prepare(ctx, b.Items)
 	if err != nil {
 		return nil, err
 	}
-	return &ingest.Prepared{Batch: b, Entries: entries}, nil
+	return &ingest.Prepared{Batch: b, Items: items}, nil
 }
 
 // Commit implements ingest.Sink: one transaction for the batch.
 func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result, error) {
-	entries, ok := p.Entries.([]store.Entry)
-	if !ok {
+	b := p.Batch
+	if len(p.Items) != len(b.Items) {
 		return ingest.Result{}, errors.New("engine: commit: batch was not prepared by this engine")
 	}
-	b := p.Batch
+	entries := make([]store.Entry, len(p.Items))
+	for i := range p.Items {
+		entries[i] = storeEntry(b.Items[i], p.Items[i])
+	}
 	var cp *store.Checkpoint
 	if b.Checkpoint != nil {
 		cp = &store.Checkpoint{Key: b.Checkpoint.Key, Value: b.Checkpoint.Value}
@@ -122,8 +125,8 @@ func (e *Engine) FileImported(ctx context.Context, channel demand.Channel, sha25
 }
 
 // prepare normalises and classifies items in parallel.
-func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]store.Entry, error) {
-	entries := make([]store.Entry, len(items))
+func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]ingest.PreparedItem, error) {
+	entries := make([]ingest.PreparedItem, len(items))
 	errs := make([]error, len(items))
 	work := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -153,35 +156,40 @@ func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]store.Entr
 	return entries, nil
 }
 
-// entry makes the store entry of one item. Only a *ingest.RejectError is
-// returned as an error; an item that is not a demand is stored ignored;
-// every other failure quarantines the item.
-func (e *Engine) entry(ctx context.Context, it ingest.Item) (store.Entry, error) {
-	sum := sha256.Sum256(it.Body)
-	raw := store.RawItem{Channel: string(it.Channel), Source: it.Source, ExternalKey: it.Key, Ref: it.Ref,
-		SHA256: hex.EncodeToString(sum[:]), ContentType: it.ContentType, Body: it.Body, Origin: string(it.Origin),
-		Status: store.RawOK, ReceivedAt: it.ReceivedAt}
+// entry prepares one item. Only a *ingest.RejectError is returned as an
+// error; an item that is not a demand is stored ignored; every other
+// failure quarantines the item.
+func (e *Engine) entry(ctx context.Context, it ingest.Item) (ingest.PreparedItem, error) {
 	if it.Problem != "" {
-		raw.Status, raw.Reason = store.RawQuarantined, it.Problem
-		return store.Entry{Raw: raw}, nil
+		return ingest.PreparedItem{Status: ingest.ItemQuarantined, Reason: it.Problem}, nil
 	}
 	if it.Ignore != "" {
-		raw.Status, raw.Reason = store.RawIgnored, it.Ignore
-		return store.Entry{Raw: raw}, nil
+		return ingest.PreparedItem{Status: ingest.ItemIgnored, Reason: it.Ignore}, nil
 	}
 	rec, reason, err := e.record(ctx, it)
 	if ig, ok := normalize.AsIgnore(err); ok {
-		raw.Status, raw.Reason = store.RawIgnored, ig.Reason
-		return store.Entry{Raw: raw}, nil
+		return ingest.PreparedItem{Status: ingest.ItemIgnored, Reason: ig.Reason}, nil
 	}
 	if err != nil {
-		return store.Entry{}, err
+		return ingest.PreparedItem{}, err
 	}
 	if reason != "" {
-		raw.Status, raw.Reason = store.RawQuarantined, reason
-		return store.Entry{Raw: raw}, nil
+		return ingest.PreparedItem{Status: ingest.ItemQuarantined, Reason: reason}, nil
 	}
-	return store.Entry{Raw: raw, Record: rec, ThreadCode: e.threadCode(rec)}, nil
+	return ingest.PreparedItem{Status: ingest.ItemOK, Record: rec, ThreadCode: e.threadCode(rec)}, nil
+}
+
+// storeEntry is what the store keeps of a prepared item: the raw item as
+// it came, and the record made from it.
+func storeEntry(it ingest.Item, p ingest.PreparedItem) store.Entry {
+	sum := sha256.Sum256(it.Body)
+	raw := store.RawItem{Channel: string(it.Channel), Source: it.Source, ExternalKey: it.Key, Ref: it.Ref,
+		SHA256: hex.EncodeToString(sum[:]), ContentType: it.ContentType, Body: it.Body, Origin: string(it.Origin),
+		Status: store.RawStatus(p.Status), Reason: p.Reason, ReceivedAt: it.ReceivedAt} // the same three words
+	if p.Status != ingest.ItemOK {
+		return store.Entry{Raw: raw}
+	}
+	return store.Entry{Raw: raw, Record: p.Record, ThreadCode: p.ThreadCode}
 }
 
 // threadCode finds a demand code in an email's subject ("Re: [DEM202611001]

@@ -151,11 +151,42 @@ type FailedFile struct {
 	Found bool
 }
 
-// Prepared is a batch made ready for Commit.
+// Prepared is a batch made ready for Commit: every item of Batch, in
+// order, with what normalisation and classification made of it.
 type Prepared struct {
 	Batch Batch
-	// Entries is the sink's own work; sources do not look inside.
-	Entries any
+	Items []PreparedItem
+}
+
+// ItemStatus is what becomes of a prepared item.
+type ItemStatus string
+
+const (
+	ItemOK          ItemStatus = "ok"          // a demand record, or a follow-up of one
+	ItemQuarantined ItemStatus = "quarantined" // kept with Reason, waiting for reprocess
+	ItemIgnored     ItemStatus = "ignored"     // kept with Reason, not a demand
+)
+
+// PreparedItem is one item made ready for the commit.
+type PreparedItem struct {
+	Status ItemStatus
+	Reason string         // why it is quarantined or ignored
+	Record *demand.Record // set when Status is ItemOK
+	// ThreadCode is a demand code the item names (a [DEM…] in an email
+	// subject): the item then follows that demand up.
+	ThreadCode string
+}
+
+// Merge joins prepared batches without checkpoints into one, so that
+// items prepared apart (webhook deliveries, each in its request) commit in
+// one transaction.
+func Merge(ps []*Prepared) *Prepared {
+	m := &Prepared{}
+	for _, p := range ps {
+		m.Batch.Items = append(m.Batch.Items, p.Batch.Items...)
+		m.Items = append(m.Items, p.Items...)
+	}
+	return m
 }
 
 // State reads a source's checkpoints.

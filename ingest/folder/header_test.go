@@ -46,20 +46,19 @@ func (s *normSink) Emit(ctx context.Context, b ingest.Batch) (ingest.Result, err
 }
 
 func (s *normSink) Prepare(ctx context.Context, b ingest.Batch) (*ingest.Prepared, error) {
-	var recs []*demand.Record
-	var reasons []string
+	p := &ingest.Prepared{Batch: b}
 	for _, it := range b.Items {
 		rec, err := s.norm.Normalize(ctx, it)
 		if q, ok := normalize.AsQuarantine(err); ok {
-			reasons = append(reasons, q.Reason)
+			p.Items = append(p.Items, ingest.PreparedItem{Status: ingest.ItemQuarantined, Reason: q.Reason})
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		recs = append(recs, rec)
+		p.Items = append(p.Items, ingest.PreparedItem{Status: ingest.ItemOK, Record: rec})
 	}
-	return &ingest.Prepared{Batch: b, Entries: [2]any{recs, reasons}}, nil
+	return p, nil
 }
 
 func (s *normSink) FileFailed(context.Context, ingest.FailedFile) error { return nil }
@@ -68,11 +67,18 @@ func (s *normSink) FileImported(context.Context, demand.Channel, string) error {
 }
 
 func (s *normSink) Commit(_ context.Context, p *ingest.Prepared) (ingest.Result, error) {
-	e := p.Entries.([2]any)
 	s.items = append(s.items, p.Batch.Items...)
-	s.records = append(s.records, e[0].([]*demand.Record)...)
-	s.reasons = append(s.reasons, e[1].([]string)...)
-	return ingest.Result{New: len(e[0].([]*demand.Record)), Quarantined: len(e[1].([]string))}, nil
+	var res ingest.Result
+	for _, it := range p.Items {
+		if it.Status == ingest.ItemQuarantined {
+			s.reasons = append(s.reasons, it.Reason)
+			res.Quarantined++
+			continue
+		}
+		s.records = append(s.records, it.Record)
+		res.New++
+	}
+	return res, nil
 }
 
 type noState struct{}
