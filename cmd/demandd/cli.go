@@ -16,10 +16,10 @@ import (
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/engine"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
-	"github.com/demandd/demandd/engine"
 )
 
 // Exit codes.

@@ -11,12 +11,12 @@ import (
 
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/engine"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
-	"github.com/demandd/demandd/engine"
 )
 
 // Shanghai is the default time zone.
