@@ -53,6 +53,7 @@ func AsQuarantine(err error) (*QuarantineError, bool) {
 // Normalizer makes records from raw items of every content type.
 type Normalizer struct {
 	questionnaire *Questionnaire
+	json          map[string]JSONMapper
 }
 
 // Options configure a Normalizer.
@@ -61,11 +62,14 @@ type Options struct {
 	Aliases map[string][]string
 	// Location is the zone of times written without one.
 	Location *time.Location
+	// JSONMappers map the JSON payloads of the named sources (webhook
+	// presets); other JSON items are read by JSON.
+	JSONMappers map[string]JSONMapper
 }
 
 // New builds a Normalizer.
 func New(opts Options) *Normalizer {
-	return &Normalizer{questionnaire: NewQuestionnaire(opts.Aliases, opts.Location)}
+	return &Normalizer{questionnaire: NewQuestionnaire(opts.Aliases, opts.Location), json: opts.JSONMappers}
 }
 
 // Normalize makes the record for item. Errors: *QuarantineError for an item
@@ -78,6 +82,11 @@ func (n *Normalizer) Normalize(ctx context.Context, item ingest.Item) (*demand.R
 		return n.questionnaire.Record(item)
 	case ingest.ContentTypeEmail:
 		return Email(item)
+	case ingest.ContentTypeJSON:
+		if m, ok := n.json[item.Source]; ok {
+			return m(item)
+		}
+		return JSON(item)
 	default:
 		return nil, &QuarantineError{Reason: fmt.Sprintf("no normaliser for content type %q", item.ContentType)}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,48 +153,16 @@ func emailRecord(path string, now time.Time) (*demand.Record, error) {
 	return rec, nil
 }
 
-// jsonRecord takes a webhook payload's title and body fields, wherever
-// they are nested (GitHub issue.title/body, Jira fields.summary/description…).
+// jsonRecord reads a payload as a webhook source without a preset does.
 func jsonRecord(path string, now time.Time) (*demand.Record, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, usageError{fmt.Errorf("%s: not valid JSON: %w", path, err)}
-	}
-	find := func(keys ...string) string {
-		var walk func(any) string
-		walk = func(v any) string {
-			switch x := v.(type) {
-			case map[string]any:
-				for _, k := range keys {
-					if s, ok := x[k].(string); ok && strings.TrimSpace(s) != "" {
-						return s
-					}
-				}
-				for _, child := range x {
-					if s := walk(child); s != "" {
-						return s
-					}
-				}
-			case []any:
-				for _, child := range x {
-					if s := walk(child); s != "" {
-						return s
-					}
-				}
-			}
-			return ""
-		}
-		return walk(v)
-	}
-	rec := &demand.Record{Source: demand.Source{Channel: demand.ChannelWebhook, Name: "explain", ReceivedAt: now}}
-	rec.Description.Title = find("title", "subject", "summary")
-	rec.Description.Text = find("body", "description", "text", "content")
-	if rec.Description.Title == "" && rec.Description.Text == "" {
-		return nil, usageError{errors.New(path + ": no title, subject, summary, body, description, text or content field")}
+	rec, err := normalize.JSON(ingest.Item{Channel: demand.ChannelWebhook, Source: "explain", Body: b, ReceivedAt: now,
+		ContentType: ingest.ContentTypeJSON})
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", path, err)}
 	}
 	return rec, nil
 }
