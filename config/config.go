@@ -8,13 +8,10 @@ package config
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,7 +20,11 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/demandd/demandd/config/setting"
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/ingest/folder"
+	"github.com/demandd/demandd/ingest/imapsrc"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/redact"
 	"github.com/demandd/demandd/internal/tomlpos"
@@ -115,139 +116,20 @@ type Questionnaire struct {
 	Aliases map[string][]string `toml:"aliases"`
 }
 
-// Folder is one watched folder of questionnaire exports.
-type Folder struct {
-	Name string `toml:"name"`
-	Path string `toml:"path"`
-	// ProcessedDir and FailedDir default to PATH/processed and PATH/failed.
-	ProcessedDir string `toml:"processed_dir"`
-	FailedDir    string `toml:"failed_dir"`
-	// StableFor is how long size and mtime must not change before a file
-	// is read.
-	StableFor Duration `toml:"stable_for"`
-	// EmptyGrace is how long a 0-byte file is waited for before it is
-	// called empty: a slow network share or a browser download keeps a
-	// file at 0 bytes for a while. 0 means the default, 10m.
-	EmptyGrace Duration `toml:"empty_grace"`
-	// Concurrency is how many files of the folder are read at once,
-	// smallest first, so that one large or stuck file never holds up the
-	// rest.
-	Concurrency int `toml:"concurrency"`
-	// UnreadableRetries is how many times a file demandd may not read
-	// (file permissions) is tried before it is set aside in failed/.
-	UnreadableRetries int `toml:"unreadable_retries"`
-	// Rescan is the period of the full directory scan that catches what
-	// file system events missed.
-	Rescan Duration `toml:"rescan"`
-	// Origin is raised (主动提出) or discovered (挖掘发现).
-	Origin string `toml:"origin"`
-	// MaxFileSize is the largest file read, in bytes (default 200 MB); a
-	// bigger one goes to failed/. An .xlsx may unpack to ten times as much.
-	MaxFileSize int64 `toml:"max_file_size"`
-	// MaxRows is the most rows a file may have (default 1,000,000); a file
-	// with more goes to failed/.
-	MaxRows int `toml:"max_rows"`
-	// MaxCell is the most bytes of one cell kept on a record (default
-	// 64 KB): a longer description is cut there and flagged; the raw row
-	// keeps it whole.
-	MaxCell int `toml:"max_cell"`
-}
+// Folder is one [[folder]] block; the folder channel owns it.
+type Folder = folder.Settings
+
+// Email is one [[email]] block; the email channel owns it.
+type Email = imapsrc.Settings
 
 // Limits of [[folder]] max_file_size and max_cell.
 const (
-	// MaxFileSizeLimit keeps ten times max_file_size (what an .xlsx may
-	// unpack to) a sane number.
-	MaxFileSizeLimit = 1 << 40
-	// MaxCellLimit is the most a row may hold (see ingest/folder): a cell
-	// cannot be longer.
-	MaxCellLimit = 4 << 20
+	MaxFileSizeLimit = folder.MaxFileSizeLimit
+	MaxCellLimit     = folder.MaxCellLimit
 )
 
-// Email is one IMAP account.
-type Email struct {
-	Name string `toml:"name"`
-	Host string `toml:"host"`
-	Port int    `toml:"port"` // default 993 (implicit TLS), 143 otherwise
-	// TLS is implicit (default), starttls or none; none is refused unless
-	// the host is loopback or AllowInsecure is set.
-	TLS           string `toml:"tls"`
-	AllowInsecure bool   `toml:"allow_insecure"`
-	Username      string `toml:"username"`
-	// The password: inline, from a file (e.g. a systemd credential) or from
-	// an environment variable.
-	Password     string `toml:"password"`
-	PasswordFile string `toml:"password_file"`
-	PasswordEnv  string `toml:"password_env"`
-	Auth         string `toml:"auth"` // plain, login or xoauth2
-	// For xoauth2: the access token from a file (re-read at every
-	// connection) or from a command's output (run at every connection).
-	TokenFile    string   `toml:"token_file"`
-	TokenCommand string   `toml:"token_command"`
-	Mailboxes    []string `toml:"mailboxes"`
-	PollInterval Duration `toml:"poll_interval"`
-	IDLE         *bool    `toml:"idle"`
-	// After: none (default), seen, or move:FOLDER.
-	After          string `toml:"after"`
-	Since          string `toml:"since"` // YYYY-MM-DD, first sync only
-	MaxMessageSize int64  `toml:"max_message_size"`
-	// SenderLimit is how many messages one sender may add per hour (a
-	// mail-loop guard); more are kept as ignored. -1 disables it.
-	SenderLimit int    `toml:"sender_limit"`
-	Origin      string `toml:"origin"`
-}
-
-// Secret returns the account's password from wherever it is configured.
-func (e *Email) Secret() (string, error) {
-	switch {
-	case e.PasswordFile != "":
-		b, err := os.ReadFile(e.PasswordFile)
-		if err != nil {
-			return "", fmt.Errorf("config: email %s: password_file: %w", e.Name, err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	case e.PasswordEnv != "":
-		v, ok := os.LookupEnv(e.PasswordEnv)
-		if !ok {
-			return "", fmt.Errorf("config: email %s: password_env: %s is not set", e.Name, e.PasswordEnv)
-		}
-		return v, nil
-	default:
-		return e.Password, nil
-	}
-}
-
-// Token returns the OAuth2 access token of an xoauth2 account, fresh
-// from its file or command.
-func (e *Email) Token(ctx context.Context) (string, error) {
-	if e.TokenCommand != "" {
-		out, err := exec.CommandContext(ctx, "/bin/sh", "-c", e.TokenCommand).Output()
-		if err != nil {
-			return "", fmt.Errorf("config: email %s: token_command: %w", e.Name, err)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	b, err := os.ReadFile(e.TokenFile)
-	if err != nil {
-		return "", fmt.Errorf("config: email %s: token_file: %w", e.Name, err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
 // Duration is a time.Duration written as "2s", "1m30s", "24h".
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return i18n.Errorf(`应为时长，例如 "30s"、"5m" 或 "24h"，实际是 %q`, `want a duration such as "30s", "5m" or "24h", got %q`, b)
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalText writes the duration back.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+type Duration = setting.Duration
 
 // FileMode is a file's permission bits, written as an octal string: "0640".
 type FileMode os.FileMode
@@ -436,15 +318,8 @@ func (c *Config) resolve(dir string) {
 	}
 	abs(&c.Classify.Rules)
 	abs(&c.Classify.Customers)
-	for i := range c.Folders {
-		f := &c.Folders[i]
-		abs(&f.Path)
-		abs(&f.ProcessedDir)
-		abs(&f.FailedDir)
-	}
-	for i := range c.Emails {
-		abs(&c.Emails[i].PasswordFile)
-		abs(&c.Emails[i].TokenFile)
+	for _, ch := range c.Channels() {
+		ch.Resolve(abs)
 	}
 }
 
@@ -508,68 +383,8 @@ func (c *Config) SetDefaults() {
 	if c.Classify.SLA.P4 == 0 {
 		c.Classify.SLA.P4 = 30
 	}
-	for i := range c.Emails {
-		e := &c.Emails[i]
-		def(&e.TLS, "implicit")
-		def(&e.Auth, "plain")
-		def(&e.After, "none")
-		def(&e.Origin, string(demand.OriginRaised))
-		if e.Port == 0 {
-			e.Port = 993
-			if e.TLS != "implicit" {
-				e.Port = 143
-			}
-		}
-		if len(e.Mailboxes) == 0 {
-			e.Mailboxes = []string{"INBOX"}
-		}
-		if e.PollInterval.Duration == 0 {
-			e.PollInterval.Duration = time.Minute
-		}
-		if e.IDLE == nil {
-			yes := true
-			e.IDLE = &yes
-		}
-		if e.MaxMessageSize == 0 {
-			e.MaxMessageSize = 25 << 20
-		}
-		if e.SenderLimit == 0 {
-			e.SenderLimit = 30
-		}
-	}
-	for i := range c.Folders {
-		f := &c.Folders[i]
-		if f.ProcessedDir == "" && f.Path != "" {
-			f.ProcessedDir = filepath.Join(f.Path, "processed")
-		}
-		if f.FailedDir == "" && f.Path != "" {
-			f.FailedDir = filepath.Join(f.Path, "failed")
-		}
-		if f.StableFor.Duration == 0 {
-			f.StableFor.Duration = 2 * time.Second
-		}
-		if f.Rescan.Duration == 0 {
-			f.Rescan.Duration = 30 * time.Second
-		}
-		if f.EmptyGrace.Duration == 0 {
-			f.EmptyGrace.Duration = 10 * time.Minute
-		}
-		if f.Concurrency == 0 {
-			f.Concurrency = 2
-		}
-		if f.UnreadableRetries == 0 {
-			f.UnreadableRetries = 3
-		}
-		def(&f.Origin, string(demand.OriginRaised))
-		if f.MaxFileSize == 0 {
-			f.MaxFileSize = 200 << 20
-		}
-		if f.MaxRows == 0 {
-			f.MaxRows = 1_000_000
-		}
-		if f.MaxCell == 0 {
-			f.MaxCell = 64 << 10
-		}
+	for _, ch := range c.Channels() {
+		ch.SetDefaults()
 	}
 }
 
@@ -620,12 +435,13 @@ var typeNames = strings.Join([]string{string(demand.TypeInquiry), string(demand.
 
 func (c *Config) validate() []lineError {
 	var errs []lineError
-	bad := func(key, zh, en string, args ...any) {
+	badText := func(key string, t i18n.Text) {
 		if c.isBroken(key) {
 			return // reported already, and its value is the default now
 		}
-		errs = append(errs, lineError{c.lineOf(key), c.keyError(key, i18n.Tf(zh, en, args...))})
+		errs = append(errs, lineError{c.lineOf(key), c.keyError(key, t)})
 	}
+	bad := func(key, zh, en string, args ...any) { badText(key, i18n.Tf(zh, en, args...)) }
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
 		bad("timezone", "未知的时区 %q（应为 IANA 名称，例如 Asia/Shanghai）", "unknown time zone %q (want an IANA name such as Asia/Shanghai)", c.Timezone)
@@ -683,118 +499,20 @@ func (c *Config) validate() []lineError {
 			bad("questionnaire.aliases."+field, "未知的字段 %q（可用：%s）", "unknown field %q (want one of %s)", field, strings.Join(QuestionnaireFields, ", "))
 		}
 	}
-	const badOrigin = "应为 raised（主动提出）或 discovered（挖掘发现），实际是 %q"
 	names := map[string]bool{}
-	for i, f := range c.Folders {
-		key := func(k string) string { return fmt.Sprintf("folder[%d].%s", i, k) }
-		switch {
-		case f.Name == "":
-			bad(key("name"), "每个 [[folder]] 都需要 name", "every [[folder]] needs a name")
-		case names[f.Name]:
-			bad(key("name"), "名称 %q 用了两次", "name %q is used twice", f.Name)
+	for _, ch := range c.channelBlocks() {
+		for _, p := range ch.Validate() {
+			badText(ch.key+"."+p.Key, p.Text)
 		}
-		names[f.Name] = true
-		if f.Path == "" {
-			bad(key("path"), "每个 [[folder]] 都需要 path", "every [[folder]] needs a path")
-		}
-		if _, err := demand.ParseOrigin(f.Origin); err != nil {
-			bad(key("origin"), badOrigin, "want raised (主动提出) or discovered (挖掘发现), got %q", f.Origin)
-		}
-		if f.StableFor.Duration < 0 {
-			bad(key("stable_for"), "不能是负数", "must not be negative")
-		}
-		if f.EmptyGrace.Duration < 0 {
-			bad(key("empty_grace"), "不能是负数", "must not be negative")
-		}
-		if f.Rescan.Duration < time.Second {
-			bad(key("rescan"), "至少 1s，实际是 %s", "must be at least 1s, got %s", f.Rescan.Duration)
-		}
-		if f.Concurrency < 0 || f.Concurrency > 64 {
-			bad(key("concurrency"), "应在 1 到 64 之间，实际是 %d", "want 1 to 64, got %d", f.Concurrency)
-		}
-		if f.UnreadableRetries < 0 {
-			bad(key("unreadable_retries"), "不能是负数", "must not be negative")
-		}
-		if f.MaxFileSize < 0 || f.MaxFileSize > MaxFileSizeLimit {
-			bad(key("max_file_size"), "应为 1 到 %d 之间的字节数（例如 209715200 即 200 MB），实际是 %d",
-				"want a number of bytes from 1 to %d (209715200 is 200 MB), got %d", int64(MaxFileSizeLimit), f.MaxFileSize)
-		}
-		if f.MaxRows < 0 {
-			bad(key("max_rows"), "必须是正数，实际是 %d", "must be positive, got %d", f.MaxRows)
-		}
-		if f.MaxCell < 0 || f.MaxCell > MaxCellLimit {
-			bad(key("max_cell"), "应为 1 到 %d（4 MB，一行的上限）之间的字节数，实际是 %d",
-				"want a number of bytes from 1 to %d (4 MB, the most a row may hold), got %d", MaxCellLimit, f.MaxCell)
-		}
-	}
-	for i, e := range c.Emails {
-		key := func(k string) string { return fmt.Sprintf("email[%d].%s", i, k) }
-		switch {
-		case e.Name == "":
-			bad(key("name"), "每个 [[email]] 都需要 name", "every [[email]] needs a name")
-		case names[e.Name]:
-			bad(key("name"), "名称 %q 用了两次", "name %q is used twice", e.Name)
-		}
-		names[e.Name] = true
-		if e.Host == "" {
-			bad(key("host"), "每个 [[email]] 都需要 host", "every [[email]] needs a host")
-		}
-		if e.Username == "" {
-			bad(key("username"), "每个 [[email]] 都需要 username", "every [[email]] needs a username")
-		}
-		switch e.TLS {
-		case "implicit", "starttls":
-		case "none":
-			if !e.AllowInsecure && !isLoopback(e.Host) {
-				bad(key("tls"), `tls = "none" 会把密码明文发送到 %s；请用 implicit 或 starttls，或设置 allow_insecure = true`,
-					`tls = "none" sends the password in clear text to %s; use implicit or starttls, or set allow_insecure = true`, e.Host)
-			}
+		switch name := ch.SourceName(); {
+		case name == "":
+		case names[name]:
+			bad(ch.key+".name", "名称 %q 用了两次", "name %q is used twice", name)
 		default:
-			bad(key("tls"), "应为 implicit、starttls 或 none，实际是 %q", "want implicit, starttls or none, got %q", e.TLS)
-		}
-		switch e.Auth {
-		case "plain", "login":
-		case "xoauth2":
-			if (e.TokenFile == "") == (e.TokenCommand == "") {
-				bad(key("auth"), "xoauth2 需要 token_file 或 token_command，且只能给其中一个", "xoauth2 needs exactly one of token_file and token_command")
-			}
-		default:
-			bad(key("auth"), "应为 plain、login 或 xoauth2，实际是 %q", "want plain, login or xoauth2, got %q", e.Auth)
-		}
-		if e.After != "none" && e.After != "seen" && !(strings.HasPrefix(e.After, "move:") && len(e.After) > 5) {
-			bad(key("after"), "应为 none、seen 或 move:邮件夹，实际是 %q", "want none, seen or move:FOLDER, got %q", e.After)
-		}
-		if e.Since != "" {
-			if _, err := time.Parse("2006-01-02", e.Since); err != nil {
-				bad(key("since"), "日期应写成 YYYY-MM-DD，实际是 %q", "want a date as YYYY-MM-DD, got %q", e.Since)
-			}
-		}
-		if e.PollInterval.Duration < time.Second {
-			bad(key("poll_interval"), "至少 1s，实际是 %s", "must be at least 1s, got %s", e.PollInterval.Duration)
-		}
-		if _, err := demand.ParseOrigin(e.Origin); err != nil {
-			bad(key("origin"), badOrigin, "want raised (主动提出) or discovered (挖掘发现), got %q", e.Origin)
-		}
-		if n := btoi(e.Password != "") + btoi(e.PasswordFile != "") + btoi(e.PasswordEnv != ""); n > 1 {
-			bad(key("password"), "password、password_file 和 password_env 只能给一个", "give one of password, password_file and password_env")
+			names[name] = true
 		}
 	}
 	return errs
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // isBroken reports whether the schema check removed key or a table or
@@ -857,3 +575,30 @@ func Messages(err error, l i18n.Locale) []string {
 // credential (a password in the user info, a password= or sslpassword=
 // parameter, a key=value password) replaced by redact.Mask.
 func (c *Config) Redacted() string { return redact.DSN(c.DatabaseURL()) }
+
+// Channels are the configured sources' blocks, folders then accounts:
+// serve builds a source from each.
+func (c *Config) Channels() []ingest.Settings {
+	var out []ingest.Settings
+	for _, b := range c.channelBlocks() {
+		out = append(out, b.Settings)
+	}
+	return out
+}
+
+// channelBlock is a channel block with its place in the file.
+type channelBlock struct {
+	ingest.Settings
+	key string // "folder[0]"
+}
+
+func (c *Config) channelBlocks() []channelBlock {
+	var out []channelBlock
+	for i := range c.Folders {
+		out = append(out, channelBlock{&c.Folders[i], fmt.Sprintf("folder[%d]", i)})
+	}
+	for i := range c.Emails {
+		out = append(out, channelBlock{&c.Emails[i], fmt.Sprintf("email[%d]", i)})
+	}
+	return out
+}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,13 +18,11 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/deploy"
 	"github.com/demandd/demandd/export"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
-	"github.com/demandd/demandd/ingest/imapsrc"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/store"
 )
@@ -45,19 +41,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer a.Close()
 
 	var sources []ingest.Source
-	for _, f := range a.cfg.Folders {
-		origin, _ := demand.ParseOrigin(f.Origin) // validated with the config
-		src, err := folder.New(folder.Config{Name: f.Name, Path: f.Path, ProcessedDir: f.ProcessedDir,
-			FailedDir: f.FailedDir, StableFor: f.StableFor.Duration, EmptyGrace: f.EmptyGrace.Duration, Rescan: f.Rescan.Duration,
-			Concurrency: f.Concurrency, UnreadableRetries: f.UnreadableRetries, MaxFileSize: f.MaxFileSize, MaxRows: f.MaxRows,
-			MaxCell: f.MaxCell, Origin: origin, Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log, FileMode: a.cfg.FileMode.Perm()})
-		if err != nil {
-			return usageError{err}
-		}
-		sources = append(sources, src)
-	}
-	for _, e := range a.cfg.Emails {
-		src, err := emailSource(e, a.lang(), a.log)
+	env := ingest.Env{Location: a.cfg.Location(), Locale: a.lang(), Logger: a.log, FileMode: a.cfg.FileMode.Perm()}
+	for _, ch := range a.cfg.Channels() {
+		src, err := ch.Source(env)
 		if err != nil {
 			return usageError{err}
 		}
@@ -89,27 +75,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	a.log.Info("demandd stopped: intake stopped, in-flight batches committed")
 	return nil
-}
-
-// emailSource builds an IMAP account source from its configuration.
-func emailSource(e config.Email, locale i18n.Locale, log *slog.Logger) (*imapsrc.Source, error) {
-	password, err := e.Secret()
-	if err != nil {
-		return nil, err
-	}
-	origin, _ := demand.ParseOrigin(e.Origin) // validated with the config
-	var since time.Time
-	if e.Since != "" {
-		since, _ = time.Parse("2006-01-02", e.Since)
-	}
-	var token func(context.Context) (string, error)
-	if e.Auth == "xoauth2" {
-		token = e.Token
-	}
-	return imapsrc.New(imapsrc.Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
-		Username: e.Username, Password: password, Auth: e.Auth, Token: token, Mailboxes: e.Mailboxes, PollInterval: e.PollInterval.Duration,
-		IDLE: *e.IDLE, After: e.After, Since: since, MaxMessageSize: e.MaxMessageSize, SenderLimit: e.SenderLimit,
-		Origin: origin, Locale: locale, Logger: log})
 }
 
 // watchdog pings systemd's watchdog while the database answers, so that a

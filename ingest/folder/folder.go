@@ -115,19 +115,19 @@ func New(cfg Config) (*Source, error) {
 		cfg.FailedDir = filepath.Join(cfg.Path, "failed")
 	}
 	if cfg.StableFor <= 0 {
-		cfg.StableFor = 2 * time.Second
+		cfg.StableFor = DefaultStableFor
 	}
 	if cfg.Rescan <= 0 {
-		cfg.Rescan = 30 * time.Second
+		cfg.Rescan = DefaultRescan
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 2
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.UnreadableRetries <= 0 {
-		cfg.UnreadableRetries = 3
+		cfg.UnreadableRetries = DefaultUnreadableRetries
 	}
 	if cfg.EmptyGrace <= 0 {
-		cfg.EmptyGrace = 10 * time.Minute
+		cfg.EmptyGrace = DefaultEmptyGrace
 	}
 	if cfg.Locale == "" {
 		cfg.Locale = i18n.ZH

@@ -113,21 +113,21 @@ func New(cfg Config) (*Source, error) {
 		cfg.Mailboxes = []string{"INBOX"}
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = time.Minute
+		cfg.PollInterval = DefaultPollInterval
 	}
 	if cfg.MaxMessageSize <= 0 {
-		cfg.MaxMessageSize = 25 << 20
+		cfg.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 200
 	}
 	if cfg.SenderLimit == 0 {
-		cfg.SenderLimit = 30
+		cfg.SenderLimit = DefaultSenderLimit
 	}
 	if cfg.After == "" {
 		cfg.After = "none"
 	}
-	if cfg.After != "none" && cfg.After != "seen" && !strings.HasPrefix(cfg.After, "move:") {
+	if !ValidAfter(cfg.After) {
 		return nil, fmt.Errorf("imapsrc: after = %q: want none, seen or move:FOLDER", cfg.After)
 	}
 	if cfg.Origin == "" {
