@@ -109,8 +109,12 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	if err != nil {
 		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
 	}
-	return ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
-		FollowUp: res.FollowUp}, nil
+	out := ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
+		FollowUp: res.FollowUp, Outcomes: make([]ingest.Outcome, len(res.Outcomes))}
+	for i, o := range res.Outcomes {
+		out.Outcomes[i] = ingest.Outcome{Kind: string(o.Kind), Code: o.Code}
+	}
+	return out, nil
 }
 
 // FileFailed implements ingest.Sink.
@@ -189,7 +193,7 @@ func storeEntry(it ingest.Item, p ingest.PreparedItem) store.Entry {
 	if p.Status != ingest.ItemOK {
 		return store.Entry{Raw: raw}
 	}
-	return store.Entry{Raw: raw, Record: p.Record, ThreadCode: p.ThreadCode}
+	return store.Entry{Raw: raw, Record: p.Record, ThreadCode: p.ThreadCode, SetStatus: p.SetStatus, Event: p.Event}
 }
 
 // threadCode finds a demand code in an email's subject ("Re: [DEM202611001]

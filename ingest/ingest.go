@@ -36,6 +36,10 @@ type Item struct {
 	// Row, when set, is Body already decoded (ContentTypeRow): the channel
 	// had it at hand, so the normaliser need not parse the JSON again.
 	Row *Row
+	// Mapped, when set, is the record the channel already made from Body
+	// (a webhook preset's mapping of a ContentTypeJSON payload): the
+	// normaliser completes it instead of reading Body again.
+	Mapped *demand.Record
 	// Problem, when set, is why the channel could not take the item whole
 	// (a message over the size limit, recorded from its headers): it is
 	// stored quarantined with this reason, not normalised.
@@ -106,12 +110,22 @@ type Result struct {
 	Quarantined int // kept with the reason, waiting for reprocess
 	Ignored     int // kept, not a demand (auto-replies, bounces)
 	FollowUp    int // replies attached to the demand they answer
+	// Outcomes says, per item of the batch in order, what became of it and
+	// the code of its demand (see store.Outcome); Add leaves it out.
+	Outcomes []Outcome
+}
+
+// Outcome is what became of one item: Kind is new, linked, follow_up,
+// duplicate, quarantined or ignored; Code the demand it belongs to.
+type Outcome struct {
+	Kind string
+	Code string
 }
 
 // Add sums two results.
 func (r Result) Add(o Result) Result {
-	return Result{r.New + o.New, r.Duplicate + o.Duplicate, r.Quarantined + o.Quarantined, r.Ignored + o.Ignored,
-		r.FollowUp + o.FollowUp}
+	return Result{New: r.New + o.New, Duplicate: r.Duplicate + o.Duplicate, Quarantined: r.Quarantined + o.Quarantined,
+		Ignored: r.Ignored + o.Ignored, FollowUp: r.FollowUp + o.FollowUp}
 }
 
 // Total is the number of items counted.
@@ -175,6 +189,11 @@ type PreparedItem struct {
 	// ThreadCode is a demand code the item names (a [DEM…] in an email
 	// subject): the item then follows that demand up.
 	ThreadCode string
+	// SetStatus, when set, is the status the item puts its demand in (a
+	// ticket closed or reopened where it came from).
+	SetStatus demand.Status
+	// Event names what the item is (a webhook event), for the history.
+	Event string
 }
 
 // Merge joins prepared batches without checkpoints into one, so that

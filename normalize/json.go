@@ -13,6 +13,37 @@ import (
 // webhook source's preset, which knows its sender's payload.
 type JSONMapper func(item ingest.Item) (*demand.Record, error)
 
+// jsonRecord maps a JSON item: as its channel did, else with its
+// source's mapper, else with JSON.
+func (n *Normalizer) jsonRecord(item ingest.Item) (*demand.Record, error) {
+	if item.Mapped != nil {
+		rec := *item.Mapped
+		return &rec, nil
+	}
+	if m, ok := n.json[item.Source]; ok {
+		return m(item)
+	}
+	return JSON(item)
+}
+
+// completeJSON fills what every JSON record has: the source as the item
+// came, the language and the fingerprint.
+func completeJSON(rec *demand.Record, item ingest.Item) *demand.Record {
+	src := &rec.Source
+	src.Channel, src.Name, src.Origin = item.Channel, item.Source, item.Origin
+	if src.ExternalRef == "" {
+		src.ExternalRef = item.Ref
+	}
+	if src.ReceivedAt.IsZero() {
+		src.ReceivedAt = item.ReceivedAt
+	}
+	d := &rec.Description
+	d.Title, d.Text = strings.TrimSpace(d.Title), strings.TrimSpace(d.Text)
+	d.Language = Language(d.Title + " " + d.Text)
+	rec.Fingerprint = Fingerprint(rec)
+	return rec
+}
+
 // JSON makes a record from a JSON payload no preset knows: the title and
 // body fields wherever they are nested (GitHub issue.title/body, Jira
 // fields.summary/description…), the first non-empty string of each name
@@ -30,7 +61,6 @@ func JSON(item ingest.Item) (*demand.Record, error) {
 		return nil, quarantine(i18n.T("没有 title、subject、summary、body、description、text 或 content 字段",
 			"no title, subject, summary, body, description, text or content field"))
 	}
-	rec.Description.Language = Language(rec.Description.Title + " " + rec.Description.Text)
 	return rec, nil
 }
 

@@ -83,10 +83,11 @@ func (n *Normalizer) Normalize(ctx context.Context, item ingest.Item) (*demand.R
 	case ingest.ContentTypeEmail:
 		return Email(item)
 	case ingest.ContentTypeJSON:
-		if m, ok := n.json[item.Source]; ok {
-			return m(item)
+		rec, err := n.jsonRecord(item)
+		if err != nil {
+			return nil, err
 		}
-		return JSON(item)
+		return completeJSON(rec, item), nil
 	default:
 		return nil, &QuarantineError{Reason: fmt.Sprintf("no normaliser for content type %q", item.ContentType)}
 	}

@@ -50,6 +50,31 @@ type Entry struct {
 	// ThreadCode is a demand code the item names (a [DEM…] in a subject):
 	// with Record.ReplyTo it makes the item a follow-up of that demand.
 	ThreadCode string
+	// SetStatus, when set, is the status the item puts its demand in: a
+	// ticket closed or reopened in the system it came from.
+	SetStatus demand.Status
+	// Event names what the item is (a webhook event such as
+	// "issues/closed"), kept in the demand's history.
+	Event string
+}
+
+// OutcomeKind is what SaveBatch did with one entry.
+type OutcomeKind string
+
+const (
+	OutcomeNew         OutcomeKind = "new"         // a new canonical demand
+	OutcomeLinked      OutcomeKind = "linked"      // a new demand, duplicate of an earlier one
+	OutcomeFollowUp    OutcomeKind = "follow_up"   // attached to the demand it answers
+	OutcomeDuplicate   OutcomeKind = "duplicate"   // the raw item was stored before: nothing changed
+	OutcomeQuarantined OutcomeKind = "quarantined" // kept with its reason
+	OutcomeIgnored     OutcomeKind = "ignored"     // kept, not a demand
+)
+
+// Outcome is what became of one entry, and the demand it belongs to (""
+// when none: quarantined, ignored, or a duplicate of such an item).
+type Outcome struct {
+	Kind OutcomeKind
+	Code string
 }
 
 // Checkpoint is a source cursor committed with a batch.
@@ -67,6 +92,8 @@ type SaveResult struct {
 	Ignored     int
 	FollowUp    int      // replies attached to an existing demand
 	Codes       []string // codes of the records created, in entry order
+	// Outcomes says, per entry in order, what became of it.
+	Outcomes []Outcome
 }
 
 // BatchOptions carry what the caller decides about codes.
@@ -106,17 +133,25 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 	if err != nil {
 		return res, err
 	}
-	var fresh []int // indexes of entries whose raw item is new and ok
+	res.Outcomes = make([]Outcome, len(entries))
+	var fresh, dups []int // indexes of entries whose raw item is new and ok; stored before
 	for i, e := range entries {
 		switch {
 		case ids[i] == 0:
 			res.Duplicate++
+			res.Outcomes[i].Kind = OutcomeDuplicate
+			dups = append(dups, i)
 		case e.Raw.Status == RawQuarantined:
 			res.Quarantined++
+			res.Outcomes[i].Kind = OutcomeQuarantined
 		case e.Raw.Status == RawIgnored:
 			res.Ignored++
+			res.Outcomes[i].Kind = OutcomeIgnored
 		case e.Record != nil:
 			e.Record.RawItemID = ids[i]
+			if e.SetStatus != "" {
+				e.Record.Status = e.SetStatus // a ticket first seen closed
+			}
 			fresh = append(fresh, i)
 		}
 	}
@@ -136,8 +171,22 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 		res.Linked = link.linked
 		res.New = len(recs) - link.linked
 		res.Codes = codes
+		linkedInBatch := map[string]bool{}
+		for _, l := range link.inBatch {
+			linkedInBatch[l[0]] = true
+		}
+		for _, i := range fresh {
+			r := entries[i].Record
+			res.Outcomes[i] = Outcome{Kind: OutcomeNew, Code: r.Code}
+			if r.DuplicateOf != 0 || linkedInBatch[r.Code] {
+				res.Outcomes[i].Kind = OutcomeLinked
+			}
+		}
 	}
-	if err := s.attachFollowUps(ctx, tx, entries, follow, now); err != nil {
+	if err := s.attachFollowUps(ctx, tx, entries, follow, now, res.Outcomes); err != nil {
+		return res, err
+	}
+	if err := s.duplicateCodes(ctx, tx, entries, dups, res.Outcomes); err != nil {
 		return res, err
 	}
 	res.FollowUp = len(follow)
@@ -454,4 +503,46 @@ func jsonText(v any) string {
 		return "[]"
 	}
 	return clean(string(b))
+}
+
+// duplicateCodes finds the demand of each entry whose raw item was stored
+// before, so that a redelivery is answered as the first delivery was.
+func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry, dups []int, out []Outcome) error {
+	byChannel := map[string][]string{}
+	for _, i := range dups {
+		r := entries[i].Raw
+		byChannel[r.Channel] = append(byChannel[r.Channel], r.ExternalKey)
+	}
+	codes := map[string]string{} // channel + key → code
+	for channel, keys := range byChannel {
+		for start := 0; start < len(keys); start += 500 {
+			q, args, err := sqlx.In(`SELECT r.external_key, COALESCE(d.code, f.code, '') FROM raw_items r
+				LEFT JOIN demands d ON d.raw_item_id = r.id LEFT JOIN demands f ON f.id = r.demand_id
+				WHERE r.channel = ? AND r.external_key IN (?)`, channel, keys[start:min(start+500, len(keys))])
+			if err != nil {
+				return fmt.Errorf("store: find stored items: %w", err)
+			}
+			rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+			if err != nil {
+				return fmt.Errorf("store: find stored items: %w", err)
+			}
+			for rows.Next() {
+				var key, code string
+				if err := rows.Scan(&key, &code); err != nil {
+					rows.Close()
+					return fmt.Errorf("store: find stored items: %w", err)
+				}
+				codes[channel+"\x00"+key] = code
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: find stored items: %w", err)
+			}
+		}
+	}
+	for _, i := range dups {
+		r := entries[i].Raw
+		out[i].Code = codes[r.Channel+"\x00"+r.ExternalKey]
+	}
+	return nil
 }
