@@ -274,4 +274,3 @@ func (p *feishu) Map(h http.Header, payload []byte) (Event, error) {
 	}
 	return ev, nil
 }
-

@@ -147,4 +147,3 @@ func stateKey(k Kind, state string) string {
 	}
 	return ""
 }
-

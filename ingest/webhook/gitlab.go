@@ -50,7 +50,7 @@ type gitlabPayload struct {
 		Note         str `json:"note"`
 		NoteableType str `json:"noteable_type"`
 	} `json:"object_attributes"`
-	Issue  *gitlabIssue   `json:"issue"`
+	Issue  *gitlabIssue  `json:"issue"`
 	Labels []gitlabLabel `json:"labels"`
 }
 
