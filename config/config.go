@@ -25,6 +25,7 @@ import (
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/ingest/imapsrc"
+	"github.com/demandd/demandd/ingest/webhook"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/redact"
 	"github.com/demandd/demandd/internal/tomlpos"
@@ -55,6 +56,8 @@ type Config struct {
 	Questionnaire Questionnaire `toml:"questionnaire"`
 	Folders       []Folder      `toml:"folder"`
 	Emails        []Email       `toml:"email"`
+	// Webhook is the listener of [[webhook.source]] and the API.
+	Webhook webhook.Config `toml:"webhook"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -321,6 +324,7 @@ func (c *Config) resolve(dir string) {
 	for _, ch := range c.Channels() {
 		ch.Resolve(abs)
 	}
+	c.Webhook.Resolve(abs)
 }
 
 // Default is the configuration used when a file leaves everything out.
@@ -386,6 +390,7 @@ func (c *Config) SetDefaults() {
 	for _, ch := range c.Channels() {
 		ch.SetDefaults()
 	}
+	c.Webhook.SetDefaults()
 }
 
 // QuestionnaireFields are the field names accepted in [questionnaire.aliases].
@@ -511,6 +516,15 @@ func (c *Config) validate() []lineError {
 		default:
 			names[name] = true
 		}
+	}
+	for _, p := range c.Webhook.Validate() {
+		badText("webhook."+p.Key, p.Text)
+	}
+	for i, s := range c.Webhook.Sources {
+		if s.Name != "" && names[s.Name] {
+			bad(fmt.Sprintf("webhook.source[%d].name", i), "名称 %q 用了两次", "name %q is used twice", s.Name)
+		}
+		names[s.Name] = true
 	}
 	return errs
 }

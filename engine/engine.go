@@ -112,7 +112,7 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	out := ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
 		FollowUp: res.FollowUp, Outcomes: make([]ingest.Outcome, len(res.Outcomes))}
 	for i, o := range res.Outcomes {
-		out.Outcomes[i] = ingest.Outcome{Kind: string(o.Kind), Code: o.Code}
+		out.Outcomes[i] = ingest.Outcome{Kind: string(o.Kind), Code: o.Code, Reason: o.Reason, Stored: string(o.Stored)}
 	}
 	return out, nil
 }

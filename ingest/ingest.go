@@ -120,6 +120,11 @@ type Result struct {
 type Outcome struct {
 	Kind string
 	Code string
+	// Reason is why an item is quarantined or ignored.
+	Reason string
+	// Stored is, for a duplicate, what became of the item when it was
+	// first stored: ok, quarantined or ignored.
+	Stored string
 }
 
 // Add sums two results.

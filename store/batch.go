@@ -75,6 +75,10 @@ const (
 type Outcome struct {
 	Kind OutcomeKind
 	Code string
+	// Reason is why the item is quarantined or ignored.
+	Reason string
+	// Stored is, for a duplicate, the status the item was stored with.
+	Stored RawStatus
 }
 
 // Checkpoint is a source cursor committed with a batch.
@@ -143,10 +147,10 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 			dups = append(dups, i)
 		case e.Raw.Status == RawQuarantined:
 			res.Quarantined++
-			res.Outcomes[i].Kind = OutcomeQuarantined
+			res.Outcomes[i] = Outcome{Kind: OutcomeQuarantined, Reason: e.Raw.Reason}
 		case e.Raw.Status == RawIgnored:
 			res.Ignored++
-			res.Outcomes[i].Kind = OutcomeIgnored
+			res.Outcomes[i] = Outcome{Kind: OutcomeIgnored, Reason: e.Raw.Reason}
 		case e.Record != nil:
 			e.Record.RawItemID = ids[i]
 			if e.SetStatus != "" {
@@ -513,10 +517,10 @@ func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry
 		r := entries[i].Raw
 		byChannel[r.Channel] = append(byChannel[r.Channel], r.ExternalKey)
 	}
-	codes := map[string]string{} // channel + key → code
+	found := map[string]Outcome{} // channel + key → what the stored item is
 	for channel, keys := range byChannel {
 		for start := 0; start < len(keys); start += 500 {
-			q, args, err := sqlx.In(`SELECT r.external_key, COALESCE(d.code, f.code, '') FROM raw_items r
+			q, args, err := sqlx.In(`SELECT r.external_key, COALESCE(d.code, f.code, ''), r.status, r.reason FROM raw_items r
 				LEFT JOIN demands d ON d.raw_item_id = r.id LEFT JOIN demands f ON f.id = r.demand_id
 				WHERE r.channel = ? AND r.external_key IN (?)`, channel, keys[start:min(start+500, len(keys))])
 			if err != nil {
@@ -527,12 +531,13 @@ func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry
 				return fmt.Errorf("store: find stored items: %w", err)
 			}
 			for rows.Next() {
-				var key, code string
-				if err := rows.Scan(&key, &code); err != nil {
+				var key string
+				var o Outcome
+				if err := rows.Scan(&key, &o.Code, &o.Stored, &o.Reason); err != nil {
 					rows.Close()
 					return fmt.Errorf("store: find stored items: %w", err)
 				}
-				codes[channel+"\x00"+key] = code
+				found[channel+"\x00"+key] = o
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -542,7 +547,9 @@ func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry
 	}
 	for _, i := range dups {
 		r := entries[i].Raw
-		out[i].Code = codes[r.Channel+"\x00"+r.ExternalKey]
+		o := found[r.Channel+"\x00"+r.ExternalKey]
+		o.Kind = OutcomeDuplicate
+		out[i] = o
 	}
 	return nil
 }

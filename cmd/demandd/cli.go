@@ -17,6 +17,7 @@ import (
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/engine"
+	"github.com/demandd/demandd/ingest/webhook"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/normalize"
 	"github.com/demandd/demandd/store"
@@ -364,7 +365,11 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 		st.Close()
 		return nil, usageError{err}
 	}
-	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location()})
+	mappers := map[string]normalize.JSONMapper{}
+	for name, m := range webhook.Mappers(cfg.Webhook) {
+		mappers[name] = m
+	}
+	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location(), JSONMappers: mappers})
 	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/demandd/demandd/export"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
+	"github.com/demandd/demandd/ingest/webhook"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/store"
 )
@@ -49,8 +50,19 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		sources = append(sources, src)
 	}
+	if len(a.cfg.Webhook.Sources) > 0 {
+		srv, err := webhook.New(a.cfg.Webhook, webhook.Options{Env: env})
+		if err != nil {
+			return usageError{err}
+		}
+		if err := srv.Listen(); err != nil {
+			return usageError{i18n.Wrap(err, i18n.Tf("无法监听 %s（%v）；端口是否已被占用？请修改 [webhook] listen",
+				"cannot listen on %s (%v); is the port in use? change [webhook] listen", a.cfg.Webhook.Listen, err))}
+		}
+		sources = append(sources, srv)
+	}
 	if len(sources) == 0 {
-		a.log.Warn("no sources configured: add a [[folder]] or [[email]] block to the config; serving nothing")
+		a.log.Warn("no sources configured: add a [[folder]], [[email]] or [[webhook.source]] block to the config; serving nothing")
 	}
 
 	hup := make(chan os.Signal, 1)
