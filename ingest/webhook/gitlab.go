@@ -8,10 +8,11 @@ import (
 // gitlab reads GitLab project webhooks: Issue Hook and Note Hook.
 type gitlab struct{ base }
 
-// DeliveryID: X-Gitlab-Event-UUID, else Idempotency-Key (newer GitLab,
-// the same across retries).
+// DeliveryID: Idempotency-Key (GitLab 17.4+), which GitLab keeps the
+// same across retries of a delivery, else X-Gitlab-Event-UUID (older
+// GitLab; meant for recursion detection, but unique per event).
 func (p *gitlab) DeliveryID(h http.Header, payload []byte) string {
-	return first(h.Get("X-Gitlab-Event-UUID"), h.Get("Idempotency-Key"))
+	return first(h.Get("Idempotency-Key"), h.Get("X-Gitlab-Event-UUID"))
 }
 
 type gitlabUser struct {

@@ -423,8 +423,8 @@ func TestDeliveryID(t *testing.T) {
 	}{
 		{"github", header("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"), "github-issues.opened.json", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
 		{"github", header(), "github-issues.opened.json", ""},
-		{"gitlab", header("X-Gitlab-Event-UUID", "u1", "Idempotency-Key", "k1"), "gitlab-issue.json", "u1"},
-		{"gitlab", header("Idempotency-Key", "k1"), "gitlab-issue.json", "k1"},
+		{"gitlab", header("X-Gitlab-Event-UUID", "u1", "Idempotency-Key", "k1"), "gitlab-issue.json", "k1"},
+		{"gitlab", header("X-Gitlab-Event-UUID", "u1"), "gitlab-issue.json", "u1"},
 		{"jira", header("X-Atlassian-Webhook-Identifier", "3"), "jira-server-jira.issue_created.json", "3"},
 		{"jira", header(), "jira-server-jira.issue_created.json", ""},
 		{"zendesk", header("X-Zendesk-Webhook-Id", "01W"), "zendesk-zen.event-type.ticket.created.json", "01W:01HNXXXX-CTEXAMPLE"},
