@@ -530,6 +530,11 @@ func TestConfirmedLabelSurvivesReclassify(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	var sources []string
+	for i := 0; i < 51; i++ {
+		sources = append(sources, fmt.Sprint("s", i))
+	}
+	manySources := strings.Join(sources, ",") + ",s0" // a value twice counts once
 	backends(t, func(t *testing.T, e *env) {
 		codes := seed(t, e)
 		one := "/api/v1/demands/" + codes["A"]
@@ -557,6 +562,8 @@ func TestErrors(t *testing.T) {
 			{"limit zero", "GET", "/api/v1/demands?limit=0", "", nil, 400, []string{"limit"}},
 			{"bad cursor", "GET", "/api/v1/demands?cursor=zzz", "", nil, 400, []string{"cursor"}},
 			{"bad order", "GET", "/api/v1/demands?order=up", "", nil, 400, []string{"order"}},
+			{"too many values", "GET", "/api/v1/demands?source=" + manySources, "", nil, 400, []string{"source", "50"}},
+			{"customer too long", "GET", "/api/v1/demands?customer=" + strings.Repeat("长", 201), "", nil, 400, []string{"customer"}},
 			{"unknown parameter", "GET", "/api/v1/demands?stauts=new", "", nil, 400, []string{"stauts"}},
 			{"repeated limit", "GET", "/api/v1/demands?limit=1&limit=2", "", nil, 400, []string{"limit"}},
 			{"unknown code", "GET", "/api/v1/demands/DEM000000000", "", nil, 404, []string{"DEM000000000"}},
@@ -606,6 +613,16 @@ func TestErrors(t *testing.T) {
 					t.Error("405 without Allow")
 				}
 			})
+		}
+		// Over 64 KiB without a Content-Length: cut while read.
+		req := httptest.NewRequest("PATCH", one, strings.NewReader(`{"response_plan":"`+strings.Repeat("x", 70<<10)+`"}`))
+		req.ContentLength = -1
+		req.Header.Set("Authorization", "Bearer "+writeSecret)
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		if w.Code != 413 {
+			t.Errorf("chunked body over 64 KiB: %d %s", w.Code, w.Body)
 		}
 		// A current If-Match goes through.
 		a := e.do(t, "GET", one, readSecret, "")

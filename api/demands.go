@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
@@ -23,6 +24,8 @@ const (
 	defaultLimit = 50
 	maxLimit     = 500
 	maxBody      = 64 << 10
+	maxValues    = 50  // values of one list filter: bounds the query's placeholders
+	maxSubstring = 200 // runes of customer and text
 )
 
 // badRequest is a client error with its status.
@@ -102,9 +105,11 @@ func (q query) one(name string) (string, *badRequest) {
 	return strings.TrimSpace(vs[0]), nil
 }
 
-// enumList reads a repeated or comma-separated enumeration parameter.
+// enumList reads a repeated or comma-separated enumeration parameter,
+// each value once.
 func enumList[T ~string](q query, name string, parse func(string) (T, error), values string) ([]T, *badRequest) {
 	var out []T
+	seen := map[T]bool{}
 	for _, v := range q.v[name] {
 		for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '，' }) {
 			if s = strings.TrimSpace(s); s == "" {
@@ -114,7 +119,13 @@ func enumList[T ~string](q query, name string, parse func(string) (T, error), va
 			if err != nil {
 				return nil, bad("参数 %s 的值 %q 无法识别；可用：%s", "parameter %s: unknown value %q; allowed: %s", name, s, values)
 			}
-			out = append(out, t)
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+			if len(out) > maxValues {
+				return nil, bad("参数 %s 最多 %d 个值", "parameter %s: at most %d values", name, maxValues)
+			}
 		}
 	}
 	return out, nil
@@ -183,18 +194,25 @@ func (s *server) listQuery(r *http.Request) (store.ListQuery, *badRequest) {
 	if lq.Channel, e = enumList(q, "channel", demand.ParseChannel, channels); e != nil {
 		return lq, e
 	}
-	lq.Source, _ = enumList(q, "source", func(s string) (string, error) { return s, nil }, "")
+	if lq.Source, e = enumList(q, "source", func(s string) (string, error) { return s, nil }, ""); e != nil {
+		return lq, e
+	}
 	if lq.Since, e = s.timeParam(q, "since"); e != nil {
 		return lq, e
 	}
 	if lq.Until, e = s.timeParam(q, "until"); e != nil {
 		return lq, e
 	}
-	if lq.Customer, e = q.one("customer"); e != nil {
-		return lq, e
-	}
-	if lq.Text, e = q.one("text"); e != nil {
-		return lq, e
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"customer", &lq.Customer}, {"text", &lq.Text}} {
+		if *p.dst, e = q.one(p.name); e != nil {
+			return lq, e
+		}
+		if utf8.RuneCountInString(*p.dst) > maxSubstring {
+			return lq, bad("参数 %s 最长 %d 个字符", "parameter %s: at most %d characters", p.name, maxSubstring)
+		}
 	}
 	lq.Limit = defaultLimit
 	limit, e := q.one("limit")
@@ -337,7 +355,8 @@ func (s *server) patchDemand(w http.ResponseWriter, r *http.Request, tok *Token)
 func readPatch(w http.ResponseWriter, r *http.Request) (store.Progress, *badRequest) {
 	var p store.Progress
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
+	// merge-patch+json: the body's semantics are RFC 7396's, minus null.
+	if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
 		return p, &badRequest{http.StatusUnsupportedMediaType,
 			i18n.T("请求体应为 JSON：Content-Type: application/json", "the body must be JSON: Content-Type: application/json")}
 	}
