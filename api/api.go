@@ -83,6 +83,9 @@ func New(st *store.Store, opts Options) (http.Handler, error) {
 			return nil, fmt.Errorf("api: token %s: scope %q, want read or write", t.Name, t.Scope)
 		case t.Secret == "":
 			return nil, fmt.Errorf("api: token %s: empty secret", t.Name)
+		case strings.TrimSpace(t.Secret) != t.Secret || strings.ContainsAny(t.Secret, " \t\r\n"):
+			// A header's token has no spaces: such a secret could never match.
+			return nil, fmt.Errorf("api: token %s: the secret contains white space", t.Name)
 		}
 		sum := sha256.Sum256([]byte(t.Secret))
 		if other, ok := seen[sum]; ok {

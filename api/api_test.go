@@ -626,7 +626,7 @@ func TestErrors(t *testing.T) {
 		}
 		// A current If-Match goes through.
 		a := e.do(t, "GET", one, readSecret, "")
-		if a = e.do(t, "PATCH", one, writeSecret, `{"status":"delivered"}`, "If-Match", a.header.Get("ETag")); a.status != 200 {
+		if a = e.do(t, "PATCH", one, writeSecret, `{"status":"delivered"}`, "If-Match", "W/"+a.header.Get("ETag")); a.status != 200 {
 			t.Errorf("current If-Match: %d %s", a.status, a.body)
 		}
 	})

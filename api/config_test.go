@@ -86,6 +86,7 @@ func TestNewRefusesBadTokens(t *testing.T) {
 			{"no name", []api.Token{{Scope: "read", Secret: "s"}}},
 			{"bad scope", []api.Token{{Name: "a", Scope: "all", Secret: "s"}}},
 			{"empty secret", []api.Token{{Name: "a", Scope: "read"}}},
+			{"white space", []api.Token{{Name: "a", Scope: "read", Secret: "two words"}}},
 			{"same secret twice", []api.Token{{Name: "a", Scope: "read", Secret: "s"}, {Name: "b", Scope: "write", Secret: "s"}}},
 		} {
 			if _, err := api.New(e.st, api.Options{Tokens: tc.tokens}); err == nil {

@@ -303,7 +303,7 @@ func (s *server) writeDetail(w http.ResponseWriter, r *http.Request, code string
 func etag(t time.Time) string { return `"` + strconv.FormatInt(t.UnixNano(), 36) + `"` }
 
 func parseETag(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/") // a proxy may have weakened it
 	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
 		return time.Time{}, false
 	}
