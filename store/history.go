@@ -35,7 +35,11 @@ func classificationOf(r *demand.Record) classification {
 }
 
 // Reclassify writes new classifications and keeps the old values in each
-// record's history, all in one transaction.
+// record's history, all in one transaction. A confirmed type or urgency
+// (see Progress) is never overwritten: the record keeps it, its priority
+// stays the quadrant of the confirmed urgency, and its reason stays beside
+// the rules' new reasons. A change that leaves nothing to write after that
+// adds no history.
 func (s *Store) Reclassify(ctx context.Context, changes []Change) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -43,11 +47,38 @@ func (s *Store) Reclassify(ctx context.Context, changes []Change) error {
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC()
+	lock := `SELECT confirmed_type, confirmed_urgency, confirmed_by FROM demands WHERE id = ?`
+	if s.dialect == Postgres { // a PATCH confirming meanwhile waits for us, then wins
+		lock += ` FOR UPDATE`
+	}
+	lock = s.db.Rebind(lock)
 	update := s.db.Rebind(`UPDATE demands SET type = ?, urgency = ?, importance = ?, priority = ?, department = ?,
 		due_at = ?, sla = ?, tags = ?, pain_score = ?, business_value = ?, reasons = ?, updated_at = ? WHERE id = ?`)
 	history := s.db.Rebind(`INSERT INTO demand_history (demand_id, at, kind, detail) VALUES (?, ?, 'reclassify', ?)`)
 	for _, c := range changes {
-		n := c.New
+		var conf struct {
+			Type    string `db:"confirmed_type"`
+			Urgency string `db:"confirmed_urgency"`
+			By      string `db:"confirmed_by"`
+		}
+		if err := tx.GetContext(ctx, &conf, lock, c.New.ID); err != nil {
+			return fmt.Errorf("store: reclassify %s: %w", c.New.Code, err)
+		}
+		n := *c.New
+		if conf.Type != "" || conf.Urgency != "" {
+			if conf.Type != "" {
+				n.Type = demand.Type(conf.Type)
+			}
+			if conf.Urgency != "" {
+				n.Urgency = demand.Urgency(conf.Urgency)
+				n.Priority = demand.Quadrant(n.Urgency, n.Importance)
+			}
+			n.Reasons = withConfirmed(n.Reasons, demand.Type(conf.Type), demand.Urgency(conf.Urgency), conf.By)
+		}
+		oldC, newC := classificationOf(c.Old), classificationOf(&n)
+		if sameClassification(oldC, newC) {
+			continue
+		}
 		var due any
 		if !n.DueAt.IsZero() {
 			due = n.DueAt.UTC()
@@ -57,7 +88,7 @@ func (s *Store) Reclassify(ctx context.Context, changes []Change) error {
 			now, n.ID); err != nil {
 			return fmt.Errorf("store: reclassify %s: %w", n.Code, err)
 		}
-		detail, err := json.Marshal(map[string]classification{"old": classificationOf(c.Old), "new": classificationOf(n)})
+		detail, err := json.Marshal(map[string]classification{"old": oldC, "new": newC})
 		if err != nil {
 			return fmt.Errorf("store: reclassify %s: %w", n.Code, err)
 		}
@@ -69,6 +100,22 @@ func (s *Store) Reclassify(ctx context.Context, changes []Change) error {
 		return fmt.Errorf("store: reclassify: commit: %w", err)
 	}
 	return nil
+}
+
+// sameClassification compares as stored: times in UTC, empty lists alike.
+func sameClassification(a, b classification) bool {
+	norm := func(c classification) string {
+		c.DueAt = c.DueAt.UTC()
+		if len(c.Tags) == 0 {
+			c.Tags = nil
+		}
+		if len(c.Reasons) == 0 {
+			c.Reasons = nil
+		}
+		j, _ := json.Marshal(c)
+		return string(j)
+	}
+	return norm(a) == norm(b)
 }
 
 // HistoryEntry is one change of a demand.

@@ -61,6 +61,16 @@ type demandRow struct {
 	CreatedAt        time.Time     `db:"created_at"`
 	UpdatedAt        time.Time     `db:"updated_at"`
 	LastActivityAt   time.Time     `db:"last_activity_at"`
+	ConfirmedType    string        `db:"confirmed_type"`
+	ConfirmedUrgency string        `db:"confirmed_urgency"`
+	ConfirmedBy      string        `db:"confirmed_by"`
+	ConfirmedAt      sql.NullTime  `db:"confirmed_at"`
+}
+
+// confirmed is the row's confirmed labels.
+func (r *demandRow) confirmed() Confirmed {
+	return Confirmed{Type: demand.Type(r.ConfirmedType), Urgency: demand.Urgency(r.ConfirmedUrgency),
+		By: r.ConfirmedBy, At: r.ConfirmedAt.Time}
 }
 
 func (r *demandRow) record() (*demand.Record, error) {
@@ -102,7 +112,7 @@ func (r *demandRow) record() (*demand.Record, error) {
 
 // summaryColumns select every column but the detail lists, left empty.
 var summaryColumns = func() string {
-	cols := []string{"id"}
+	cols := []string{"id", "confirmed_type", "confirmed_urgency", "confirmed_by", "confirmed_at"}
 	for _, c := range demandColumns {
 		switch c {
 		case "reasons", "extra", "attachments", "flags", "tags":
