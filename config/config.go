@@ -20,6 +20,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/demandd/demandd/api"
 	"github.com/demandd/demandd/config/setting"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
@@ -58,6 +59,9 @@ type Config struct {
 	Emails        []Email       `toml:"email"`
 	// Webhook is the listener of [[webhook.source]] and the API.
 	Webhook webhook.Config `toml:"webhook"`
+	// API holds the tokens of the JSON API ([[api.token]]), served on the
+	// webhook listener under /api/v1/.
+	API API `toml:"api"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -67,6 +71,15 @@ type Config struct {
 	lines    map[string]int // key path → line, for errors
 	broken   []string       // keys the schema check removed; Validate skips them
 }
+
+// API is the [api] table.
+type API struct {
+	Tokens []api.TokenConfig `toml:"token"`
+}
+
+// Listens reports whether serve opens the webhook listener: when a webhook
+// source or an API token is configured.
+func (c *Config) Listens() bool { return len(c.Webhook.Sources) > 0 || len(c.API.Tokens) > 0 }
 
 // Log configures the daemon's log output.
 type Log struct {
@@ -325,6 +338,9 @@ func (c *Config) resolve(dir string) {
 		ch.Resolve(abs)
 	}
 	c.Webhook.Resolve(abs)
+	for i := range c.API.Tokens {
+		abs(&c.API.Tokens[i].TokenFile)
+	}
 }
 
 // Default is the configuration used when a file leaves everything out.
@@ -391,6 +407,9 @@ func (c *Config) SetDefaults() {
 		ch.SetDefaults()
 	}
 	c.Webhook.SetDefaults()
+	for i := range c.API.Tokens {
+		c.API.Tokens[i].SetDefaults()
+	}
 }
 
 // QuestionnaireFields are the field names accepted in [questionnaire.aliases].
@@ -519,6 +538,11 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Webhook.Validate() {
 		badText("webhook."+p.Key, p.Text)
+	}
+	for i := range c.API.Tokens {
+		for _, p := range c.API.Tokens[i].Validate() {
+			badText(fmt.Sprintf("api.token[%d].%s", i, p.Key), p.Text)
+		}
 	}
 	for i, s := range c.Webhook.Sources {
 		if s.Name != "" && names[s.Name] {

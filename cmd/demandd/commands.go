@@ -18,6 +18,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/demandd/demandd/api"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/deploy"
 	"github.com/demandd/demandd/export"
@@ -50,8 +51,24 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		sources = append(sources, src)
 	}
-	if len(a.cfg.Webhook.Sources) > 0 {
-		srv, err := webhook.New(a.cfg.Webhook, webhook.Options{Env: env})
+	if a.cfg.Listens() {
+		opts := webhook.Options{Env: env}
+		if len(a.cfg.API.Tokens) > 0 {
+			var tokens []api.Token
+			for i := range a.cfg.API.Tokens {
+				tok, err := a.cfg.API.Tokens[i].Resolve()
+				if err != nil {
+					return usageError{err}
+				}
+				tokens = append(tokens, tok)
+			}
+			h, err := api.New(a.store, api.Options{Tokens: tokens, Location: a.cfg.Location(), Logger: a.log})
+			if err != nil {
+				return usageError{err}
+			}
+			opts.API = h
+		}
+		srv, err := webhook.New(a.cfg.Webhook, opts)
 		if err != nil {
 			return usageError{err}
 		}
