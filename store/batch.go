@@ -25,21 +25,23 @@ const (
 
 // RawItem is an item as it came from its channel.
 type RawItem struct {
-	ID          int64     `db:"id" json:"id"`
-	Channel     string    `db:"channel" json:"channel"`
-	Source      string    `db:"source" json:"source"`
-	ExternalKey string    `db:"external_key" json:"external_key"`
-	Ref         string    `db:"ref" json:"ref"`
-	SHA256      string    `db:"sha256" json:"sha256"`
-	ContentType string    `db:"content_type" json:"content_type"`
-	Body        []byte    `db:"body" json:"-"`
-	Origin      string    `db:"origin" json:"origin"`
-	Status      RawStatus `db:"status" json:"status"`
-	Reason      string    `db:"reason" json:"reason,omitempty"`
-	Attempts    int       `db:"attempts" json:"attempts"`
-	ReceivedAt  time.Time `db:"received_at" json:"received_at"`
-	CreatedAt   time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+	ID          int64  `db:"id" json:"id"`
+	Channel     string `db:"channel" json:"channel"`
+	Source      string `db:"source" json:"source"`
+	ExternalKey string `db:"external_key" json:"external_key"`
+	Ref         string `db:"ref" json:"ref"`
+	SHA256      string `db:"sha256" json:"sha256"`
+	ContentType string `db:"content_type" json:"content_type"`
+	Body        []byte `db:"body" json:"-"`
+	// BodyCodec is how Body is stored; RawItem returns Body decoded.
+	BodyCodec  string    `db:"body_codec" json:"-"`
+	Origin     string    `db:"origin" json:"origin"`
+	Status     RawStatus `db:"status" json:"status"`
+	Reason     string    `db:"reason" json:"reason,omitempty"`
+	Attempts   int       `db:"attempts" json:"attempts"`
+	ReceivedAt time.Time `db:"received_at" json:"received_at"`
+	CreatedAt  time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at" json:"updated_at"`
 }
 
 // Entry is one raw item with the record made from it; Record is nil unless
@@ -327,11 +329,12 @@ func (s *Store) linkDuplicates(ctx context.Context, tx *sqlx.Tx, recs []*demand.
 	return l, nil
 }
 
-var rawColumns = []string{"channel", "source", "external_key", "ref", "sha256", "content_type", "body",
+var rawColumns = []string{"channel", "source", "external_key", "ref", "sha256", "content_type", "body", "body_codec",
 	"origin", "status", "reason", "received_at", "created_at", "updated_at"}
 
-func rawValues(r *RawItem, now time.Time) []any {
-	return []any{clean(r.Channel), clean(r.Source), clean(r.ExternalKey), clean(r.Ref), r.SHA256, r.ContentType, r.Body,
+func (s *Store) rawValues(r *RawItem, now time.Time) []any {
+	body, codec := s.codec.encode(r.Body)
+	return []any{clean(r.Channel), clean(r.Source), clean(r.ExternalKey), clean(r.Ref), r.SHA256, r.ContentType, body, codec,
 		clean(r.Origin), string(r.Status), clean(r.Reason), r.ReceivedAt.UTC(), now, now}
 }
 
@@ -348,7 +351,7 @@ func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now
 	}
 	defer stmt.Close()
 	for i := range entries {
-		err := stmt.QueryRowContext(ctx, rawValues(&entries[i].Raw, now)...).Scan(&ids[i])
+		err := stmt.QueryRowContext(ctx, s.rawValues(&entries[i].Raw, now)...).Scan(&ids[i])
 		if err == sql.ErrNoRows {
 			continue
 		}
@@ -366,7 +369,7 @@ func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now
 func (s *Store) insertRawCopy(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time, ids []int64) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_raw (
 		ord INTEGER, channel TEXT, source TEXT, external_key TEXT, ref TEXT, sha256 TEXT, content_type TEXT,
-		body BYTEA, origin TEXT, status TEXT, reason TEXT, received_at TIMESTAMPTZ, created_at TIMESTAMPTZ,
+		body BYTEA, body_codec TEXT, origin TEXT, status TEXT, reason TEXT, received_at TIMESTAMPTZ, created_at TIMESTAMPTZ,
 		updated_at TIMESTAMPTZ) ON COMMIT DELETE ROWS`); err != nil {
 		return fmt.Errorf("store: create staging table: %w", err)
 	}
@@ -375,7 +378,7 @@ func (s *Store) insertRawCopy(ctx context.Context, tx *sqlx.Tx, entries []Entry,
 		return fmt.Errorf("store: copy raw items: %w", err)
 	}
 	for i := range entries {
-		if _, err := stmt.ExecContext(ctx, append([]any{i}, rawValues(&entries[i].Raw, now)...)...); err != nil {
+		if _, err := stmt.ExecContext(ctx, append([]any{i}, s.rawValues(&entries[i].Raw, now)...)...); err != nil {
 			stmt.Close()
 			return fmt.Errorf("store: copy raw items: %w", err)
 		}

@@ -233,13 +233,17 @@ func (s *Store) RawItems(ctx context.Context, status RawStatus, limit int) ([]Ra
 // RawItem returns one raw item with its body.
 func (s *Store) RawItem(ctx context.Context, id int64) (*RawItem, error) {
 	var it RawItem
-	err := s.db.GetContext(ctx, &it, s.db.Rebind(`SELECT `+rawListColumns+`, body FROM raw_items WHERE id = ?`), id)
+	err := s.db.GetContext(ctx, &it, s.db.Rebind(`SELECT `+rawListColumns+`, body, body_codec FROM raw_items WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, err)
 	}
+	if it.Body, err = s.codec.decode(it.Body, it.BodyCodec); err != nil {
+		return nil, fmt.Errorf("store: raw item %d: %w", id, err)
+	}
+	it.BodyCodec = codecNone
 	return &it, nil
 }
 

@@ -238,10 +238,6 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, sink ingest.Sink, 
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if !json.Valid(payload) {
-		writeError(w, http.StatusBadRequest, "the body is not valid JSON")
-		return
-	}
 	delivery := src.preset.DeliveryID(r.Header, payload)
 	if delivery == "" {
 		sum := sha256.Sum256(payload)
