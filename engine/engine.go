@@ -164,6 +164,18 @@ func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]ingest.Pre
 // error; an item that is not a demand is stored ignored; every other
 // failure quarantines the item.
 func (e *Engine) entry(ctx context.Context, it ingest.Item) (ingest.PreparedItem, error) {
+	p, err := e.outcome(ctx, it)
+	if err != nil {
+		return p, err
+	}
+	sum := sha256.Sum256(it.Body)
+	p.SHA256 = hex.EncodeToString(sum[:])
+	p.StoredBody, p.BodyCodec = e.store.EncodeBody(it.Body)
+	return p, nil
+}
+
+// outcome is what becomes of an item: its record, or why not.
+func (e *Engine) outcome(ctx context.Context, it ingest.Item) (ingest.PreparedItem, error) {
 	if it.Problem != "" {
 		return ingest.PreparedItem{Status: ingest.ItemQuarantined, Reason: it.Problem}, nil
 	}
@@ -186,9 +198,13 @@ func (e *Engine) entry(ctx context.Context, it ingest.Item) (ingest.PreparedItem
 // storeEntry is what the store keeps of a prepared item: the raw item as
 // it came, and the record made from it.
 func storeEntry(it ingest.Item, p ingest.PreparedItem) store.Entry {
-	sum := sha256.Sum256(it.Body)
+	digest := p.SHA256
+	if digest == "" {
+		sum := sha256.Sum256(it.Body)
+		digest = hex.EncodeToString(sum[:])
+	}
 	raw := store.RawItem{Channel: string(it.Channel), Source: it.Source, ExternalKey: it.Key, Ref: it.Ref,
-		SHA256: hex.EncodeToString(sum[:]), ContentType: it.ContentType, Body: it.Body, Origin: string(it.Origin),
+		SHA256: digest, ContentType: it.ContentType, Body: it.Body, StoredBody: p.StoredBody, BodyCodec: p.BodyCodec, Origin: string(it.Origin),
 		Status: store.RawStatus(p.Status), Reason: p.Reason, ReceivedAt: it.ReceivedAt} // the same three words
 	if p.Status != ingest.ItemOK {
 		return store.Entry{Raw: raw}

@@ -199,6 +199,12 @@ type PreparedItem struct {
 	SetStatus demand.Status
 	// Event names what the item is (a webhook event), for the history.
 	Event string
+	// SHA256, StoredBody and BodyCodec are the sink's work done while
+	// preparing, off the commit's path: the body's digest and the body as
+	// it will be stored. Sources leave them alone.
+	SHA256     string
+	StoredBody []byte
+	BodyCodec  string
 }
 
 // Merge joins prepared batches without checkpoints into one, so that

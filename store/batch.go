@@ -34,7 +34,10 @@ type RawItem struct {
 	ContentType string `db:"content_type" json:"content_type"`
 	Body        []byte `db:"body" json:"-"`
 	// BodyCodec is how Body is stored; RawItem returns Body decoded.
-	BodyCodec  string    `db:"body_codec" json:"-"`
+	BodyCodec string `db:"body_codec" json:"-"`
+	// StoredBody, when set, is Body already encoded with BodyCodec (see
+	// EncodeBody), so that a batch's commit need not do it.
+	StoredBody []byte    `db:"-" json:"-"`
 	Origin     string    `db:"origin" json:"origin"`
 	Status     RawStatus `db:"status" json:"status"`
 	Reason     string    `db:"reason" json:"reason,omitempty"`
@@ -333,7 +336,10 @@ var rawColumns = []string{"channel", "source", "external_key", "ref", "sha256", 
 	"origin", "status", "reason", "received_at", "created_at", "updated_at"}
 
 func (s *Store) rawValues(r *RawItem, now time.Time) []any {
-	body, codec := s.codec.encode(r.Body)
+	body, codec := r.StoredBody, r.BodyCodec
+	if body == nil {
+		body, codec = encodeBody(r.Body)
+	}
 	return []any{clean(r.Channel), clean(r.Source), clean(r.ExternalKey), clean(r.Ref), r.SHA256, r.ContentType, body, codec,
 		clean(r.Origin), string(r.Status), clean(r.Reason), r.ReceivedAt.UTC(), now, now}
 }

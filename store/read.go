@@ -240,7 +240,7 @@ func (s *Store) RawItem(ctx context.Context, id int64) (*RawItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, err)
 	}
-	if it.Body, err = s.codec.decode(it.Body, it.BodyCodec); err != nil {
+	if it.Body, err = decodeBody(it.Body, it.BodyCodec); err != nil {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, err)
 	}
 	it.BodyCodec = codecNone

@@ -31,7 +31,6 @@ type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
 	q       queries
-	codec   *bodyCodec
 }
 
 // Options tune Open.
@@ -89,12 +88,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, redact.Error(fmt.Errorf("store: connect to %s: %w", d, err), url)
 	}
-	codec, err := newBodyCodec()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s := &Store{db: db, dialect: d, codec: codec}
+	s := &Store{db: db, dialect: d}
 	s.q = newQueries(db)
 	return s, nil
 }

@@ -53,7 +53,7 @@ func BenchmarkIntake(b *testing.B) {
 	b.ResetTimer()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadGenerator$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "DEMANDD_LOADGEN_URL=http://"+addr+"/hooks/gh", fmt.Sprintf("DEMANDD_LOADGEN_N=%d", b.N),
-		"DEMANDD_LOADGEN_CONC=32")
+		"DEMANDD_LOADGEN_CONC="+benchConc())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	b.StopTimer()
@@ -156,4 +156,12 @@ func TestLoadGenerator(t *testing.T) {
 	out, _ := json.Marshal(loadResult{Accepted: int(accepted.Load()), Other: int(other.Load()), Seconds: elapsed.Seconds(),
 		P50: ms(0.50), P99: ms(0.99)})
 	fmt.Printf("LOADGEN %s\n", out)
+}
+
+// benchConc is the load generator's connections: DEMANDD_BENCH_CONC, else 32.
+func benchConc() string {
+	if c := os.Getenv("DEMANDD_BENCH_CONC"); c != "" {
+		return c
+	}
+	return "32"
 }
