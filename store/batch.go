@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -348,7 +349,10 @@ func (s *Store) rawValues(r *RawItem, now time.Time) []any {
 // or 0 when the item was stored before.
 func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time) ([]int64, error) {
 	ids := make([]int64, len(entries))
-	if s.dialect == Postgres {
+	switch {
+	case s.dialect == Postgres && len(entries) <= smallBatch:
+		return ids, s.insertRawValues(ctx, tx, entries, now, ids)
+	case s.dialect == Postgres:
 		return ids, s.insertRawCopy(ctx, tx, entries, now, ids)
 	}
 	stmt, err := tx.PreparexContext(ctx, s.q.insertRaw)
@@ -559,6 +563,70 @@ func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry
 		o := found[r.Channel+"\x00"+r.ExternalKey]
 		o.Kind = OutcomeDuplicate
 		out[i] = o
+	}
+	return nil
+}
+
+// smallBatch is the most entries written with one multi-row INSERT on
+// PostgreSQL; bigger batches are COPYed. A webhook group is small: one
+// statement is one round trip, where COPY takes four and a staging table.
+const smallBatch = 64
+
+// insertValues is a multi-row INSERT of rows into table; args are bound by
+// position ($1 …), in row order.
+func insertValues(table string, columns []string, rows [][]any, suffix string) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, len(rows)*len(columns))
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
+	for i, row := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j, v := range row {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			args = append(args, v)
+			b.WriteString("$" + strconv.Itoa(len(args)))
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(suffix)
+	return b.String(), args
+}
+
+// insertRawValues inserts a small batch's raw items in one statement,
+// idempotent as insertRawCopy is: an item stored before (or twice in the
+// batch) gets id 0, the first of a repeated key in the batch the new id.
+func (s *Store) insertRawValues(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time, ids []int64) error {
+	rows := make([][]any, len(entries))
+	for i := range entries {
+		rows[i] = s.rawValues(&entries[i].Raw, now)
+	}
+	q, args := insertValues("raw_items", rawColumns, rows, " ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key")
+	res, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: insert raw items: %w", err)
+	}
+	defer res.Close()
+	first := map[string]int{}
+	for i := len(entries) - 1; i >= 0; i-- {
+		first[entries[i].Raw.Channel+"\x00"+entries[i].Raw.ExternalKey] = i
+	}
+	for res.Next() {
+		var id int64
+		var channel, key string
+		if err := res.Scan(&id, &channel, &key); err != nil {
+			return fmt.Errorf("store: insert raw items: %w", err)
+		}
+		if i, ok := first[channel+"\x00"+key]; ok {
+			ids[i] = id
+			entries[i].Raw.ID = id
+		}
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("store: insert raw items: %w", err)
 	}
 	return nil
 }
