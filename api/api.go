@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
@@ -184,8 +185,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// internalError logs err and answers 500 without its details.
+// internalError logs err and answers 500 without its details, or 503
+// with Retry-After when the register does not answer: a client should
+// retry then, not report a bug.
 func (s *server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+	defer cancel()
+	if s.st.Ping(ctx) != nil {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, i18n.T("需求登记册（数据库）暂时不可用，请稍后重试", "the register (database) is unavailable; retry later"))
+		return
+	}
 	writeError(w, http.StatusInternalServerError, i18n.T("服务器内部错误，详情见日志", "internal error; see the server log"))
 }
