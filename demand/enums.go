@@ -158,11 +158,11 @@ var (
 		[]string{"medium", "中", "一般"},
 		[]string{"low", "低", "不重要"})
 	types = newEnum[Type]("type",
-		[]string{"inquiry", "咨询", "question"},
-		[]string{"complaint", "投诉"},
-		[]string{"suggestion", "建议"},
-		[]string{"feature", "功能", "功能需求", "定制", "customisation", "customization"},
-		[]string{"service", "服务", "服务请求", "service request"},
+		[]string{"inquiry", "咨询", "咨询类", "question"},
+		[]string{"complaint", "投诉", "投诉类"},
+		[]string{"suggestion", "建议", "建议类"},
+		[]string{"feature", "功能", "功能类", "功能需求", "定制", "customisation", "customization"},
+		[]string{"service", "服务", "服务类", "服务请求", "service request"},
 		[]string{"functional", "功能型"},
 		[]string{"experience", "体验型"},
 		[]string{"strategic", "战略型"})
