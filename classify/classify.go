@@ -187,12 +187,13 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 }
 
 // Reclassify clears what classification derived — keeping what the item
-// itself stated — and classifies again; for replays after a rules change.
+// itself stated and what a person confirmed — and classifies again; for
+// replays after a rules change.
 func (e *Engine) Reclassify(ctx context.Context, r *demand.Record) error {
 	kept := r.Reasons[:0:0]
 	stated := map[string]bool{}
 	for _, why := range r.Reasons {
-		if why.Rule == demand.RuleAnswer || why.Rule == demand.RuleHeader {
+		if why.Rule == demand.RuleAnswer || why.Rule == demand.RuleHeader || why.Rule == demand.RuleConfirmed {
 			kept = append(kept, why)
 			stated[why.Attribute] = true
 		}

@@ -92,3 +92,33 @@ func TestEngineDefaults(t *testing.T) {
 		})
 	}
 }
+
+// A replay of the rules keeps what a person confirmed, and derives the
+// rest from it.
+func TestReclassifyKeepsConfirmedLabels(t *testing.T) {
+	cal, _ := NewCalendar(shanghai, nil, nil)
+	rules, _, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(Options{DefaultType: demand.TypeInquiry, Calendar: cal,
+		SLA: SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}}, rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := demand.Record{Description: demand.Description{Text: "请问如何开通API接口？"},
+		Source: demand.Source{ReceivedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, shanghai)}}
+	if err := e.Classify(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Type, r.Urgency = demand.TypeFeature, demand.UrgencyHigh
+	r.Reasons = append(r.Reasons,
+		demand.Reason{Rule: demand.RuleConfirmed, Attribute: "type", Value: string(demand.TypeFeature)},
+		demand.Reason{Rule: demand.RuleConfirmed, Attribute: "urgency", Value: string(demand.UrgencyHigh)})
+	if err := e.Reclassify(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != demand.TypeFeature || r.Urgency != demand.UrgencyHigh || r.Priority != demand.Quadrant(demand.UrgencyHigh, r.Importance) {
+		t.Errorf("after replay: type %s urgency %s priority %s", r.Type, r.Urgency, r.Priority)
+	}
+}

@@ -177,4 +177,7 @@ type Filter struct {
 const (
 	RuleAnswer = "questionnaire answer"
 	RuleHeader = "message header"
+	// RuleConfirmed marks a type or urgency a person set (API, tracking
+	// table): a confirmed label, kept beside what the rules said.
+	RuleConfirmed = "confirmed label"
 )

@@ -19,7 +19,7 @@ var ErrInvalid = errors.New("invalid value")
 
 // RuleConfirmed is the reason rule of a type or urgency a person set: a
 // confirmed label, which a replay of the rules keeps.
-const RuleConfirmed = "confirmed label"
+const RuleConfirmed = demand.RuleConfirmed
 
 // Progress is what a person records on a demand; nil fields stay as they
 // are.
