@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test lint bench bench-imap bench-hostile clean
+.PHONY: bench-webhook build run test lint bench bench-imap bench-hostile clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -26,6 +26,17 @@ bench: ## import 100k rows into PostgreSQL and export them; classify 1 KB texts;
 
 bench-imap: ## 20,000 messages from a local Dovecot into PostgreSQL, beside mbsync and a bare fetch+parse
 	$(GO) test -run '^$$' -bench IMAP -benchtime 1x -timeout 30m ./cmd/demandd/
+
+bench-webhook: ## 20,000 signed deliveries from a second process into PostgreSQL, beside pgbench's single-INSERT commits/s
+	@if command -v pgbench >/dev/null && psql -h 127.0.0.1 -U postgres -Atc 'SELECT 1' postgres >/dev/null 2>&1; then \
+	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS demandd_pgbench' -c 'CREATE DATABASE demandd_pgbench' postgres && \
+	  psql -h 127.0.0.1 -U postgres -qc 'CREATE TABLE t (id bigserial PRIMARY KEY, v text)' demandd_pgbench && \
+	  echo "INSERT INTO t (v) VALUES ('x');" > /tmp/demandd-pgbench.sql && \
+	  echo "pgbench reference: one INSERT per commit, 16 clients, 10 s:" && \
+	  pgbench -h 127.0.0.1 -U postgres -n -c 16 -j 2 -T 10 -f /tmp/demandd-pgbench.sql demandd_pgbench 2>/dev/null | grep -E '^(tps|latency average)'; \
+	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE demandd_pgbench' postgres; \
+	else echo "no pgbench or no PostgreSQL on 127.0.0.1:5432: no reference figure"; fi
+	$(GO) test -run '^$$' -bench Intake -benchtime 20000x -count 3 -timeout 30m ./ingest/webhook/ | grep -E 'Benchmark|deliveries'
 
 bench-hostile: ## serve over zip bombs, odd line endings, bad bytes, links: where each file ended, its message, peak RSS, rows
 	$(GO) test -run '^$$' -bench Hostile -benchtime 1x -timeout 60m -v ./cmd/demandd/ | grep -E 'Benchmark|→'

@@ -62,6 +62,15 @@ func (c *Config) CheckPaths() []error {
 		readable(fmt.Sprintf("email[%d].password_file", i), e.PasswordFile)
 		readable(fmt.Sprintf("email[%d].token_file", i), e.TokenFile)
 	}
+	readable("webhook.tls_cert", c.Webhook.TLSCert)
+	readable("webhook.tls_key", c.Webhook.TLSKey)
+	for i, w := range c.Webhook.Sources {
+		readable(fmt.Sprintf("webhook.source[%d].secret_file", i), w.SecretFile)
+		readable(fmt.Sprintf("webhook.source[%d].encrypt_key_file", i), w.EncryptKeyFile)
+	}
+	for i, t := range c.API.Tokens {
+		readable(fmt.Sprintf("api.token[%d].token_file", i), t.TokenFile)
+	}
 	return sortByLine(errs)
 }
 

@@ -604,7 +604,8 @@ func (c *cli) config(_ context.Context, args []string) error {
 		if err := errors.Join(cfg.CheckPaths()...); err != nil {
 			return usageError{err}
 		}
-		fmt.Fprintf(c.stdout, "%s: ok (database %s, %d folder sources, %d email accounts)\n", cfg.File, databaseName(cfg), len(cfg.Folders), len(cfg.Emails))
+		fmt.Fprintf(c.stdout, "%s: ok (database %s, %d folder sources, %d email accounts, %d webhook sources, %d API tokens)\n",
+			cfg.File, databaseName(cfg), len(cfg.Folders), len(cfg.Emails), len(cfg.Webhook.Sources), len(cfg.API.Tokens))
 		return nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +32,8 @@ import (
 // delivery a distinct signed GitHub issue. b.N is the number of
 // deliveries; run it with -benchtime=20000x (make bench-webhook).
 func BenchmarkIntake(b *testing.B) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	env := testenv.New(b, testdb.Postgres(b), nil)
 	cfg := webhook.Config{Listen: "127.0.0.1:0", Sources: []webhook.SourceConfig{{Name: "gh", Preset: "github", Secret: ghSecret}}}
 	cfg.SetDefaults()
