@@ -350,6 +350,8 @@ func (s *Store) rawValues(r *RawItem, now time.Time) []any {
 func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time) ([]int64, error) {
 	ids := make([]int64, len(entries))
 	switch {
+	case len(entries) == 0: // a batch that only moves a checkpoint
+		return ids, nil
 	case s.dialect == Postgres && len(entries) <= smallBatch:
 		return ids, s.insertRawValues(ctx, tx, entries, now, ids)
 	case s.dialect == Postgres:

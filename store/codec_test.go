@@ -55,3 +55,17 @@ func TestRawBodiesReadBackBitForBit(t *testing.T) {
 		}
 	})
 }
+
+// A batch may carry only a checkpoint: the last one of a file whose rows
+// were all committed before a restart.
+func TestEmptyBatchMovesCheckpoint(t *testing.T) {
+	backends(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.SaveBatch(ctx, nil, &store.Checkpoint{Key: "folder/inbox/x", Value: "done"}, opts()); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := s.Checkpoint(ctx, "folder/inbox/x"); err != nil || !ok || v != "done" {
+			t.Errorf("checkpoint %q %v %v", v, ok, err)
+		}
+	})
+}

@@ -103,7 +103,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Errorf("after SIGTERM: %d demands for %d raw items", d, r)
 	}
 
-	cmd, _ = start()
+	cmd, log = start()
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
@@ -111,7 +111,13 @@ func TestCrashSafety(t *testing.T) {
 	day := time.Now().In(testenv.Shanghai).Format("2006-01-02")
 	processed := filepath.Join(inbox, "processed", day, "big.xlsx")
 	testenv.Eventually(t, 120*time.Second, func() bool { _, err := os.Stat(processed); return err == nil },
-		func() string { return fmt.Sprintf("%d demands, file not in processed/", count("demands")) })
+		func() string {
+			b, _ := os.ReadFile(log.Name())
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			return fmt.Sprintf("%d demands, file not in processed/; the daemon's log ends:\n%s", count("demands"), b)
+		})
 
 	var demands, raws, codes, keys int
 	err = db.QueryRowContext(context.Background(), `SELECT (SELECT COUNT(*) FROM demands), (SELECT COUNT(*) FROM raw_items),
