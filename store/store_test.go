@@ -36,7 +36,7 @@ func backends(t *testing.T, test func(t *testing.T, s *store.Store)) {
 	}
 }
 
-func open(t *testing.T, url string) *store.Store {
+func open(t testing.TB, url string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := store.Open(ctx, url, store.Options{})
