@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,9 @@ import (
 func BenchmarkIntake(b *testing.B) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.DiscardHandler))
+	if os.Getenv("GOGC") == "" { // as serve sets it
+		defer debug.SetGCPercent(debug.SetGCPercent(200))
+	}
 	env := testenv.New(b, testdb.Postgres(b), nil)
 	cfg := webhook.Config{Listen: "127.0.0.1:0", Sources: []webhook.SourceConfig{{Name: "gh", Preset: "github", Secret: ghSecret}}}
 	cfg.SetDefaults()
