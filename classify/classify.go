@@ -26,9 +26,22 @@ type SLA struct {
 // Options configure an Engine.
 type Options struct {
 	DefaultType demand.Type
-	Departments map[demand.Type]string
-	SLA         SLA
-	Calendar    *Calendar
+	// DefaultUrgency is the urgency of a demand nothing in it presses:
+	// no rule, no stated deadline (default low, as the process document
+	// has it: plain questions and wishes are not urgent).
+	DefaultUrgency demand.Urgency
+	// UrgentFrom is the lowest urgency that makes a demand urgent in the
+	// priority quadrant (default high); a deadline the customer states
+	// within 48 hours makes it urgent too.
+	UrgentFrom demand.Urgency
+	// ImportantFrom is the lowest importance that makes a demand important
+	// (default medium). Importance no rule sets is high for a 战略/重点
+	// customer, medium when the demand states a business impact (urgency
+	// medium or high), low otherwise.
+	ImportantFrom demand.Importance
+	Departments   map[demand.Type]string
+	SLA           SLA
+	Calendar      *Calendar
 }
 
 // Engine is the keyword-rules classifier. Its rules and customer directory
@@ -61,6 +74,15 @@ func NewEngine(opts Options, rules *Rules, dir *Directory) (*Engine, error) {
 	if !typeInTaxonomy(opts.DefaultType, rules.Taxonomy) {
 		return nil, fmt.Errorf("classify: default type %q is not in the rules' %s-way taxonomy", opts.DefaultType, rules.Taxonomy)
 	}
+	if opts.DefaultUrgency == "" {
+		opts.DefaultUrgency = demand.UrgencyLow
+	}
+	if opts.UrgentFrom == "" {
+		opts.UrgentFrom = demand.UrgencyHigh
+	}
+	if opts.ImportantFrom == "" {
+		opts.ImportantFrom = demand.ImportanceMedium
+	}
 	if opts.Calendar == nil {
 		cal, err := NewCalendar(time.UTC, nil, nil)
 		if err != nil {
@@ -82,9 +104,14 @@ func (e *Engine) Swap(rules *Rules, dir *Directory) { e.state.Store(&state{rules
 // Rules returns the rules in force.
 func (e *Engine) Rules() *Rules { return e.state.Load().rules }
 
-// urgentWithin: a deadline the customer states this close makes the demand
-// urgent when no rule decided its urgency.
-const urgentWithin = 48 * time.Hour
+// A deadline the customer states within urgentWithin makes the demand's
+// urgency high, within pressingWithin medium, when no rule decided it
+// (the process document: 客户要求2小时内解决 is 紧急; a deadline in about
+// two weeks is a real but not a pressing constraint).
+const (
+	urgentWithin   = 48 * time.Hour
+	pressingWithin = 14 * 24 * time.Hour
+)
 
 // Reason rule names of the engine's own steps.
 const (
@@ -93,7 +120,35 @@ const (
 	ruleDirectory = "customer directory"
 	ruleQuadrant  = "quadrant"
 	ruleDeadline  = "customer deadline"
+	ruleImpact    = "business impact"
 )
+
+// rank orders urgency and importance levels: low 1, medium 2, high 3.
+func rank[T ~string](v T) int {
+	switch string(v) {
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
+// quadrant is the priority of urgent × important.
+func quadrant(urgent, important bool) demand.Priority {
+	switch {
+	case urgent && important:
+		return demand.P1
+	case important:
+		return demand.P2
+	case urgent:
+		return demand.P3
+	default:
+		return demand.P4
+	}
+}
 
 // Classify implements Classifier: directory, rules, defaults, quadrant,
 // department, due time; every value with its reason.
@@ -133,12 +188,17 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 		received = time.Now()
 	}
 	deadline, phrase, hasDeadline := statedDeadline(d.text, received, e.opts.Calendar.loc)
-	if r.Urgency == "" && hasDeadline && deadline.Sub(received) <= urgentWithin {
+	soon := hasDeadline && deadline.Sub(received) <= urgentWithin
+	switch {
+	case r.Urgency != "":
+	case soon:
 		r.Urgency = demand.UrgencyHigh
 		why(ruleDeadline, "urgency", string(r.Urgency), phrase)
-	}
-	if r.Urgency == "" {
+	case hasDeadline && deadline.Sub(received) <= pressingWithin:
 		r.Urgency = demand.UrgencyMedium
+		why(ruleDeadline, "urgency", string(r.Urgency), phrase)
+	default:
+		r.Urgency = e.opts.DefaultUrgency
 		why(ruleDefault, "urgency", string(r.Urgency))
 	}
 	if r.Type == "" {
@@ -149,12 +209,18 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 	case (r.Customer.Tier == demand.TierStrategic || r.Customer.Tier == demand.TierKey) && r.Importance != demand.ImportanceHigh:
 		r.Importance = demand.ImportanceHigh
 		why(ruleTier, "importance", string(r.Importance), r.Customer.Tier.Label())
+	case r.Importance == "" && rank(r.Urgency) >= rank(demand.UrgencyMedium):
+		r.Importance = demand.ImportanceMedium // a stated impact or pressure
+		why(ruleImpact, "importance", string(r.Importance), "urgency="+string(r.Urgency))
 	case r.Importance == "":
-		r.Importance = demand.ImportanceMedium
+		r.Importance = demand.ImportanceLow
 		why(ruleDefault, "importance", string(r.Importance))
 	}
-	r.Priority = demand.Quadrant(r.Urgency, r.Importance)
-	why(ruleQuadrant, "priority", string(r.Priority), "urgency="+string(r.Urgency), "importance="+string(r.Importance))
+	urgent := rank(r.Urgency) >= rank(e.opts.UrgentFrom) || soon
+	important := rank(r.Importance) >= rank(e.opts.ImportantFrom)
+	r.Priority = quadrant(urgent, important)
+	why(ruleQuadrant, "priority", string(r.Priority), fmt.Sprintf("urgent=%t (urgency=%s)", urgent, r.Urgency),
+		fmt.Sprintf("important=%t (importance=%s)", important, r.Importance))
 	if d.Department != "" {
 		r.Department = d.Department
 	} else if dep, ok := e.opts.Departments[r.Type]; ok && r.Department == "" {

@@ -107,6 +107,15 @@ type Classify struct {
 	Customers string `toml:"customers"`
 	// DefaultType is the type of a demand nothing else classifies.
 	DefaultType string `toml:"default_type"`
+	// DefaultUrgency is the urgency of a demand nothing in it presses
+	// (default low).
+	DefaultUrgency string `toml:"default_urgency"`
+	// UrgentFrom is the lowest urgency that counts as urgent in the
+	// priority quadrant (default high); ImportantFrom the lowest
+	// importance that counts as important (default medium: a stated
+	// business impact, a 战略/重点 customer, or a rule's high importance).
+	UrgentFrom    string `toml:"urgent_from"`
+	ImportantFrom string `toml:"important_from"`
 	// Departments maps a type to its responsible department (责任部门).
 	Departments map[string]string `toml:"departments"`
 	SLA         SLA               `toml:"sla"`
@@ -374,6 +383,9 @@ func (c *Config) SetDefaults() {
 		def(&c.Classify.DefaultType, string(demand.TypeFunctional))
 	}
 	def(&c.Classify.DefaultType, string(demand.TypeInquiry))
+	def(&c.Classify.DefaultUrgency, string(demand.UrgencyLow))
+	def(&c.Classify.UrgentFrom, string(demand.UrgencyHigh))
+	def(&c.Classify.ImportantFrom, string(demand.ImportanceMedium))
 	if c.Classify.Departments == nil {
 		c.Classify.Departments = map[string]string{}
 	}
@@ -501,6 +513,14 @@ func (c *Config) validate() []lineError {
 	}
 	if _, err := demand.ParseType(c.Classify.DefaultType); err != nil {
 		bad("classify.default_type", "未知的类型 %q（可用：%s）", "unknown type %q (want one of %s)", c.Classify.DefaultType, typeNames)
+	}
+	for key, v := range map[string]string{"classify.default_urgency": c.Classify.DefaultUrgency, "classify.urgent_from": c.Classify.UrgentFrom} {
+		if _, err := demand.ParseUrgency(v); err != nil {
+			bad(key, "应为 high、medium 或 low，实际是 %q", "want high, medium or low, got %q", v)
+		}
+	}
+	if _, err := demand.ParseImportance(c.Classify.ImportantFrom); err != nil {
+		bad("classify.important_from", "应为 high、medium 或 low，实际是 %q", "want high, medium or low, got %q", c.Classify.ImportantFrom)
 	}
 	for t := range c.Classify.Departments {
 		if _, err := demand.ParseType(t); err != nil {

@@ -422,7 +422,12 @@ func newClassifier(cfg *config.Config) (*classify.Engine, error) {
 		return nil, err
 	}
 	s := cfg.Classify.SLA
-	return classify.NewEngine(classify.Options{DefaultType: def, Departments: deps, Calendar: cal,
+	// Validated with the config; an empty value takes the engine's default.
+	defUrgency, _ := demand.ParseUrgency(cfg.Classify.DefaultUrgency)
+	urgentFrom, _ := demand.ParseUrgency(cfg.Classify.UrgentFrom)
+	importantFrom, _ := demand.ParseImportance(cfg.Classify.ImportantFrom)
+	return classify.NewEngine(classify.Options{DefaultType: def, DefaultUrgency: defUrgency, UrgentFrom: urgentFrom,
+		ImportantFrom: importantFrom, Departments: deps, Calendar: cal,
 		SLA: classify.SLA{P1: s.P1.Duration, P2Workdays: s.P2, P3Days: s.P3, P4Days: s.P4}}, rules, dir)
 }
 
