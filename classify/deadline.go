@@ -23,8 +23,8 @@ type deadlinePattern struct {
 var (
 	dlWithin = deadlinePattern{regexp.MustCompile(`(\d{1,3})\s*(?:个)?(小时|分钟)(?:之)?内|within (\d{1,3}) (hours?|minutes?)`),
 		[]string{"小时", "分钟", "within"}, true}
-	dlDate = deadlinePattern{regexp.MustCompile(`(?:(\d{4})[-/年.])?(\d{1,2})[-/月.](\d{1,2})[日号]?\s*(?:之前|以前|前|截止)|(?:before|by|due|deadline:?)\s*(?:(\d{4})-)?(\d{1,2})[-/](\d{1,2})`),
-		[]string{"前", "截止", "before", "by", "due", "deadline"}, true}
+	dlDate = deadlinePattern{regexp.MustCompile(`(?:(\d{4})[-/年.])?(\d{1,2})[-/月.](\d{1,2})[日号]?\s*(?:之前|以前|前|截止|开业|上线|开学|投产|启用)|(?:before|by|due|deadline:?)\s*(?:(\d{4})-)?(\d{1,2})[-/](\d{1,2})`),
+		[]string{"前", "截止", "开业", "上线", "开学", "投产", "启用", "before", "by", "due", "deadline"}, true}
 )
 
 // Fixed deadline phrases need no regexp: the automaton finds them whole.
