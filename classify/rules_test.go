@@ -360,3 +360,72 @@ func writeTemp(t *testing.T, s string) string {
 	}
 	return p
 }
+
+// The process document's own examples, and what its definitions imply,
+// with the default rules.
+func TestProcessDocumentDefinitions(t *testing.T) {
+	rules, _, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := NewEngine(Options{SLA: SLA{P1: 24 * time.Hour, P2Workdays: 7, P3Days: 14, P4Days: 30}}, rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classify := func(text string) *demand.Record {
+		r := &demand.Record{Description: demand.Description{Text: text},
+			Source: demand.Source{Channel: demand.ChannelQuestionnaire, ReceivedAt: time.Date(2026, 11, 24, 10, 0, 0, 0, shanghai)}}
+		if err := eng.Classify(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, tt := range []struct {
+		text string
+		want demand.Type
+	}{
+		// The five examples, verbatim.
+		{"如何开通API接口？", demand.TypeInquiry},
+		{"物流延误3天未解决", demand.TypeComplaint},
+		{"希望增加批量导出功能", demand.TypeSuggestion},
+		{"需对接企业审批流程", demand.TypeFeature},
+		{"申请产品操作培训", demand.TypeService},
+		// A quality problem is a complaint, however it is told.
+		{"App一打开就闪退，麻烦看一下", demand.TypeComplaint},
+		{"The export returns wrong totals for last month.", demand.TypeComplaint},
+		{"为什么又打不开了？", demand.TypeComplaint},
+		{"订单已经超过约定交期一周，还没发货", demand.TypeComplaint},
+		// 功能新增 is a suggestion; integration and custom work a feature.
+		{"能否加一个按部门筛选的选项", demand.TypeSuggestion},
+		{"It would be nice to have a dark mode.", demand.TypeSuggestion},
+		{"需要和我们的用友ERP对接，同步订单", demand.TypeFeature},
+		{"We need SSO with our Azure AD tenant.", demand.TypeFeature},
+		// Repair, installation, training: a service request.
+		{"前台打印机坏了，请安排工程师上门维修", demand.TypeService},
+		{"新门店下周开业，需要安装两台收银机", demand.TypeService},
+		// A question is an inquiry unless it carries a complaint.
+		{"请问是否支持导出PDF？", demand.TypeInquiry},
+		{"Can you tell me how to change the billing email?", demand.TypeInquiry},
+	} {
+		if got := classify(tt.text).Type; got != tt.want {
+			t.Errorf("%q: type %s, want %s", tt.text, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		text string
+		want demand.Urgency
+	}{
+		{"系统崩溃导致所有客户无法下单", demand.UrgencyHigh},
+		{"客户要求2小时内解决", demand.UrgencyHigh},
+		{"对账功能经常出错，影响月底结账", demand.UrgencyMedium},
+		{"下周五之前需要把新员工账号开好", demand.UrgencyMedium},
+		{"想了解一下专业版的价格", demand.UrgencyLow},
+		{"希望以后能支持英文界面，没有也可以", demand.UrgencyLow},
+		{"不是很急，有空帮忙看看报表字体", demand.UrgencyLow},
+		{"下个月安排一次操作培训", demand.UrgencyLow},
+	} {
+		if got := classify(tt.text).Urgency; got != tt.want {
+			t.Errorf("%q: urgency %s, want %s", tt.text, got, tt.want)
+		}
+	}
+}
