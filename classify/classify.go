@@ -36,8 +36,8 @@ type Options struct {
 	UrgentFrom demand.Urgency
 	// ImportantFrom is the lowest importance that makes a demand important
 	// (default medium). Importance no rule sets is high for a 战略/重点
-	// customer, medium when the demand states a business impact (urgency
-	// medium or high), low otherwise.
+	// customer, medium when the urgency is medium (a stated business
+	// impact), low otherwise.
 	ImportantFrom demand.Importance
 	Departments   map[demand.Type]string
 	SLA           SLA
@@ -209,8 +209,11 @@ func (e *Engine) Classify(_ context.Context, r *demand.Record) error {
 	case (r.Customer.Tier == demand.TierStrategic || r.Customer.Tier == demand.TierKey) && r.Importance != demand.ImportanceHigh:
 		r.Importance = demand.ImportanceHigh
 		why(ruleTier, "importance", string(r.Importance), r.Customer.Tier.Label())
-	case r.Importance == "" && rank(r.Urgency) >= rank(demand.UrgencyMedium):
-		r.Importance = demand.ImportanceMedium // a stated impact or pressure
+	case r.Importance == "" && r.Urgency == demand.UrgencyMedium:
+		// Medium urgency is a stated business impact that is not a
+		// stoppage. High urgency alone is time pressure, which does not
+		// make a demand important: that is the 紧急不重要 quadrant.
+		r.Importance = demand.ImportanceMedium
 		why(ruleImpact, "importance", string(r.Importance), "urgency="+string(r.Urgency))
 	case r.Importance == "":
 		r.Importance = demand.ImportanceLow

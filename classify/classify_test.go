@@ -67,7 +67,9 @@ func TestEngineDefaults(t *testing.T) {
 		// Nothing presses and nothing is at stake: the periodic review.
 		{"defaults", demand.Record{}, demand.P4, recv.AddDate(0, 0, 30), "客服部"},
 		{"a stated impact", demand.Record{Urgency: demand.UrgencyMedium}, demand.P2, time.Date(2026, 12, 1, 10, 0, 0, 0, shanghai), "客服部"},
-		{"answered urgent", demand.Record{Urgency: demand.UrgencyHigh}, demand.P1, recv.Add(24 * time.Hour), "客服部"},
+		// Time pressure alone does not make a demand important.
+		{"answered urgent", demand.Record{Urgency: demand.UrgencyHigh}, demand.P3, recv.AddDate(0, 0, 14), "客服部"},
+		{"urgent with an impact", demand.Record{Urgency: demand.UrgencyHigh, Importance: demand.ImportanceMedium}, demand.P1, recv.Add(24 * time.Hour), "客服部"},
 		{"urgent, low importance", demand.Record{Urgency: demand.UrgencyHigh, Importance: demand.ImportanceLow}, demand.P3, recv.AddDate(0, 0, 14), "客服部"},
 		{"not urgent, low importance", demand.Record{Urgency: demand.UrgencyLow, Importance: demand.ImportanceLow, Type: demand.TypeFeature}, demand.P4, recv.AddDate(0, 0, 30), "产品部"},
 		{"strategic customer", demand.Record{Urgency: demand.UrgencyHigh, Customer: demand.Customer{Tier: demand.TierStrategic}}, demand.P1, recv.Add(24 * time.Hour), "客服部"},

@@ -296,12 +296,14 @@ func testAccuracy(t *testing.T, name string) {
 	}
 	var typeOK, urgencyOK int
 	var misses []string
+	quadrants := map[demand.Priority]int{}
 	for _, l := range set {
 		r := &demand.Record{Description: demand.Description{Title: l.Title, Text: l.Text},
 			Source: demand.Source{Channel: demand.Channel(l.Channel), ReceivedAt: time.Date(2026, 11, 24, 10, 0, 0, 0, shanghai)}}
 		if err := eng.Classify(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
+		quadrants[r.Priority]++
 		if r.Type == l.Type {
 			typeOK++
 		} else {
@@ -315,6 +317,7 @@ func testAccuracy(t *testing.T, name string) {
 	}
 	typeAcc, urgAcc := float64(typeOK)/float64(len(set)), float64(urgencyOK)/float64(len(set))
 	t.Logf("default rules on %d labelled demands (%s): type accuracy %.1f%%, urgency accuracy %.1f%%", len(set), name, typeAcc*100, urgAcc*100)
+	t.Logf("%s quadrants: P1 %d, P2 %d, P3 %d, P4 %d", name, quadrants[demand.P1], quadrants[demand.P2], quadrants[demand.P3], quadrants[demand.P4])
 	if testing.Verbose() {
 		for _, m := range misses {
 			t.Log(m)
