@@ -276,7 +276,7 @@ func loadLabelled(t testing.TB, name string) []labelled {
 // TestDefaultRulesAccuracy measures the built-in rules on the labelled sets
 // (written from real-world phrasing, see testdata/README.md).
 func TestDefaultRulesAccuracy(t *testing.T) {
-	for _, name := range []string{"labelled.jsonl", "tuning.jsonl"} {
+	for _, name := range []string{"labelled.jsonl", "tuning.jsonl", "independent.jsonl"} {
 		t.Run(name, func(t *testing.T) { testAccuracy(t, name) })
 	}
 }
