@@ -97,7 +97,7 @@ func sixSamples() []Sample {
 		s("d2", "客服态度太差了，非常不满意", demand.TypeComplaint, demand.UrgencyMedium),
 		s("d3", "希望增加批量导出功能", demand.TypeFeature, demand.UrgencyMedium),
 		s("d4", "系统宕机，所有门店无法下单", demand.TypeService, demand.UrgencyHigh),
-		s("d5", "请问蓝鲸工单为什么三天了还没人处理？", demand.TypeComplaint, ""),        // rules: inquiry
+		s("d5", "请问蓝鲸工单为什么三天了还没人处理？", demand.TypeComplaint, ""),             // rules: inquiry
 		s("d6", "发票什么时候能开？月底财务要结账", demand.TypeService, demand.UrgencyHigh), // rules: medium
 	}
 }

@@ -22,7 +22,7 @@ func TestTerms(t *testing.T) {
 		{"太差erp", []string{"erp", "太差"}},
 		{"exports failed while printing invoices and boxes", []string{"box", "export", "fail", "invoice", "print", "while"}},
 		{"the v2 win10 ok", []string{"ok"}}, // stop words, codes glued to digits
-		{"a 我 b", nil},                     // one Han character makes no n-gram
+		{"a 我 b", nil},                      // one Han character makes no n-gram
 	}
 	for _, tt := range tests {
 		if got := Terms(nil, Fold(tt.text)); !reflect.DeepEqual(got, tt.want) {
