@@ -185,13 +185,13 @@ func (m *Miner) suggest(attr string, order []string, get func(*minedDoc) (string
 			for _, x := range st.n {
 				others += int(x)
 			}
-			if n < opts.MinCount || st.fix[c] == 0 || known[term] {
+			if n < opts.MinCount || st.fix[c] == 0 {
 				continue
 			}
 			// Laplace smoothing: a term absent from the other demands
 			// gets a finite lift that still grows with its count.
 			lift := (float64(n+1) / float64(totals[c]+2)) / (float64(others+1) / float64(labelled-totals[c]+2))
-			if lift < opts.MinLift {
+			if lift < opts.MinLift || overlaps(term, known) {
 				continue
 			}
 			cands = append(cands, Suggestion{Attribute: attr, Value: value, Term: term, Count: n, Total: totals[c],
@@ -257,6 +257,25 @@ func (m *Miner) keywords(attr, value string) map[string]bool {
 		}
 	}
 	return known
+}
+
+// overlaps reports a term that is a known keyword, or — for Han terms —
+// contains one or is part of one: where it matches, the keyword's rule
+// matches already, or it is that keyword cut short (希望增 of 希望增加).
+// Either adds nothing a rule's order or override would not.
+func overlaps(term string, known map[string]bool) bool {
+	if known[term] {
+		return true
+	}
+	if term[0] < utf8.RuneSelf {
+		return false
+	}
+	for k := range known {
+		if strings.Contains(k, term) || strings.Contains(term, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // dedupe drops an n-gram contained in a longer candidate of the same
@@ -325,7 +344,7 @@ func (s *Suggestion) snippet(l i18n.Locale) string {
 	if s.Attribute == "urgency" {
 		set = "set_urgency"
 	}
-	ruleName := i18n.Tf("建议 %s %s", "suggested %s %s", name, s.Term).In(l)
+	ruleName := i18n.Tf("候选关键词 %s %s", "suggested %s %s", name, s.Term).In(l)
 	return fmt.Sprintf("%s\n[[rule]]\nname = %s\nany = [%s]\n%s = %s\n", comment, tomlString(ruleName), tomlString(s.Term), set, tomlString(s.Value))
 }
 
