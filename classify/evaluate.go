@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
@@ -46,6 +46,10 @@ type Case struct {
 	// TypeWhy and UrgencyWhy are the reasons that decided the predicted
 	// values: a rule with its words, a default, a stated answer.
 	TypeWhy, UrgencyWhy demand.Reason
+	// Excerpt is the start of the title and text on one line, set when
+	// the rules miss a label: made by the workers, not the one goroutine
+	// that tallies.
+	Excerpt string
 }
 
 // Predict is what the current rules say about r without its confirmed
@@ -141,6 +145,10 @@ func PredictAll(ctx context.Context, eng *Engine, each func(emit func(Sample) er
 				c := Case{Seq: j.seq, ID: j.s.ID, Title: j.s.Record.Description.Title, Text: j.s.Record.Description.Text,
 					Confirmed: Labels{j.s.Type, j.s.Urgency}, Predicted: Labels{p.Type, p.Urgency},
 					TypeWhy: decidedBy(p, "type"), UrgencyWhy: decidedBy(p, "urgency")}
+				if c.Confirmed.Type != "" && c.Confirmed.Type != c.Predicted.Type ||
+					c.Confirmed.Urgency != "" && c.Confirmed.Urgency != c.Predicted.Urgency {
+					c.Excerpt = Excerpt(c.Title, c.Text, 80)
+				}
 				select {
 				case out <- c:
 				case <-ctx.Done():
@@ -272,7 +280,7 @@ func (t *attrTally) add(c Case, confirmed, predicted string, why demand.Reason) 
 		return
 	}
 	t.misses = append(t.misses, Miss{ID: c.ID, Confirmed: confirmed, Predicted: predicted, Rule: why.Rule,
-		Matched: why.Matched, Excerpt: Excerpt(c.Title, c.Text, 80), seq: c.Seq})
+		Matched: why.Matched, Excerpt: c.Excerpt, seq: c.Seq})
 }
 
 // Result is the evaluation of what was added, misses in input order.
@@ -308,15 +316,33 @@ func (ev *Evaluator) Result() Evaluation {
 	return e
 }
 
-// Excerpt is the start of a demand's title and text on one line, cut to
-// at most n runes with "…".
+// Excerpt is the start of a demand's title and text on one line, white
+// space collapsed, cut to at most n runes with "…". It reads no further
+// than it needs: a report over a large register makes one per miss.
 func Excerpt(title, text string, n int) string {
-	s := strings.Join(strings.Fields(title+" "+text), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
+	out := make([]rune, 0, n+1)
+	pending := false // a space is due before the next rune
+	for _, s := range [2]string{title, text} {
+		for _, r := range s {
+			if len(out) > n {
+				break
+			}
+			if unicode.IsSpace(r) {
+				pending = len(out) > 0
+				continue
+			}
+			if pending {
+				out = append(out, ' ')
+				pending = false
+			}
+			out = append(out, r)
+		}
+		pending = len(out) > 0
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	if len(out) <= n {
+		return string(out)
+	}
+	return strings.TrimRight(string(out[:n-1]), " ") + "…"
 }
 
 // labelColumns are the header names of a labelled table, folded; the

@@ -315,3 +315,23 @@ func TestEvaluateLabelledFile(t *testing.T) {
 		}
 	}
 }
+
+func TestExcerpt(t *testing.T) {
+	tests := []struct {
+		title, text string
+		n           int
+		want        string
+	}{
+		{"", "客服  态度\n太差", 10, "客服 态度 太差"},
+		{"标题", "正文", 10, "标题 正文"},
+		{"", "一二三四五六", 6, "一二三四五六"},
+		{"", "一二三四五六七", 6, "一二三四五…"},
+		{"abcd", "efgh", 6, "abcd…"}, // no blank before the ellipsis
+		{"  ", "  x  ", 5, "x"},
+	}
+	for _, tt := range tests {
+		if got := Excerpt(tt.title, tt.text, tt.n); got != tt.want {
+			t.Errorf("Excerpt(%q, %q, %d) = %q, want %q", tt.title, tt.text, tt.n, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/demandd/demandd/demand"
 )
 
@@ -32,7 +34,7 @@ func (s *Store) EachConfirmed(ctx context.Context, since time.Time, fn func(rec 
 		q += ` AND received_at >= ?`
 		args = append(args, since.UTC())
 	}
-	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(q+` ORDER BY id`), args...)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(q+` ORDER BY id`), args...)
 	if err != nil {
 		return fmt.Errorf("store: list confirmed demands: %w", err)
 	}
@@ -40,12 +42,26 @@ func (s *Store) EachConfirmed(ctx context.Context, since time.Time, fn func(rec 
 	var row demandRow
 	for rows.Next() {
 		row = demandRow{}
-		if err := rows.StructScan(&row); err != nil {
+		// Scanned by position and the reasons decoded here with go-json:
+		// StructScan's reflection and encoding/json were half the time of
+		// `rules evaluate` over a large register.
+		if err := rows.Scan(&row.ID, &row.Code, &row.CustomerName, &row.CustomerIndustry, &row.ContactName,
+			&row.ContactEmail, &row.ContactPhone, &row.CustomerTier, &row.Title, &row.Body, &row.Language, &row.Channel,
+			&row.SourceName, &row.Origin, &row.ExternalRef, &row.ReceivedAt, &row.Urgency, &row.Type, &row.Importance,
+			&row.Priority, &row.Status, &row.Reasons, &row.ConfirmedType, &row.ConfirmedUrgency, &row.ConfirmedBy,
+			&row.ConfirmedAt); err != nil {
 			return fmt.Errorf("store: list confirmed demands: %w", err)
 		}
+		reasons := row.Reasons
+		row.Reasons = nil
 		rec, err := row.record()
 		if err != nil {
 			return err
+		}
+		if len(reasons) > 0 && string(reasons) != "[]" {
+			if err := gojson.Unmarshal(reasons, &rec.Reasons); err != nil {
+				return fmt.Errorf("store: demand %s: decode reasons: %w", row.Code, err)
+			}
 		}
 		if err := fn(rec, row.confirmed()); err != nil {
 			return err
