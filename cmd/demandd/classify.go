@@ -18,7 +18,7 @@ import (
 	"github.com/demandd/demandd/store"
 )
 
-func (c *cli) rules(_ context.Context, args []string) error {
+func (c *cli) rules(ctx context.Context, args []string) error {
 	sub, err := c.group("rules", args)
 	if err != nil {
 		return err
@@ -50,6 +50,10 @@ func (c *cli) rules(_ context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "%s: ok (%s-way taxonomy, %d rules, %d keywords)\n", files[0], rs.Taxonomy, rs.Len(), rs.Keywords())
 		return nil
+	case "evaluate":
+		return c.rulesEvaluate(ctx, args[1:])
+	case "suggest":
+		return c.rulesSuggest(ctx, args[1:])
 	}
 	return nil
 }
