@@ -99,15 +99,15 @@ func TestSuggestMinedKeyword(t *testing.T) {
 		}
 		return out
 	}
-	if whale.Count != 5 || whale.Total != 6 || whale.Others != 0 || whale.Fixes != 5 ||
+	if whale.Count != 5 || whale.Total != 7 || whale.Others != 0 || whale.Fixes != 5 ||
 		!slices.Equal(ids(whale.Changes), []string{"d5", "w1", "w2", "w3", "w4"}) || whale.Lift < 2 {
 		t.Errorf("蓝鲸工单: %+v", *whale)
 	}
-	if whale.DecidedBy["咨询"] == 0 {
+	if whale.DecidedBy["询问"] == 0 {
 		t.Errorf("decided by %v, want the inquiry rule", whale.DecidedBy)
 	}
 	// The snippet is a rule that parses and puts those demands right.
-	if !strings.HasPrefix(whale.Snippet, "# complaint \"蓝鲸工单\": in 5 of 6 complaint demands, 0 of 7 others") {
+	if !strings.HasPrefix(whale.Snippet, "# complaint \"蓝鲸工单\": in 5 of 7 complaint demands, 0 of 6 others") {
 		t.Errorf("snippet comment: %q", whale.Snippet)
 	}
 	rs, err := ParseRules("suggested", []byte("taxonomy = \"five\"\n"+whale.Snippet))
@@ -119,7 +119,7 @@ func TestSuggestMinedKeyword(t *testing.T) {
 	}
 	zh := mine(t, eng, bluewhale(), SuggestOptions{}, i18n.ZH)
 	for _, s := range zh {
-		if s.Term == "蓝鲸工单" && !strings.Contains(s.Snippet, "出现在 5/6 条投诉需求") {
+		if s.Term == "蓝鲸工单" && s.Attribute == "type" && !strings.Contains(s.Snippet, "出现在 5/7 条投诉需求") {
 			t.Errorf("zh snippet: %q", s.Snippet)
 		}
 	}
