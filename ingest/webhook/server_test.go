@@ -289,15 +289,9 @@ func newProxy(t *testing.T, target string) *proxy {
 func (p *proxy) start(addr string) {
 	var ln net.Listener
 	var err error
-	for range 50 { // the port may take a moment to be free again
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	// The port may take a moment to be free again.
+	testenv.Eventually(p.t, 10*time.Second, func() bool { ln, err = net.Listen("tcp", addr); return err == nil },
+		func() string { return fmt.Sprintf("listen on %s: %v", addr, err) })
 	p.mu.Lock()
 	p.ln, p.addr = ln, ln.Addr().String()
 	p.mu.Unlock()
@@ -361,12 +355,9 @@ func TestDatabaseDownAnswers503ThenRecovers(t *testing.T) {
 	// The sender retries what was refused: everything arrives once.
 	for n := 1; n <= 3; n++ {
 		var got reply
-		for range 50 { // the pool notices the dead connections on use
-			if got = send(n); got.status != http.StatusServiceUnavailable {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		// The pool notices the dead connections on use.
+		testenv.Eventually(t, 30*time.Second, func() bool { got = send(n); return got.status != http.StatusServiceUnavailable },
+			func() string { return fmt.Sprintf("still %d after recovery", got.status) })
 		if got.status != http.StatusAccepted || got.body["outcome"] != "new" {
 			t.Fatalf("after recovery: %d %v", got.status, got.body)
 		}
