@@ -11,6 +11,7 @@ import (
 
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/tomlpos"
 )
 
 // SuggestOptions tune Suggest.
@@ -345,7 +346,7 @@ func (s *Suggestion) snippet(l i18n.Locale) string {
 		set = "set_urgency"
 	}
 	ruleName := i18n.Tf("候选关键词 %s %s", "suggested %s %s", name, s.Term).In(l)
-	return fmt.Sprintf("%s\n[[rule]]\nname = %s\nany = [%s]\n%s = %s\n", comment, tomlString(ruleName), tomlString(s.Term), set, tomlString(s.Value))
+	return fmt.Sprintf("%s\n[[rule]]\nname = %s\nany = [%s]\n%s = %s\n", comment, tomlpos.Quote(ruleName), tomlpos.Quote(s.Term), set, tomlpos.Quote(s.Value))
 }
 
 // valueName is a type or urgency as a person reads it in l.
@@ -362,25 +363,6 @@ func valueName(attr, value string, l i18n.Locale) string {
 		return t.English()
 	}
 	return t.Label()
-}
-
-// tomlString quotes s as a TOML basic string.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7F:
-			fmt.Fprintf(&b, "\\u%04X", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // englishStop are words too common to be a keyword of anything.

@@ -170,11 +170,3 @@ func TestSuggestOptions(t *testing.T) {
 		})
 	}
 }
-
-func TestTOMLString(t *testing.T) {
-	for in, want := range map[string]string{`a"b\c`: `"a\"b\\c"`, "x\ty": `"x\u0009y"`, "蓝鲸": `"蓝鲸"`} {
-		if got := tomlString(in); got != want {
-			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

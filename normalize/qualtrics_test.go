@@ -263,12 +263,3 @@ func TestQuarantineReasonInBothLanguages(t *testing.T) {
 		t.Errorf("reason %q, en %q", q.Reason, i18n.Message(err, i18n.EN))
 	}
 }
-
-func TestTOMLString(t *testing.T) {
-	for in, want := range map[string]string{`5、请描述您遇到的问题`: `"5、请描述您遇到的问题"`, `say "hi"\now`: `"say \"hi\"\\now"`,
-		"a\nb": `"a\nb"`} {
-		if got := tomlString(in); got != want {
-			t.Errorf("tomlString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -15,6 +15,7 @@ import (
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/tomlpos"
 )
 
 // Field is a record field a questionnaire column can map to.
@@ -425,7 +426,7 @@ func noDescription(row *ingest.Row, m *Mapping) error {
 			best, bestScore = strings.TrimSpace(text), score
 		}
 	}
-	example := tomlString(best)
+	example := tomlpos.Quote(best)
 	// A CSV without a BOM is read in the encoding its bytes suggest; when
 	// that is not UTF-8 and the guess is wrong, the headers above are
 	// garbled, and that is what to fix rather than the config.
@@ -467,29 +468,6 @@ func greater(a, b [4]int) bool {
 		}
 	}
 	return false
-}
-
-// tomlString quotes s as a TOML basic string.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // Record makes the demand record of one questionnaire row item.

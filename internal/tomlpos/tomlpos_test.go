@@ -58,3 +58,12 @@ func TestKeyLines(t *testing.T) {
 		t.Errorf("LineOf(d[1].f) = %d, want the table's line 6", got)
 	}
 }
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{`5、请描述您遇到的问题`: `"5、请描述您遇到的问题"`, `say "hi"\now`: `"say \"hi\"\\now"`,
+		"a\nb": `"a\nb"`, "x\ty": `"x\ty"`, "\x01": `"\u0001"`, "蓝鲸": `"蓝鲸"`} {
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
