@@ -65,17 +65,7 @@ func (s *Store) ListDemands(ctx context.Context, q ListQuery) ([]Listed, bool, e
 	}
 	var where []string
 	var args []any
-	in := func(column string, values []string) {
-		if len(values) == 0 {
-			return
-		}
-		ph := make([]string, len(values))
-		for i, v := range values {
-			ph[i] = "?"
-			args = append(args, v)
-		}
-		where = append(where, column+" IN ("+strings.Join(ph, ", ")+")")
-	}
+	in := func(column string, values []string) { inList(&where, &args, column, values) }
 	in("d.status", strs(q.Status))
 	in("d.type", strs(q.Types))
 	in("d.urgency", strs(q.Urgency))

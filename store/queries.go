@@ -31,3 +31,17 @@ func newQueries(db *sqlx.DB) queries {
 			placeholders(len(demandColumns)) + `) RETURNING id`),
 	}
 }
+
+// inList adds the condition "column IN (?, …)" for values, with its
+// arguments; nothing when values is empty (no filter).
+func inList(where *[]string, args *[]any, column string, values []string) {
+	if len(values) == 0 {
+		return
+	}
+	ph := make([]string, len(values))
+	for i, v := range values {
+		ph[i] = "?"
+		*args = append(*args, v)
+	}
+	*where = append(*where, column+" IN ("+strings.Join(ph, ", ")+")")
+}

@@ -137,17 +137,7 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		where = append(where, "received_at < ?")
 		args = append(args, f.Until.UTC())
 	}
-	in := func(column string, values []string) {
-		if len(values) == 0 {
-			return
-		}
-		ph := make([]string, len(values))
-		for i, v := range values {
-			ph[i] = "?"
-			args = append(args, v)
-		}
-		where = append(where, column+" IN ("+strings.Join(ph, ", ")+")")
-	}
+	in := func(column string, values []string) { inList(&where, &args, column, values) }
 	in("status", strs(f.Status))
 	in("type", strs(f.Types))
 	in("priority", strs(f.Priority))
