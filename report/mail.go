@@ -82,6 +82,9 @@ func NewMailer(sc SMTPConfig, mc MailConfig, locale i18n.Locale) (*Mailer, error
 
 // Subject is the mail's subject line for day in the mailer's locale.
 func (m *Mailer) Subject(day time.Time, sum Summary) string {
+	if sum.NoCounts {
+		return m.mail.SubjectPrefix + i18n.Tf("需求日报 %s", "Daily demand report %s", day.Format(time.DateOnly)).In(m.locale)
+	}
 	return m.mail.SubjectPrefix + i18n.Tf("需求日报 %s：新增 %d，未关闭 %d，超期 %d",
 		"Daily demand report %s: %d new, %d open, %d overdue",
 		day.Format(time.DateOnly), sum.New, sum.Open, sum.Overdue).In(m.locale)
@@ -93,9 +96,10 @@ func (m *Mailer) body(day time.Time, name string, sum Summary) string {
 	l := m.locale
 	b.WriteString(i18n.Tf("%s 的需求日报见附件 %s。", "The daily demand report for %s is attached as %s.",
 		day.Format(time.DateOnly), name).In(l))
-	b.WriteString("\r\n\r\n")
-	b.WriteString(i18n.Tf("新增 %d，未关闭 %d，超期 %d。", "%d new, %d open, %d overdue.", sum.New, sum.Open, sum.Overdue).In(l))
 	b.WriteString("\r\n")
+	if !sum.NoCounts {
+		b.WriteString("\r\n" + i18n.Tf("新增 %d，未关闭 %d，超期 %d。", "%d new, %d open, %d overdue.", sum.New, sum.Open, sum.Overdue).In(l) + "\r\n")
+	}
 	if n := min(3, len(sum.MostUrgent)); n > 0 {
 		b.WriteString("\r\n" + i18n.T("最紧急的未关闭需求：", "Most urgent open demands:").In(l) + "\r\n")
 		for _, u := range sum.MostUrgent[:n] {

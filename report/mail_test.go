@@ -320,3 +320,11 @@ func TestDeliveryGivenUp(t *testing.T) {
 }
 
 func durationOf(d time.Duration) setting.Duration { return setting.Duration{Duration: d} }
+
+func TestMailWithoutCounts(t *testing.T) {
+	m := newMailer(t, "127.0.0.1:25", i18n.ZH)
+	day := time.Date(2026, 11, 28, 0, 0, 0, 0, shanghai)
+	if got := m.Subject(day, report.Summary{NoCounts: true}); got != "需求日报 2026-11-28" {
+		t.Errorf("subject without counts %q", got)
+	}
+}

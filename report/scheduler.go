@@ -69,6 +69,9 @@ type Sender interface {
 type Summary struct {
 	New, Open, Overdue int
 	MostUrgent         []Urgent // the most urgent open demands; the mail shows three
+	// NoCounts says the numbers are unknown (no Summarize, or it failed):
+	// the mail leaves them out rather than announce "0 new".
+	NoCounts bool
 	// DeliveryFailures are the days, YYYY-MM-DD, of earlier reports whose
 	// mail was given up since the last one delivered; the scheduler fills
 	// them in.
@@ -376,12 +379,13 @@ func syncFile(path string) error {
 // stays pending and the day is mailed by whoever claims it next.
 func (s *Scheduler) deliver(ctx context.Context, day time.Time, path string) error {
 	key := day.Format(time.DateOnly)
-	var sum Summary
+	sum := Summary{NoCounts: true}
 	if s.d.Summarize != nil {
-		var err error
-		if sum, err = s.d.Summarize(ctx, day); err != nil {
+		got, err := s.d.Summarize(ctx, day)
+		if err != nil {
 			s.d.Logger.Warn("daily report: no summary for the mail; mailing without it", "day", key, "err", err)
-			sum = Summary{}
+		} else {
+			sum = got
 		}
 	}
 	fails, err := s.d.Store.ReportDeliveryFailures(ctx, key)

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,5 +175,31 @@ func TestPrune(t *testing.T) {
 	want := []string{"notes.txt", "需求日报-2026-11-25.xlsx", "需求日报-2026-11-27.xlsx"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("after pruning: %v, want %v", names, want)
+	}
+}
+
+// TestDeadHolderTakenOver: a day claimed by a process that died is
+// written once its lease runs out, not a day later.
+func TestDeadHolderTakenOver(t *testing.T) {
+	st := openStore(t, backends[1].url(t))
+	markDone(t, st, "2026-11-26")
+	at := time.Date(2026, 11, 28, 8, 0, 0, 0, shanghai)
+	if _, ok, err := st.ClaimReport(context.Background(), "2026-11-27", "dead", at, report.Lease); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	clock := newClock(at.Add(time.Minute))
+	r := &renders{}
+	start(t, config(t.TempDir()), report.Deps{Store: st, Render: r.render, Clock: clock, Holder: "alive"})
+	clock.waitIdle(t, 1)
+	if got := r.got(); len(got) != 0 {
+		t.Fatalf("rendered %v while another process holds the day", got)
+	}
+	clock.Advance(report.Lease)
+	clock.waitIdle(t, 1)
+	if got := r.got(); !slices.Equal(got, []string{"2026-11-27"}) {
+		t.Fatalf("rendered %v after the lease ran out", got)
+	}
+	if run := runOf(t, st, "2026-11-27"); run.ClaimedBy != "alive" || run.Status != store.ReportWritten {
+		t.Fatalf("run %+v", run)
 	}
 }
