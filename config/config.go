@@ -30,6 +30,7 @@ import (
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/redact"
 	"github.com/demandd/demandd/internal/tomlpos"
+	"github.com/demandd/demandd/report"
 )
 
 // Config is the whole configuration file. Load resolves relative paths
@@ -62,6 +63,10 @@ type Config struct {
 	// API holds the tokens of the JSON API ([[api.token]]), served on the
 	// webhook listener under /api/v1/.
 	API API `toml:"api"`
+	// Report schedules the daily report (需求日报) when the block is
+	// present; SMTP is the server its mail goes through.
+	Report report.Config     `toml:"report"`
+	SMTP   report.SMTPConfig `toml:"smtp"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -350,6 +355,8 @@ func (c *Config) resolve(dir string) {
 	for i := range c.API.Tokens {
 		abs(&c.API.Tokens[i].TokenFile)
 	}
+	c.Report.Resolve(abs)
+	c.SMTP.Resolve(abs)
 }
 
 // Default is the configuration used when a file leaves everything out.
@@ -422,7 +429,29 @@ func (c *Config) SetDefaults() {
 	for i := range c.API.Tokens {
 		c.API.Tokens[i].SetDefaults()
 	}
+	// Blocks that are absent stay empty: their defaults would switch on
+	// what nobody asked for.
+	if c.has("report") {
+		c.Report.SetDefaults()
+	}
+	if c.has("smtp") {
+		c.SMTP.SetDefaults()
+	}
 }
+
+// has reports whether the file has the table key or a key inside it.
+func (c *Config) has(key string) bool {
+	for k := range c.lines {
+		if k == key || strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// ReportOn reports whether serve writes the daily report: a [report]
+// block that is not switched off.
+func (c *Config) ReportOn() bool { return c.has("report") && c.Report.On() }
 
 // QuestionnaireFields are the field names accepted in [questionnaire.aliases].
 var QuestionnaireFields = []string{"customer", "industry", "contact", "email", "phone", "tier",
@@ -558,6 +587,19 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Webhook.Validate() {
 		badText("webhook."+p.Key, p.Text)
+	}
+	if c.has("report") {
+		for _, p := range c.Report.Validate() {
+			badText("report."+p.Key, p.Text)
+		}
+	}
+	if c.has("smtp") {
+		for _, p := range c.SMTP.Validate() {
+			badText("smtp."+p.Key, p.Text)
+		}
+	} else if c.has("report") && c.Report.Mail.Enabled {
+		bad("report.mail.enabled", "邮寄日报需要 [smtp] 配置块（host、port、tls、username、password_file …）",
+			"mailing the report needs an [smtp] block (host, port, tls, username, password_file …)")
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {

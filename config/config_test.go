@@ -590,3 +590,22 @@ func TestFileMode(t *testing.T) {
 		})
 	}
 }
+
+func TestReportBlocks(t *testing.T) {
+	c, err := config.Parse("none.toml", []byte(""))
+	if err != nil || c.ReportOn() || c.Report.DailyAt != "" {
+		t.Fatalf("no [report]: on %v, daily_at %q, %v", c.ReportOn(), c.Report.DailyAt, err)
+	}
+	c, err = config.Parse("report.toml", []byte("[report]\n"))
+	if err != nil || !c.ReportOn() || c.Report.DailyAt != "08:00" || c.Report.KeepDays != 90 {
+		t.Fatalf("[report]: on %v, %+v, %v", c.ReportOn(), c.Report, err)
+	}
+	_, err = config.Parse("mail.toml", []byte("[report.mail]\nenabled = true\nto = [\"a@example.com\"]\nfrom = \"d@example.com\"\n"))
+	if msgs := config.Messages(err, i18n.EN); len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), "needs an [smtp] block") {
+		t.Errorf("mail without [smtp]: %v", msgs)
+	}
+	_, err = config.Parse("smtp.toml", []byte("[smtp]\nhost = \"smtp.example.com\"\ntls = \"none\"\n"))
+	if msgs := config.Messages(err, i18n.EN); len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), "smtp.tls") {
+		t.Errorf("clear-text smtp to a remote host: %v", msgs)
+	}
+}
