@@ -139,14 +139,18 @@ func (o *overview) ref(col string, from, to int) string {
 	return fmt.Sprintf("%s!$%s$%d:$%s$%d", quoteSheet(o.sheet), col, from, col, to)
 }
 
-func (o *overview) chart(at int, typ excelize.ChartType, title i18n.Text, cats, vals string, seriesName i18n.Text) {
+// chart adds a chart at row at of chartCol over the rows from–to of
+// columns A (categories) and B (values); the series is named by the
+// header cell above B (excelize writes a series name as a reference).
+func (o *overview) chart(at int, typ excelize.ChartType, title i18n.Text, from, to int) {
 	if o.err != nil {
 		return
 	}
 	l := o.rw.opts.Locale
 	c := &excelize.Chart{
-		Type:      typ,
-		Series:    []excelize.ChartSeries{{Name: seriesName.In(l), Categories: cats, Values: vals}},
+		Type: typ,
+		Series: []excelize.ChartSeries{{Name: fmt.Sprintf("%s!$B$%d", quoteSheet(o.sheet), from-1),
+			Categories: o.ref("A", from, to), Values: o.ref("B", from, to)}},
 		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: title.In(l)}}},
 		Dimension: excelize.ChartDimension{Width: 560, Height: 300},
 		Legend:    excelize.ChartLegend{Position: "bottom"},
@@ -261,15 +265,15 @@ func (o *overview) fill(sum *demand.DaySummary, warned map[demand.Warning]int, g
 
 	// Charts, each over a table above.
 	if r, ok := ranges["type"]; ok {
-		o.chart(2, excelize.Pie, i18n.T("今日新增按类型", "New today by type"), o.ref("A", r[0], r[1]), o.ref("B", r[0], r[1]), i18n.T("今日", "Today"))
+		o.chart(2, excelize.Pie, i18n.T("今日新增按类型", "New today by type"), r[0], r[1])
 	}
 	if r, ok := ranges["channel"]; ok {
-		o.chart(19, excelize.Col, i18n.T("今日新增按渠道", "New today by channel"), o.ref("A", r[0], r[1]), o.ref("B", r[0], r[1]), i18n.T("今日", "Today"))
+		o.chart(19, excelize.Col, i18n.T("今日新增按渠道", "New today by channel"), r[0], r[1])
 	}
 	if len(sum.Intake) > 0 {
-		o.chart(36, excelize.Line, i18n.T("近30日每日新增", "Daily intake, last 30 days"), o.ref("A", intakeFrom, intakeTo), o.ref("B", intakeFrom, intakeTo), i18n.T("新增", "New"))
+		o.chart(36, excelize.Line, i18n.T("近30日每日新增", "Daily intake, last 30 days"), intakeFrom, intakeTo)
 	}
 	if deptTo >= deptFrom {
-		o.chart(53, excelize.Bar, i18n.T("未关闭需求按部门", "Open demands by department"), o.ref("A", deptFrom, deptTo), o.ref("B", deptFrom, deptTo), i18n.T("未关闭", "Open"))
+		o.chart(53, excelize.Bar, i18n.T("未关闭需求按部门", "Open demands by department"), deptFrom, deptTo)
 	}
 }
