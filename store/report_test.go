@@ -137,7 +137,6 @@ func TestReportQueries(t *testing.T) {
 	})
 }
 
-
 // TestReportWorkbook writes the report from the register and checks
 // 概览 against what the database holds.
 func TestReportWorkbook(t *testing.T) {
