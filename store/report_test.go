@@ -98,7 +98,8 @@ func TestReportQueries(t *testing.T) {
 		if !slices.Equal(risk, want) {
 			t.Errorf("at risk %q, want %q", risk, want)
 		}
-		// Progress on one of them clears its stalled warning.
+		// Progress on one of them clears its stalled warning (judged at
+		// the time the progress is recorded, which is the clock's).
 		if _, _, err := s.UpdateProgress(ctx, "DEM202611002", store.Progress{Plan: ptr("已安排工程师")}); err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestReportQueries(t *testing.T) {
 			}
 			return nil
 		})
-		if later.Now.Sub(time.Now()) < time.Hour && stalled != 0 {
+		if stalled != 0 {
 			t.Error("a demand with fresh progress is still stalled")
 		}
 
