@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: bench-webhook build run test lint bench bench-imap bench-hostile clean
+.PHONY: bench-webhook build run test lint bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -37,6 +37,9 @@ bench-webhook: ## 20,000 signed deliveries from a second process into PostgreSQL
 	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE demandd_pgbench' postgres; \
 	else echo "no pgbench or no PostgreSQL on 127.0.0.1:5432: no reference figure"; fi
 	$(GO) test -run '^$$' -bench Intake -benchtime 20000x -count 3 -timeout 30m ./ingest/webhook/ | grep -E 'Benchmark|deliveries'
+
+bench-report: ## the daily report over 100,000 demands in PostgreSQL (3,000 on the day, 20,000 open): time and peak RSS, beside a bare excelize stream write
+	$(GO) test -run '^$$' -bench Report100k -benchtime 1x -timeout 30m -v ./cmd/demandd/ | grep -E 'Benchmark|report:|bare|seeded'
 
 bench-hostile: ## serve over zip bombs, odd line endings, bad bytes, links: where each file ended, its message, peak RSS, rows
 	$(GO) test -run '^$$' -bench Hostile -benchtime 1x -timeout 60m -v ./cmd/demandd/ | grep -E 'Benchmark|→'

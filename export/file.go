@@ -65,13 +65,34 @@ func WriteFile(ctx context.Context, path string, src Records, f demand.Filter, o
 	if err != nil {
 		return 0, err
 	}
-	mode := opts.FileMode.Perm()
+	err = writeAtomic(path, opts.FileMode, func(tmp *os.File) error {
+		var err error
+		switch format {
+		case XLSX:
+			n, err = WriteTable(ctx, tmp, src, f, opts)
+		case CSV:
+			n, err = WriteCSV(ctx, tmp, src, f, opts)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// writeAtomic has write fill a new file beside path, then syncs it and
+// renames it over path, so a reader never sees half a file and a failure
+// leaves the old one. The file gets mode (DefaultFileMode when 0) whatever
+// the umask. write's own errors are returned as they are.
+func writeAtomic(path string, mode os.FileMode, write func(*os.File) error) (err error) {
+	mode = mode.Perm()
 	if mode == 0 {
 		mode = DefaultFileMode
 	}
 	tmp, err := createBeside(path)
 	if err != nil {
-		return 0, fmt.Errorf("export: create %s: %w", path, err)
+		return fmt.Errorf("export: create %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -82,16 +103,10 @@ func WriteFile(ctx context.Context, path string, src Records, f demand.Filter, o
 	// Set, not left to the umask, which would narrow a wider mode asked
 	// for (0644 under umask 027).
 	if err = tmp.Chmod(mode); err != nil {
-		return 0, fmt.Errorf("export: create %s: %w", path, err)
+		return fmt.Errorf("export: create %s: %w", path, err)
 	}
-	switch format {
-	case XLSX:
-		n, err = WriteTable(ctx, tmp, src, f, opts)
-	case CSV:
-		n, err = WriteCSV(ctx, tmp, src, f, opts)
-	}
-	if err != nil {
-		return 0, err
+	if err = write(tmp); err != nil {
+		return err
 	}
 	if err = tmp.Sync(); err == nil {
 		err = tmp.Close()
@@ -100,10 +115,10 @@ func WriteFile(ctx context.Context, path string, src Records, f demand.Filter, o
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("export: write %s: %w", path, err)
+		return fmt.Errorf("export: write %s: %w", path, err)
 	}
 	syncDir(filepath.Dir(path))
-	return n, nil
+	return nil
 }
 
 // DefaultFileMode is the mode of a file WriteFile writes when

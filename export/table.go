@@ -111,6 +111,7 @@ var overdueFill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F8
 type styles struct {
 	title, meta, legend, header int
 	col                         [2][numColumns]int // [normal, overdue][column]
+	kind                        [2][numKinds]int   // [normal, overdue][cell kind], for other tables
 }
 
 func newStyles(f *excelize.File) (styles, error) {
@@ -148,6 +149,7 @@ func newStyles(f *excelize.File) (styles, error) {
 		for c, col := range columns {
 			s.col[i][c] = kind[col.kind]
 		}
+		s.kind[i] = kind
 	}
 	return s, err
 }
@@ -267,10 +269,17 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	if err := sw.Flush(); err != nil {
 		return 0, fmt.Errorf("export: flush: %w", err)
 	}
-	// excelize's Write/WriteTo assemble the whole zip in a bytes.Buffer
-	// first (tens of MB for 100k rows); a zip writer over w streams it
-	// instead, so memory stays flat for any number of rows. WriteToBuffer
-	// then returns an empty buffer.
+	if err := writeBook(ctx, book, w); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// writeBook zips book to w. excelize's Write/WriteTo assemble the whole
+// zip in a bytes.Buffer first (tens of MB for 100k rows); a zip writer
+// over w streams it instead, so memory stays flat for any number of rows.
+// WriteToBuffer then returns an empty buffer.
+func writeBook(ctx context.Context, book *excelize.File, w io.Writer) error {
 	out := &ctxWriter{ctx: ctx, w: w}
 	book.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(out)
@@ -280,9 +289,9 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		return zw
 	})
 	if _, err := book.WriteToBuffer(); err != nil {
-		return 0, fmt.Errorf("export: write workbook: %w", err)
+		return fmt.Errorf("export: write workbook: %w", err)
 	}
-	return n, nil
+	return nil
 }
 
 // ctxWriter stops writing the workbook when ctx is done.
