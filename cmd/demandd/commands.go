@@ -26,6 +26,7 @@ import (
 	"github.com/demandd/demandd/ingest/folder"
 	"github.com/demandd/demandd/ingest/webhook"
 	"github.com/demandd/demandd/internal/i18n"
+	daily "github.com/demandd/demandd/report"
 	"github.com/demandd/demandd/store"
 )
 
@@ -85,6 +86,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		sources = append(sources, srv)
 	}
+	schedDone, err := a.startReports(ctx)
+	if err != nil {
+		return err
+	}
 	if len(sources) == 0 {
 		a.log.Warn("no sources configured: add a [[folder]], [[email]] or [[webhook.source]] block to the config; serving nothing")
 	}
@@ -108,6 +113,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	a.log.Info("demandd serving", "version", buildVersion(), "database", string(a.store.Dialect()), "sources", len(sources))
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	a.engine.Run(ctx, sources)
+	<-schedDone
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	a.log.Info("demandd stopped: intake stopped, in-flight batches committed")
 	return nil
@@ -683,4 +689,34 @@ func buildVersion() string {
 		return "dev-" + rev[:min(12, len(rev))] + dirty
 	}
 	return version
+}
+
+// startReports runs the daily report's scheduler when [report] asks for it;
+// the channel closes when it has stopped (at once when there is none).
+func (a *app) startReports(ctx context.Context) (<-chan struct{}, error) {
+	done := make(chan struct{})
+	if !a.cfg.ReportOn() {
+		close(done)
+		return done, nil
+	}
+	deps := daily.Deps{Store: a.store, Render: a.renderReport, Summarize: a.reportSummary, Location: a.cfg.Location(),
+		Logger: a.log, Locale: a.lang(), FileMode: a.cfg.FileMode.Perm()}
+	if a.cfg.Report.Mail.Enabled {
+		m, err := a.reportMailer()
+		if err != nil {
+			return nil, err
+		}
+		deps.Mailer = m
+	}
+	sched, err := daily.New(a.cfg.Report, deps)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	go func() {
+		defer close(done)
+		if err := sched.Run(ctx); err != nil {
+			a.log.Error("daily report scheduler stopped", "err", err)
+		}
+	}()
+	return done, nil
 }

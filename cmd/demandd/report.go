@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/demandd/demandd/classify"
+	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/export"
 	"github.com/demandd/demandd/internal/i18n"
+	daily "github.com/demandd/demandd/report"
 )
 
 // report writes the daily report (需求日报) of one day to a file.
@@ -19,14 +23,9 @@ func (c *cli) report(ctx context.Context, args []string) error {
 		"the day to report on (YYYY-MM-DD in the configured zone; default yesterday)").In(c.lang))
 	out := fs.String("out", "", i18n.T("要写入的 .xlsx 文件（默认当前目录下的 需求日报-日期.xlsx）",
 		"the .xlsx file to write (default daily-report-DATE.xlsx, 需求日报-DATE.xlsx in Chinese, in the current directory)").In(c.lang))
-	// sendHook: mailing is wired by the scheduler's work; the flag is
-	// parsed so that scripts get a clear answer rather than a usage error.
-	send := fs.Bool("send", false, i18n.T("同时按配置发送邮件（尚不可用）", "also mail it to the configured recipients (not available yet)").In(c.lang))
+	send := fs.Bool("send", false, i18n.T("同时按 [report.mail] 和 [smtp] 配置发送邮件", "also mail it as [report.mail] and [smtp] say").In(c.lang))
 	if _, err := c.parse(fs, args); err != nil {
 		return err
-	}
-	if *send {
-		return usagef("--send 尚不可用：请先生成文件，邮件发送将由 [report] 配置提供", "--send is not available yet: write the file; mailing comes with the [report] settings")
 	}
 	if *date != "" {
 		if _, err := time.Parse(time.DateOnly, *date); err != nil {
@@ -53,12 +52,16 @@ func (c *cli) report(ctx context.Context, args []string) error {
 	if *out == "" {
 		*out = export.ReportFileName(day, a.lang())
 	}
-	cal, err := classify.NewCalendar(loc, a.cfg.Classify.Holidays, a.cfg.Classify.Workdays)
-	if err != nil {
-		return usageError{err}
+	var mailer *daily.Mailer
+	if *send {
+		if mailer, err = a.reportMailer(); err != nil {
+			return err
+		}
 	}
-	opts := export.ReportOptions{Day: day, Location: loc, Now: now, Locale: a.lang(), AddWorkdays: cal.AddWorkdays,
-		FileMode: a.cfg.FileMode.Perm()}
+	opts, err := a.reportOptions(ctx, day, now)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	if c.progress {
 		opts.Progress = func(sheet string, rows int) {
@@ -75,5 +78,95 @@ func (c *cli) report(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "wrote the report of %s to %s: %d new, %d open, %d at risk, %d in duplicate groups, %d exceptions\n",
 		res.Day.Format(time.DateOnly), *out, res.New, res.Open, res.AtRisk, res.Duplicates, res.Exceptions)
+	if mailer == nil {
+		return nil
+	}
+	sum, err := a.reportSummary(ctx, day)
+	if err != nil {
+		return err
+	}
+	if err := mailer.Send(ctx, day, *out, sum); err != nil {
+		return i18n.Wrap(err, i18n.Tf("日报已写入 %s，但邮件没有发出：%v；请检查 [smtp] 配置后用 --send 重试",
+			"the report is in %s but the mail was not sent: %v; check [smtp] and run again with --send", *out, err))
+	}
+	fmt.Fprintf(c.stdout, "mailed it to %s\n", strings.Join(a.cfg.Report.Mail.To, ", "))
 	return nil
 }
+
+// reportMailer is the mailer of [report.mail] through [smtp], or why
+// there is none.
+func (a *app) reportMailer() (*daily.Mailer, error) {
+	m := a.cfg.Report.Mail
+	if !m.Enabled || len(m.To) == 0 || a.cfg.SMTP.Host == "" {
+		return nil, usagef("--send 需要配置 [report.mail]（enabled = true、to、from）和 [smtp]",
+			"--send needs [report.mail] (enabled = true, to, from) and [smtp] in the configuration")
+	}
+	mailer, err := daily.NewMailer(a.cfg.SMTP, m, a.lang())
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return mailer, nil
+}
+
+// reportOptions are the options of day's report made now: the configured
+// zone, language, calendar and file mode, and the latest earlier report
+// whose mail was given up, which 概览 mentions.
+func (a *app) reportOptions(ctx context.Context, day, now time.Time) (export.ReportOptions, error) {
+	loc := a.cfg.Location()
+	cal, err := classify.NewCalendar(loc, a.cfg.Classify.Holidays, a.cfg.Classify.Workdays)
+	if err != nil {
+		return export.ReportOptions{}, usageError{err}
+	}
+	opts := export.ReportOptions{Day: day, Location: loc, Now: now, Locale: a.lang(), AddWorkdays: cal.AddWorkdays,
+		FileMode: a.cfg.FileMode.Perm()}
+	failed, err := a.store.ReportDeliveryFailures(ctx, day.In(loc).Format(time.DateOnly))
+	if err != nil {
+		return opts, err
+	}
+	if len(failed) > 0 {
+		d, _ := time.ParseInLocation(time.DateOnly, failed[0].Day[:min(len(failed[0].Day), 10)], loc)
+		opts.PreviousMail = &export.MailResult{Day: d, Failed: true, Error: failed[0].DeliveryError}
+	}
+	return opts, nil
+}
+
+// renderReport writes day's report to path: what the scheduler calls.
+func (a *app) renderReport(ctx context.Context, day time.Time, path string) error {
+	opts, err := a.reportOptions(ctx, day, time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = export.WriteReportFile(ctx, path, a.store, opts)
+	return err
+}
+
+// reportSummary is what the report's mail says: the day's new demands, the
+// open and overdue ones now, and the three most urgent open demands.
+func (a *app) reportSummary(ctx context.Context, day time.Time) (daily.Summary, error) {
+	loc := a.cfg.Location()
+	opts, err := a.reportOptions(ctx, day, time.Now())
+	if err != nil {
+		return daily.Summary{}, err
+	}
+	start, end := demand.DayBounds(day, loc)
+	q := demand.ReportQuery{Start: start, End: end, Now: opts.Now, SoonBy: opts.AddWorkdays(opts.Now, 2), Location: loc}
+	ds, err := a.store.ReportSummary(ctx, q)
+	if err != nil {
+		return daily.Summary{}, err
+	}
+	sum := daily.Summary{New: ds.New, Open: ds.Open, Overdue: ds.OpenOverdue}
+	err = a.store.EachAtRisk(ctx, q, func(r demand.AtRisk) error {
+		if len(sum.MostUrgent) == 3 {
+			return errEnough
+		}
+		sum.MostUrgent = append(sum.MostUrgent, daily.Urgent{Code: r.Record.Code, Title: r.Record.Description.Summary(), Due: r.Record.DueAt})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return daily.Summary{}, err
+	}
+	return sum, nil
+}
+
+// errEnough stops an iteration that has what it needs.
+var errEnough = errors.New("enough")

@@ -26,9 +26,6 @@ func TestReportCommand(t *testing.T) {
 	if code, _, errOut := demandd(t, "report", "--config", cfg, "--date", "24/11/2026"); code != exitUsage || !strings.Contains(errOut, "YYYY-MM-DD") {
 		t.Errorf("bad date: %d %q", code, errOut)
 	}
-	if code, _, errOut := demandd(t, "report", "--config", cfg, "--send"); code != exitUsage || !strings.Contains(errOut, "--send") {
-		t.Errorf("--send: %d %q", code, errOut)
-	}
 
 	env := testenv.New(t, url, nil)
 	recv := time.Date(2026, 11, 24, 10, 0, 0, 0, testenv.Shanghai)
@@ -46,6 +43,9 @@ func TestReportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
+	if code, _, errOut := demandd(t, "report", "--config", cfg, "--send"); code != exitUsage || !strings.Contains(errOut, "[report.mail]") {
+		t.Errorf("--send without mail settings: %d %q", code, errOut)
+	}
 	code, out, errOut := demandd(t, "report", "--config", cfg, "--date", "2026-11-24")
 	if code != exitOK || !strings.Contains(out, "1 new, 1 open, 1 at risk") {
 		t.Fatalf("report: %d %q %q", code, out, errOut)
