@@ -61,7 +61,7 @@ func seed(t *testing.T, st *store.Store) seeded {
 	rec := func(ch demand.Channel, title string, at time.Time) *demand.Record {
 		return &demand.Record{Description: demand.Description{Title: title, Text: title},
 			Source: demand.Source{Channel: ch, Name: hostile[0], Origin: demand.OriginRaised, ReceivedAt: at},
-			Type: demand.TypeFeature, Urgency: demand.UrgencyMedium, Importance: demand.ImportanceHigh, Priority: demand.P2}
+			Type:   demand.TypeFeature, Urgency: demand.UrgencyMedium, Importance: demand.ImportanceHigh, Priority: demand.P2}
 	}
 	raw := func(ch demand.Channel, key, source string, body []byte, status store.RawStatus, at time.Time) store.RawItem {
 		return store.RawItem{Channel: string(ch), Source: source, ExternalKey: key, SHA256: digest(body), ContentType: "x",
