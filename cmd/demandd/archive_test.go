@@ -22,7 +22,9 @@ func TestArchiveCommand(t *testing.T) {
 			}
 			file := filepath.Join(dir, "../../etc/passwd 问卷.xlsx")
 			file = filepath.Join(dir, filepath.Base(file))
-			row := func(n int) []string { return []string{"2026/11/23 10:00:00", "张伟", "报表导出太慢，第" + string(rune('0'+n%10)) + "次"} }
+			row := func(n int) []string {
+				return []string{"2026/11/23 10:00:00", "张伟", "报表导出太慢，第" + string(rune('0'+n%10)) + "次"}
+			}
 			if err := fixture.WriteXLSX(file, []string{"提交答卷时间", "1、您的姓名：", "3、问题描述"}, 4, row); err != nil {
 				t.Fatal(err)
 			}
