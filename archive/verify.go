@@ -175,7 +175,7 @@ func Verify(ctx context.Context, path string) (*Report, error) {
 	if len(m.Items) != m.Raw.Total {
 		r.add(ManifestName, "原始条目数不符：合计 %d，列出 %d", "raw item count differs: total %d, %d listed", m.Raw.Total, len(m.Items))
 	}
-	compare := func(what string, want, got map[string]int) {
+	compare := func(zh, en string, want, got map[string]int) {
 		keys := map[string]bool{}
 		for k := range want {
 			keys[k] = true
@@ -190,13 +190,13 @@ func Verify(ctx context.Context, path string) (*Report, error) {
 		sort.Strings(ks)
 		for _, k := range ks {
 			if want[k] != got[k] {
-				r.add(rawDir+k, "%s %s 的数目不符：清单 %d，实际 %d", "%s %s: manifest counts %d, found %d", what, k, want[k], got[k])
+				r.add(rawDir+k, zh+" %s 的数目不符：清单 %d，实际 %d", en+" %s: manifest counts %d, found %d", k, want[k], got[k])
 			}
 		}
 	}
-	compare("raw entries", m.Raw.Entries, rawFiles)
-	compare("raw items of channel", m.Raw.Channels, channels)
-	compare("raw items of status", m.Raw.Statuses, statuses)
+	compare("原始文件", "raw entries", m.Raw.Entries, rawFiles)
+	compare("渠道", "raw items of channel", m.Raw.Channels, channels)
+	compare("状态", "raw items of status", m.Raw.Statuses, statuses)
 	return r, nil
 }
 
