@@ -111,6 +111,9 @@ func BenchmarkArchive50k(b *testing.B) {
 		reportMB(b, mb, took, rss, out)
 		vt, vrss := measure(b, exec.Command(bin, "archive", "verify", out))
 		b.Logf("verify: %.1f s (%.0f MB/s), peak RSS %.0f MB", vt.Seconds(), mb/vt.Seconds(), vrss)
+		if out, err := exec.Command(bin, "archive", "verify", out).Output(); err != nil || !strings.Contains(string(out), fmt.Sprintf(" %d raw items", n)) {
+			b.Fatalf("the bundle does not hold the %d items: %v %s", n, err, out)
+		}
 	})
 }
 
