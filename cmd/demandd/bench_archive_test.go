@@ -79,7 +79,7 @@ func BenchmarkArchive50k(b *testing.B) {
 		sum := sha256.Sum256(body)
 		batch = append(batch, store.Entry{Raw: store.RawItem{Channel: "email", Source: "bench", ExternalKey: fmt.Sprintf("<%d@bench>", i),
 			SHA256: hex.EncodeToString(sum[:]), ContentType: "message/rfc822", Body: body, Origin: "raised", Status: store.RawOK,
-			ReceivedAt: start.Add(time.Duration(i) * 30 * 24 * time.Hour / time.Duration(n))}})
+			ReceivedAt: start.Add(time.Duration(i) * (30 * 24 * time.Hour / time.Duration(n)))}}) // divided first: i × 30 days overflows
 		if err := os.WriteFile(filepath.Join(files, fmt.Sprintf("raw_%d.eml", i)), body, 0o644); err != nil {
 			b.Fatal(err)
 		}
