@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
@@ -222,13 +223,24 @@ func (s *Store) RawItems(ctx context.Context, status RawStatus, limit int) ([]Ra
 
 // RawItem returns one raw item with its body.
 func (s *Store) RawItem(ctx context.Context, id int64) (*RawItem, error) {
-	var it RawItem
-	err := s.db.GetContext(ctx, &it, s.db.Rebind(`SELECT `+rawListColumns+`, body, body_codec FROM raw_items WHERE id = ?`), id)
+	var row struct {
+		RawItem
+		ArchivedIn string       `db:"archived_in"`
+		PurgedAt   sql.NullTime `db:"purged_at"`
+	}
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT `+rawListColumns+`, body, body_codec, archived_in, purged_at
+		FROM raw_items WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, err)
+	}
+	it := row.RawItem
+	if row.PurgedAt.Valid {
+		// Empty bytes would read as an empty email: say where they are.
+		pe := &PurgedError{ID: id, Bundle: row.ArchivedIn, SHA256: it.SHA256}
+		return nil, fmt.Errorf("store: %w", i18n.Wrap(pe, pe.text()))
 	}
 	if it.Body, err = decodeBody(it.Body, it.BodyCodec); err != nil {
 		return nil, fmt.Errorf("store: raw item %d: %w", id, err)
