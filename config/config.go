@@ -21,6 +21,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/demandd/demandd/api"
+	"github.com/demandd/demandd/archive"
 	"github.com/demandd/demandd/config/setting"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
@@ -67,6 +68,9 @@ type Config struct {
 	// present; SMTP is the server its mail goes through.
 	Report report.Config     `toml:"report"`
 	SMTP   report.SMTPConfig `toml:"smtp"`
+	// Archive makes monthly archive bundles in serve, and purges raw bytes
+	// that a verified bundle holds, when the block asks for it.
+	Archive archive.Config `toml:"archive"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -357,6 +361,7 @@ func (c *Config) resolve(dir string) {
 	}
 	c.Report.Resolve(abs)
 	c.SMTP.Resolve(abs)
+	c.Archive.Resolve(abs)
 }
 
 // Default is the configuration used when a file leaves everything out.
@@ -437,6 +442,7 @@ func (c *Config) SetDefaults() {
 	if c.has("smtp") {
 		c.SMTP.SetDefaults()
 	}
+	c.Archive.SetDefaults() // only a directory; nothing runs unless monthly = true
 }
 
 // has reports whether the file has the table key or a key inside it.
@@ -600,6 +606,9 @@ func (c *Config) validate() []lineError {
 	} else if c.has("report") && c.Report.Mail.Enabled {
 		bad("report.mail.enabled", "邮寄日报需要 [smtp] 配置块（host、port、tls、username、password_file …）",
 			"mailing the report needs an [smtp] block (host, port, tls, username, password_file …)")
+	}
+	for _, p := range c.Archive.Validate() {
+		badText("archive."+p.Key, p.Text)
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {

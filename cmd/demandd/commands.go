@@ -19,6 +19,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/demandd/demandd/api"
+	"github.com/demandd/demandd/archive"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/deploy"
 	"github.com/demandd/demandd/export"
@@ -90,6 +91,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	archDone := a.startMonthlyArchive(ctx)
 	if len(sources) == 0 {
 		a.log.Warn("no sources configured: add a [[folder]], [[email]] or [[webhook.source]] block to the config; serving nothing")
 	}
@@ -114,6 +116,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	a.engine.Run(ctx, sources)
 	<-schedDone
+	<-archDone
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	a.log.Info("demandd stopped: intake stopped, in-flight batches committed")
 	return nil
@@ -719,4 +722,36 @@ func (a *app) startReports(ctx context.Context) (<-chan struct{}, error) {
 		}
 	}()
 	return done, nil
+}
+
+// startMonthlyArchive makes the previous month's archive bundle once a
+// month when [archive] monthly = true: it looks at start and then every
+// hour (all but one look a month only read a row). The channel closes when
+// it has stopped.
+func (a *app) startMonthlyArchive(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if !a.cfg.Archive.Monthly {
+		close(done)
+		return done
+	}
+	r := &archive.Runner{Store: a.store, Config: a.cfg.Archive, Location: a.cfg.Location(), Generator: "demandd " + buildVersion(),
+		Locale: a.lang(), FileMode: a.cfg.FileMode.Perm(), Logger: a.log}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if made, err := r.MaybeMonthly(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				a.log.Error("monthly archive bundle failed; trying again in an hour", "err", err)
+			} else if made {
+				a.log.Info("monthly archive bundle made")
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return done
 }
