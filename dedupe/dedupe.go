@@ -86,6 +86,8 @@ func stem(w string) string {
 	switch {
 	case n > 4 && strings.HasSuffix(w, "ies"):
 		return w[:n-3] + "y"
+	case n > 5 && strings.HasSuffix(w, "uses"): // statuses, buses
+		return w[:n-2]
 	case n > 4 && (strings.HasSuffix(w, "sses") || strings.HasSuffix(w, "xes") || strings.HasSuffix(w, "ches") ||
 		strings.HasSuffix(w, "shes") || strings.HasSuffix(w, "zes")):
 		return w[:n-2]

@@ -104,3 +104,12 @@ func TestDevPairs(t *testing.T) {
 		t.Errorf("precision %.3f, recall %.3f; want at least %.2f and %.2f", p, r, wantPrecision, wantRecall)
 	}
 }
+
+// TestDevPairsBanded is the rule that also requires the SimHash distance
+// a band index reaches; logged for comparison, it fails only on precision.
+func TestDevPairsBanded(t *testing.T) {
+	p, _ := evaluate(t, readPairs(t, "testdata/dev_pairs.jsonl"), Thresholds{MaxDistance: DefaultMaxDistance})
+	if p < wantPrecision {
+		t.Errorf("precision %.3f; want at least %.2f", p, wantPrecision)
+	}
+}
