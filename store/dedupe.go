@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -468,6 +470,307 @@ func (s *Store) heads(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]
 		}
 		for _, c := range cs {
 			out[c.ID] = c
+		}
+	}
+	return out, nil
+}
+
+// Errors of Link and Unlink.
+var (
+	ErrSelfLink        = errors.New("a demand cannot be its own duplicate")
+	ErrLinkToDuplicate = errors.New("the canonical demand is itself a duplicate")
+	ErrNotDuplicate    = errors.New("the demand is not a duplicate")
+	ErrAlreadyLinked   = errors.New("the demand is already a duplicate")
+)
+
+// dedupeRow is what linking reads of a stored demand.
+type dedupeRow struct {
+	ID          int64         `db:"id"`
+	Code        string        `db:"code"`
+	Name        string        `db:"customer_name"`
+	Contact     string        `db:"contact_name"`
+	Email       string        `db:"contact_email"`
+	Phone       string        `db:"contact_phone"`
+	Title       string        `db:"title"`
+	Body        string        `db:"body"`
+	Urgency     string        `db:"urgency"`
+	ReceivedAt  time.Time     `db:"received_at"`
+	Occurrences int           `db:"occurrences"`
+	DuplicateOf sql.NullInt64 `db:"duplicate_of"`
+}
+
+const dedupeRowColumns = `id, code, customer_name, contact_name, contact_email, contact_phone, title, body, urgency,
+	received_at, occurrences, duplicate_of`
+
+func (r *dedupeRow) record() *demand.Record {
+	return &demand.Record{ID: r.ID, Code: r.Code, Urgency: demand.Urgency(r.Urgency), Occurrences: r.Occurrences,
+		Customer:    demand.Customer{Name: r.Name, Contact: r.Contact, Email: r.Email, Phone: r.Phone},
+		Description: demand.Description{Title: r.Title, Text: r.Body}, Source: demand.Source{ReceivedAt: r.ReceivedAt}}
+}
+
+func (s *Store) dedupeRow(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*dedupeRow, error) {
+	var r dedupeRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+dedupeRowColumns+` FROM demands WHERE `+where+` = ?`), arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: demand %v: %w", arg, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: demand %v: %w", arg, err)
+	}
+	return &r, nil
+}
+
+func defaultConfig(cfg *dedupe.Config) *dedupe.Config {
+	if cfg != nil {
+		return cfg
+	}
+	c := &dedupe.Config{}
+	c.SetDefaults()
+	return c
+}
+
+// link makes dup a duplicate of canon inside tx: dup's own duplicates move
+// with it, canon counts them all and takes dup's urgency when higher, and
+// both histories keep why.
+func (s *Store) link(ctx context.Context, tx *sqlx.Tx, dup, canon *dedupeRow, why LinkReason, now time.Time) error {
+	why.Action, why.Canonical, why.Duplicate = "link", canon.Code, dup.Code
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE demands SET duplicate_of = ? WHERE duplicate_of = ?`, []any{canon.ID, dup.ID}},
+		{`UPDATE demands SET duplicate_of = ?, updated_at = ? WHERE id = ?`, []any{canon.ID, now, dup.ID}},
+		{`UPDATE demands SET occurrences = occurrences + ?, last_activity_at = ?, updated_at = ? WHERE id = ?`, []any{max(dup.Occurrences, 1), now, now, canon.ID}},
+		{`DELETE FROM demand_simhash WHERE demand_id = ?`, []any{dup.ID}},
+	} {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(q.sql), q.args...); err != nil {
+			return fmt.Errorf("store: link %s to %s: %w", dup.Code, canon.Code, err)
+		}
+	}
+	for _, id := range []int64{dup.ID, canon.ID} {
+		if err := s.addHistory(ctx, tx, id, now, why); err != nil {
+			return err
+		}
+	}
+	if urgencyRank(demand.Urgency(dup.Urgency)) > urgencyRank(demand.Urgency(canon.Urgency)) {
+		if err := s.raiseUrgency(ctx, tx, canon.ID, canon.Code, demand.Urgency(canon.Urgency), &demand.Record{Code: dup.Code, Urgency: demand.Urgency(dup.Urgency)}, now); err != nil {
+			return err
+		}
+		canon.Urgency = dup.Urgency
+	}
+	canon.Occurrences += max(dup.Occurrences, 1)
+	return nil
+}
+
+// Link makes the demand code a duplicate of canonical by hand. A demand
+// cannot be linked to itself nor to a duplicate (link to its canonical
+// instead), and a duplicate must be unlinked before it is linked again.
+func (s *Store) Link(ctx context.Context, code, canonical string) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: link %s: %w", code, err)
+	}
+	defer tx.Rollback()
+	dup, err := s.dedupeRow(ctx, tx, "code", code)
+	if err != nil {
+		return err
+	}
+	canon, err := s.dedupeRow(ctx, tx, "code", canonical)
+	if err != nil {
+		return err
+	}
+	switch {
+	case dup.ID == canon.ID:
+		return fmt.Errorf("store: link %s: %w", code, ErrSelfLink)
+	case canon.DuplicateOf.Valid:
+		c, err := s.dedupeRow(ctx, tx, "id", canon.DuplicateOf.Int64)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("store: link %s to %s: %w (link to %s)", code, canonical, ErrLinkToDuplicate, c.Code)
+	case dup.DuplicateOf.Valid:
+		return fmt.Errorf("store: link %s: %w", code, ErrAlreadyLinked)
+	}
+	if err := s.link(ctx, tx, dup, canon, LinkReason{Match: "manual"}, time.Now().UTC()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: link %s: commit: %w", code, err)
+	}
+	return nil
+}
+
+// Unlink makes a duplicate canonical again: its canonical counts one
+// occurrence less, both histories keep it, and the demand becomes a
+// candidate for near-duplicates under cfg (nil: the defaults).
+func (s *Store) Unlink(ctx context.Context, code string, cfg *dedupe.Config) error {
+	cfg = defaultConfig(cfg)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: unlink %s: %w", code, err)
+	}
+	defer tx.Rollback()
+	dup, err := s.dedupeRow(ctx, tx, "code", code)
+	if err != nil {
+		return err
+	}
+	if !dup.DuplicateOf.Valid {
+		return fmt.Errorf("store: unlink %s: %w", code, ErrNotDuplicate)
+	}
+	canon, err := s.dedupeRow(ctx, tx, "id", dup.DuplicateOf.Int64)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE demands SET duplicate_of = NULL, updated_at = ? WHERE id = ?`), now, dup.ID); err != nil {
+		return fmt.Errorf("store: unlink %s: %w", code, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE demands SET occurrences = occurrences - 1, updated_at = ? WHERE id = ? AND occurrences > 1`), now, canon.ID); err != nil {
+		return fmt.Errorf("store: unlink %s: %w", code, err)
+	}
+	why := LinkReason{Action: "unlink", Canonical: canon.Code, Duplicate: dup.Code, Match: "manual"}
+	for _, id := range []int64{dup.ID, canon.ID} {
+		if err := s.addHistory(ctx, tx, id, now, why); err != nil {
+			return err
+		}
+	}
+	if n := newNearRec(dup.record(), cfg); n.long {
+		if err := s.insertSimhash(ctx, tx, [][]any{simhashValues(dup.ID, n)}); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: unlink %s: commit: %w", code, err)
+	}
+	return nil
+}
+
+// Explanation is why a demand is a duplicate, or canonical.
+type Explanation struct {
+	Record    *demand.Record
+	Canonical *demand.Record // nil when the demand is canonical
+	// Duplicates are, for a canonical demand, its duplicates' codes.
+	Duplicates []string
+	// Cleaned texts compared, their SimHash distance and similarity.
+	Cleaned, CanonicalCleaned string
+	Distance                  int
+	Similarity                float64
+	// History is the demand's dedupe history, oldest first.
+	History []LinkReason
+}
+
+// Explain says why the demand code is linked, or canonical.
+func (s *Store) Explain(ctx context.Context, code string) (*Explanation, error) {
+	r, err := s.Demand(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	e := &Explanation{Record: r, Cleaned: dedupe.Clean(r.Description.Title, r.Description.Text)}
+	hist, err := s.History(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hist {
+		if h.Kind != "dedupe" {
+			continue
+		}
+		var why LinkReason
+		if err := json.Unmarshal(h.Detail, &why); err != nil {
+			return nil, fmt.Errorf("store: explain %s: %w", code, err)
+		}
+		e.History = append(e.History, why)
+	}
+	if r.DuplicateOf != 0 {
+		var c string
+		if err := s.db.GetContext(ctx, &c, s.db.Rebind(`SELECT code FROM demands WHERE id = ?`), r.DuplicateOf); err != nil {
+			return nil, fmt.Errorf("store: explain %s: %w", code, err)
+		}
+		if e.Canonical, err = s.Demand(ctx, c); err != nil {
+			return nil, err
+		}
+		e.CanonicalCleaned = dedupe.Clean(e.Canonical.Description.Title, e.Canonical.Description.Text)
+		e.Distance = dedupe.Distance(dedupe.SimHash(e.Cleaned), dedupe.SimHash(e.CanonicalCleaned))
+		e.Similarity = dedupe.Similarity(e.Cleaned, e.CanonicalCleaned)
+		return e, nil
+	}
+	if err := s.db.SelectContext(ctx, &e.Duplicates, s.db.Rebind(`SELECT code FROM demands WHERE duplicate_of = ? ORDER BY id`), r.ID); err != nil {
+		return nil, fmt.Errorf("store: explain %s: %w", code, err)
+	}
+	return e, nil
+}
+
+// ReplayDedupe re-runs near-duplicate linking over the canonical demands
+// received since (zero: all), oldest first, each against earlier canonical
+// demands: it fills demand_simhash for demands stored before it existed
+// and returns the links it made. Without apply the transaction is rolled
+// back, so the dry run sees exactly what an apply would do.
+func (s *Store) ReplayDedupe(ctx context.Context, cfg *dedupe.Config, since time.Time, apply bool) ([]LinkReason, error) {
+	cfg = defaultConfig(cfg)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: replay dedupe: %w", err)
+	}
+	defer tx.Rollback()
+	var rows []dedupeRow
+	if err := tx.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+dedupeRowColumns+` FROM demands
+		WHERE duplicate_of IS NULL AND received_at >= ? ORDER BY received_at, id`), since.UTC()); err != nil {
+		return nil, fmt.Errorf("store: replay dedupe: %w", err)
+	}
+	near := make([]nearRec, len(rows))
+	var fill [][]any
+	for i := range rows {
+		near[i] = newNearRec(rows[i].record(), cfg)
+		if near[i].long {
+			fill = append(fill, simhashValues(rows[i].ID, near[i]))
+		}
+	}
+	if err := s.insertSimhash(ctx, tx, fill); err != nil {
+		return nil, err
+	}
+	stmt, err := tx.PreparexContext(ctx, s.candidatesQuery(!cfg.CrossCustomer))
+	if err != nil {
+		return nil, fmt.Errorf("store: replay dedupe: %w", err)
+	}
+	defer stmt.Close()
+	byID := map[int64]*dedupeRow{}
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	now := time.Now().UTC()
+	var out []LinkReason
+	for i := range rows {
+		r, n := &rows[i], near[i]
+		if !n.long {
+			continue
+		}
+		// Only earlier demands are canonical for a later one.
+		later := func(id int64) bool {
+			c, ok := byID[id]
+			return id == r.ID || (ok && (c.ReceivedAt.After(r.ReceivedAt) || (c.ReceivedAt.Equal(r.ReceivedAt) && c.ID > r.ID)))
+		}
+		best, err := s.findCanonical(ctx, stmt, n, cfg, later)
+		if err != nil {
+			return nil, err
+		}
+		if best == nil {
+			continue
+		}
+		canon := byID[best.ID]
+		if canon == nil {
+			if canon, err = s.dedupeRow(ctx, tx, "id", best.ID); err != nil {
+				return nil, err
+			}
+		}
+		why := LinkReason{Match: "replay", Distance: best.distance, Similarity: best.similarity}
+		if err := s.link(ctx, tx, r, canon, why, now); err != nil {
+			return nil, err
+		}
+		why.Action, why.Canonical, why.Duplicate = "link", canon.Code, r.Code
+		out = append(out, why)
+	}
+	if apply {
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("store: replay dedupe: commit: %w", err)
 		}
 	}
 	return out, nil
