@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/demandd/demandd/classify"
+	"github.com/demandd/demandd/dedupe"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/internal/i18n"
@@ -28,8 +29,10 @@ type Normalizer interface {
 // Options configure the engine.
 type Options struct {
 	CodePrefix string
-	Location   *time.Location
-	Logger     *slog.Logger
+	// Dedupe links near-duplicates when on; nil links by fingerprint only.
+	Dedupe   *dedupe.Config
+	Location *time.Location
+	Logger   *slog.Logger
 	// DrainTimeout bounds a commit that is under way at shutdown.
 	DrainTimeout time.Duration
 	// RestartDelay is the pause before a failed source runs again.
@@ -105,7 +108,7 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	// the source then acknowledges it, or never learns of it and re-reads.
 	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
 	defer cancel()
-	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location})
+	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe})
 	if err != nil {
 		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
 	}
@@ -328,7 +331,7 @@ func (e *Engine) Reprocess(ctx context.Context, ids []int64) (ReprocessResult, e
 			}
 			continue
 		}
-		code, err := e.store.Resolve(ctx, id, rec, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location})
+		code, err := e.store.Resolve(ctx, id, rec, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe})
 		if err != nil {
 			return res, err
 		}

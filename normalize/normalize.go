@@ -15,8 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
+	"github.com/demandd/demandd/dedupe"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/internal/i18n"
@@ -97,8 +96,9 @@ func (n *Normalizer) Normalize(ctx context.Context, item ingest.Item) (*demand.R
 func (n *Normalizer) Questionnaire() *Questionnaire { return n.questionnaire }
 
 // Fingerprint identifies the same customer asking the same thing: a hash of
-// the customer's identity and the description with case, width, spaces and
-// punctuation folded. Without a customer identity it is empty: two
+// the customer's identity and the description as dedupe.Clean leaves it, so
+// that the exact match and the near-duplicate match compare one text.
+// Without a customer identity it is empty: two
 // anonymous "无" answers are not one demand.
 func Fingerprint(r *demand.Record) string {
 	c := r.Customer
@@ -106,25 +106,12 @@ func Fingerprint(r *demand.Record) string {
 	if who == "" && (c.Name != "" || c.Contact != "") {
 		who = strings.ToLower(c.Name + "|" + c.Contact)
 	}
-	text := foldText(r.Description.Title + " " + r.Description.Text)
+	text := dedupe.Clean(r.Description.Title, r.Description.Text)
 	if who == "" || utf8.RuneCountInString(text) < 4 {
 		return ""
 	}
 	h := sha256.Sum256([]byte(who + "\x00" + text))
 	return hex.EncodeToString(h[:16])
-}
-
-// foldText keeps letters and digits only, NFKC-folded and lower-cased.
-func foldText(s string) string {
-	s = norm.NFKC.String(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
 }
 
 // Language guesses zh, en or mixed from the letters of s.

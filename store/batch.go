@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/demandd/demandd/dedupe"
 	"github.com/demandd/demandd/demand"
 )
 
@@ -111,6 +112,9 @@ type BatchOptions struct {
 	CodePrefix string         // default "DEM"
 	Location   *time.Location // month of the code; default UTC
 	Now        time.Time      // default time.Now()
+	// Dedupe, when on, links near-duplicates too (see linkNear) and keeps
+	// every link's reason in the history; nil links by fingerprint only.
+	Dedupe *dedupe.Config
 }
 
 func (o BatchOptions) withDefaults() BatchOptions {
@@ -232,9 +236,26 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 			r.Occurrences = 1
 		}
 	}
+	var near []nearRec
+	cfg := opts.Dedupe
+	if cfg.On() {
+		near = make([]nearRec, len(recs))
+		for j, r := range recs {
+			near[j] = newNearRec(r, cfg)
+		}
+		if err := s.lockBands(ctx, tx, near); err != nil {
+			return nil, links{}, err
+		}
+	}
 	link, err := s.linkDuplicates(ctx, tx, recs, now)
 	if err != nil {
 		return nil, links{}, err
+	}
+	var hist []historyByCode
+	if cfg.On() {
+		if hist, err = s.linkNear(ctx, tx, near, &link, cfg, now); err != nil {
+			return nil, links{}, err
+		}
 	}
 	if err := s.insertDemands(ctx, tx, recs); err != nil {
 		return nil, links{}, err
@@ -242,6 +263,11 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 	for _, l := range link.inBatch {
 		if _, err := tx.ExecContext(ctx, s.q.linkByCode, l[1], l[0]); err != nil {
 			return nil, links{}, fmt.Errorf("store: link duplicate %s: %w", l[0], err)
+		}
+	}
+	if cfg.On() {
+		if err := s.afterInsert(ctx, tx, near, link, hist, now); err != nil {
+			return nil, links{}, err
 		}
 	}
 	return codes, link, nil

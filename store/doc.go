@@ -15,6 +15,19 @@
 // canonical record is stored too, linked to it through duplicate_of, and
 // raises the canonical record's occurrence count.
 //
+// Near-duplicates (BatchOptions.Dedupe): a record the fingerprint left
+// canonical is looked up in demand_simhash — canonical demands' SimHash in
+// four 16-bit bands, each indexed with customer key and receive time, so a
+// lookup reads four small index ranges whatever the table's size — and
+// linked to the closest canonical demand within the window whose shingle
+// similarity passes too; the reason goes to the history (kind "dedupe"),
+// and the canonical takes the group's highest urgency. Concurrency: on
+// PostgreSQL each batch takes pg_advisory_xact_lock on every band value of
+// its records, sorted so that two batches cannot wait on each other
+// crosswise, before any lookup: two near-duplicates share a band value, so
+// the second batch waits until the first commits and then, under READ
+// COMMITTED, sees its row. SQLite needs nothing: it has one writer at a time.
+//
 // Codes are prefix + yyyymm + sequence, taken from code_sequences inside the
 // same transaction, so a rolled-back batch takes no numbers and two
 // concurrent batches never share one.

@@ -50,6 +50,9 @@ var commands = []command{
 	{"quarantine list", "[--json]", "列出隔离的条目和失败的文件及原因", "list quarantined items and failed files with their reasons"},
 	{"reprocess", "ID…|F-ID…|--all", "用当前配置重新处理隔离的条目；失败的文件放回原文件夹", "retry quarantined items with the current config; put failed files back in their folder"},
 	{"classify", "--explain --text \"…\" | --file F [--row N] | --replay [--apply]", "说明分类结果及依据，或用当前规则重跑已存需求", "show how a text or file is classified and why, or re-run the rules over stored demands"},
+	{"dedupe", "--explain CODE | --replay [--since D] [--apply]", "重复需求：说明为何链接（指纹或 SimHash 距离与相似度），或用当前设置重跑链接", "duplicates: explain why a demand is linked (fingerprint, or SimHash distance and similarity), or re-run linking over stored demands"},
+	{"link", "CODE CANONICAL", "手动把需求链接为另一条需求的重复（记入双方历史）", "link a demand as a duplicate of another by hand (kept in both histories)"},
+	{"unlink", "CODE", "取消重复链接：主需求出现次数减一（记入双方历史）", "undo a duplicate link: the canonical counts one occurrence less (kept in both histories)"},
 	{"rules", "example | check FILE | evaluate | suggest", "关键词规则：打印内置规则、检查规则文件、评估准确率、建议关键词", "keyword rules: print the built-in rules, check a rules file, measure their accuracy, suggest keywords"},
 	{"rules example", "[--taxonomy five|three]", "打印内置关键词规则（可编辑）", "print the built-in keyword rules as an editable file"},
 	{"rules check", "FILE", "检查规则文件", "validate a rules file"},
@@ -144,6 +147,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"config":     c.config,
 		"rules":      c.rules,
 		"classify":   c.classifyCmd,
+		"dedupe":     c.dedupeCmd,
+		"link":       c.linkCmd,
+		"unlink":     c.unlinkCmd,
 		"version":    c.version,
 	}
 	name := args[0]

@@ -1,0 +1,777 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/demandd/demandd/dedupe"
+	"github.com/demandd/demandd/demand"
+)
+
+// CustomerKey is whose demand a record is, for near-duplicate linking: the
+// lower-cased email address, else the phone number, else the organisation
+// and contact names; "" for an anonymous record, which is never linked as
+// a near-duplicate unless cross_customer is set. It is the identity the
+// exact fingerprint uses, so that both matches agree on "same customer".
+func CustomerKey(r *demand.Record) string {
+	c := r.Customer
+	if k := strings.ToLower(strings.TrimSpace(c.Email)); k != "" {
+		return k
+	}
+	if k := strings.TrimSpace(c.Phone); k != "" {
+		return k
+	}
+	if c.Name != "" || c.Contact != "" {
+		return strings.ToLower(c.Name + "|" + c.Contact)
+	}
+	return ""
+}
+
+// LinkReason is why a demand is a duplicate, as kept in its history (kind
+// "dedupe").
+type LinkReason struct {
+	Action     string  `json:"action"`          // "link", "unlink", "urgency"
+	Canonical  string  `json:"canonical"`       // the canonical demand's code
+	Duplicate  string  `json:"duplicate"`       // the duplicate's code
+	Match      string  `json:"match,omitempty"` // "fingerprint", "simhash", "manual", "replay"
+	Distance   int     `json:"distance,omitempty"`
+	Similarity float64 `json:"similarity,omitempty"`
+	// Urgency is, for action "urgency", the canonical's old and new urgency.
+	Urgency []string `json:"urgency,omitempty"`
+}
+
+// nearRec is a record's dedupe view, computed once per save.
+type nearRec struct {
+	rec     *demand.Record
+	cleaned string
+	hash    uint64
+	key     string
+	long    bool // cleaned text long enough for near-duplicate linking
+}
+
+func newNearRec(r *demand.Record, cfg *dedupe.Config) nearRec {
+	cl := dedupe.Clean(r.Description.Title, r.Description.Text)
+	n := nearRec{rec: r, cleaned: cl, key: CustomerKey(r)}
+	if utf8.RuneCountInString(cl) >= cfg.MinLength && (n.key != "" || cfg.CrossCustomer) {
+		n.long = true
+		n.hash = dedupe.SimHash(cl)
+	}
+	return n
+}
+
+// candidate is a stored canonical demand a record may duplicate.
+type candidate struct {
+	ID         int64     `db:"demand_id"`
+	Code       string    `db:"code"`
+	Urgency    string    `db:"urgency"`
+	Hash       int64     `db:"simhash"`
+	Cleaned    string    `db:"cleaned"`
+	ReceivedAt time.Time `db:"received_at"`
+	distance   int
+	similarity float64
+}
+
+// better orders candidates: lower distance, then higher similarity, then
+// earlier received, then lower id.
+func (c *candidate) better(o *candidate) bool {
+	switch {
+	case c.distance != o.distance:
+		return c.distance < o.distance
+	case c.similarity != o.similarity:
+		return c.similarity > o.similarity
+	case !c.ReceivedAt.Equal(o.ReceivedAt):
+		return c.ReceivedAt.Before(o.ReceivedAt)
+	}
+	return c.ID < o.ID
+}
+
+func urgencyRank(u demand.Urgency) int {
+	switch u {
+	case demand.UrgencyHigh:
+		return 3
+	case demand.UrgencyMedium:
+		return 2
+	case demand.UrgencyLow:
+		return 1
+	}
+	return 0
+}
+
+// advisoryNamespace is the first key of demandd's advisory locks on bands.
+const advisoryNamespace = 0x64656475 // "dedu"
+
+// lockBands takes a transaction-scoped advisory lock per band value of the
+// records, in sorted order so that two batches never wait on each other
+// crosswise. Two near-duplicates share a band value, so their batches
+// serialise from here to commit and the second sees the first's rows.
+func (s *Store) lockBands(ctx context.Context, tx *sqlx.Tx, near []nearRec) error {
+	if s.dialect != Postgres {
+		return nil // SQLite has one writer at a time already
+	}
+	set := map[int64]bool{}
+	for _, n := range near {
+		h := n.hash
+		if !n.long {
+			h = dedupe.SimHash(n.cleaned) // exact matches of short texts race too
+		}
+		for i, b := range dedupe.Bands(h) {
+			set[int64(i)<<16|int64(b)] = true
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	keys := make([]int64, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	if _, err := tx.ExecContext(ctx, `SELECT COUNT(pg_advisory_xact_lock($1, k::int))
+		FROM (SELECT k FROM unnest($2::bigint[]) AS k ORDER BY k) AS sorted`, advisoryNamespace, pq.Array(keys)); err != nil {
+		return fmt.Errorf("store: lock dedupe bands: %w", err)
+	}
+	return nil
+}
+
+const candidateColumns = `s.demand_id, d.code, d.urgency, s.simhash, s.cleaned, s.received_at`
+
+// candidatesQuery finds stored canonical demands sharing a band with a
+// hash, one index range per band; with sameCustomer the customer key
+// narrows each range too.
+func (s *Store) candidatesQuery(sameCustomer bool) string {
+	var parts []string
+	for i := range 4 {
+		q := fmt.Sprintf(`SELECT %s FROM demand_simhash s JOIN demands d ON d.id = s.demand_id
+			WHERE s.band%d = ? AND s.received_at >= ? AND s.received_at <= ? AND d.duplicate_of IS NULL`, candidateColumns, i)
+		if sameCustomer {
+			q += ` AND s.customer_key = ?`
+		}
+		parts = append(parts, q)
+	}
+	return s.db.Rebind(strings.Join(parts, " UNION "))
+}
+
+// findCanonical returns the best stored canonical demand n near-duplicates,
+// or nil; exclude are ids not to link to (the record itself on replay,
+// demands already relinked).
+func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, cfg *dedupe.Config, exclude func(int64) bool) (*candidate, error) {
+	at := n.rec.Source.ReceivedAt.UTC()
+	lo, hi := at.Add(-cfg.Window.Duration), at.Add(cfg.Window.Duration)
+	var args []any
+	for _, b := range dedupe.Bands(n.hash) {
+		args = append(args, int(b), lo, hi)
+		if !cfg.CrossCustomer {
+			args = append(args, n.key)
+		}
+	}
+	var cands []candidate
+	if err := stmt.SelectContext(ctx, &cands, args...); err != nil {
+		return nil, fmt.Errorf("store: find near duplicates: %w", err)
+	}
+	var best *candidate
+	for i := range cands {
+		c := &cands[i]
+		if exclude != nil && exclude(c.ID) {
+			continue
+		}
+		c.distance = dedupe.Distance(n.hash, uint64(c.Hash))
+		if c.distance > cfg.MaxDistance {
+			continue
+		}
+		c.similarity = dedupe.Similarity(n.cleaned, c.Cleaned)
+		if c.similarity < cfg.MinSimilarity {
+			continue
+		}
+		if best == nil || c.better(best) {
+			best = c
+		}
+	}
+	return best, nil
+}
+
+// nearMatch checks a record against an earlier one in the same batch.
+func nearMatch(n, c *nearRec, cfg *dedupe.Config) (int, float64, bool) {
+	if !c.long || (!cfg.CrossCustomer && n.key != c.key) {
+		return 0, 0, false
+	}
+	d := n.rec.Source.ReceivedAt.Sub(c.rec.Source.ReceivedAt)
+	if d > cfg.Window.Duration || -d > cfg.Window.Duration {
+		return 0, 0, false
+	}
+	dist := dedupe.Distance(n.hash, c.hash)
+	if dist > cfg.MaxDistance {
+		return 0, 0, false
+	}
+	sim := dedupe.Similarity(n.cleaned, c.cleaned)
+	return dist, sim, sim >= cfg.MinSimilarity
+}
+
+type historyByCode struct {
+	code   string
+	reason LinkReason
+}
+
+// linkNear links records the exact pass left canonical to near-duplicate
+// canonical demands, stored or earlier in the batch, and returns the
+// history to write once the records have ids: every link's reason (exact
+// ones too) and raised urgencies.
+func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *links, cfg *dedupe.Config, now time.Time) ([]historyByCode, error) {
+	linkedInBatch := map[string]bool{}
+	canonOf := map[string]string{}
+	for _, p := range l.inBatch {
+		linkedInBatch[p[0]] = true
+		canonOf[p[0]] = p[1]
+	}
+	var hist []historyByCode
+	byCode := map[string]*nearRec{}
+	for i := range near {
+		byCode[near[i].rec.Code] = &near[i]
+	}
+	var stored []int64
+	for _, n := range near {
+		if n.rec.DuplicateOf != 0 {
+			stored = append(stored, n.rec.DuplicateOf)
+		}
+	}
+	heads, err := s.heads(ctx, tx, stored)
+	if err != nil {
+		return nil, err
+	}
+	// Exact links of this batch: their reason, and the canonical's urgency.
+	for i := range near {
+		r := near[i].rec
+		switch {
+		case r.DuplicateOf != 0:
+			c := heads[r.DuplicateOf]
+			hist = append(hist, historyByCode{r.Code, LinkReason{Action: "link", Canonical: c.Code, Duplicate: r.Code, Match: "fingerprint"}})
+			if urgencyRank(r.Urgency) > urgencyRank(demand.Urgency(c.Urgency)) {
+				if err := s.raiseUrgency(ctx, tx, c.ID, c.Code, demand.Urgency(c.Urgency), r, now); err != nil {
+					return nil, err
+				}
+				c.Urgency = string(r.Urgency)
+				heads[c.ID] = c
+			}
+		case linkedInBatch[r.Code]:
+			c := byCode[canonOf[r.Code]].rec
+			hist = append(hist, historyByCode{r.Code, LinkReason{Action: "link", Canonical: c.Code, Duplicate: r.Code, Match: "fingerprint"}})
+			hist = append(hist, raiseInBatch(c, r)...)
+		}
+	}
+	stmt, err := tx.PreparexContext(ctx, s.candidatesQuery(!cfg.CrossCustomer))
+	if err != nil {
+		return nil, fmt.Errorf("store: find near duplicates: %w", err)
+	}
+	defer stmt.Close()
+	bands := [4]map[uint16][]*nearRec{{}, {}, {}, {}} // canonical records of this batch by band
+	bump := map[int64]int{}
+	for i := range near {
+		n := &near[i]
+		r := n.rec
+		if r.DuplicateOf != 0 || linkedInBatch[r.Code] || !n.long {
+			continue
+		}
+		best, err := s.findCanonical(ctx, stmt, *n, cfg, nil)
+		if err != nil {
+			return nil, err
+		}
+		if best != nil {
+			r.DuplicateOf = best.ID
+			bump[best.ID]++
+			l.linked++
+			hist = append(hist, historyByCode{r.Code, LinkReason{Action: "link", Canonical: best.Code, Duplicate: r.Code,
+				Match: "simhash", Distance: best.distance, Similarity: best.similarity}})
+			if urgencyRank(r.Urgency) > urgencyRank(demand.Urgency(best.Urgency)) {
+				if err := s.raiseUrgency(ctx, tx, best.ID, best.Code, demand.Urgency(best.Urgency), r, now); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		// An earlier canonical record of this batch, found by its bands.
+		var inBatch *nearRec
+		var dist int
+		var sim float64
+		seen := map[*nearRec]bool{}
+		for b, v := range dedupe.Bands(n.hash) {
+			for _, c := range bands[b][v] {
+				if seen[c] {
+					continue
+				}
+				seen[c] = true
+				if d, sm, ok := nearMatch(n, c, cfg); ok && (inBatch == nil || d < dist) {
+					inBatch, dist, sim = c, d, sm
+				}
+			}
+		}
+		if inBatch != nil {
+			inBatch.rec.Occurrences++
+			l.inBatch = append(l.inBatch, [2]string{r.Code, inBatch.rec.Code})
+			l.linked++
+			hist = append(hist, historyByCode{r.Code, LinkReason{Action: "link", Canonical: inBatch.rec.Code, Duplicate: r.Code,
+				Match: "simhash", Distance: dist, Similarity: sim}})
+			hist = append(hist, raiseInBatch(inBatch.rec, r)...)
+			continue
+		}
+		for b, v := range dedupe.Bands(n.hash) {
+			bands[b][v] = append(bands[b][v], n)
+		}
+	}
+	for id, k := range bump {
+		if _, err := tx.ExecContext(ctx, s.q.bumpOccurrences, k, now, id); err != nil {
+			return nil, fmt.Errorf("store: count duplicate of demand %d: %w", id, err)
+		}
+	}
+	return hist, nil
+}
+
+// raiseInBatch gives a canonical record of the batch its duplicate's
+// urgency when that is higher: a group is as urgent as its most urgent ask.
+func raiseInBatch(c, dup *demand.Record) []historyByCode {
+	if urgencyRank(dup.Urgency) <= urgencyRank(c.Urgency) {
+		return nil
+	}
+	old := c.Urgency
+	c.Urgency = dup.Urgency
+	return []historyByCode{{c.Code, LinkReason{Action: "urgency", Canonical: c.Code, Duplicate: dup.Code,
+		Urgency: []string{string(old), string(dup.Urgency)}}}}
+}
+
+// raiseUrgency raises a stored canonical demand's urgency to its new
+// duplicate's, recomputing nothing else; the history says why.
+func (s *Store) raiseUrgency(ctx context.Context, tx *sqlx.Tx, id int64, code string, old demand.Urgency, dup *demand.Record, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE demands SET urgency = ?, updated_at = ? WHERE id = ?`),
+		string(dup.Urgency), now, id); err != nil {
+		return fmt.Errorf("store: raise urgency of %s: %w", code, err)
+	}
+	return s.addHistory(ctx, tx, id, now, LinkReason{Action: "urgency", Canonical: code, Duplicate: dup.Code,
+		Urgency: []string{string(old), string(dup.Urgency)}})
+}
+
+func (s *Store) addHistory(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, why LinkReason) error {
+	b, err := json.Marshal(why)
+	if err != nil {
+		return fmt.Errorf("store: dedupe history: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO demand_history (demand_id, at, kind, detail) VALUES (?, ?, 'dedupe', ?)`),
+		id, now, clean(string(b))); err != nil {
+		return fmt.Errorf("store: dedupe history of demand %d: %w", id, err)
+	}
+	return nil
+}
+
+// afterInsert writes, once the batch's demands have ids, the dedupe
+// history and the simhash rows of the batch's canonical records.
+func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l links, hist []historyByCode, now time.Time) error {
+	ids, err := s.idsByCode(ctx, tx, near)
+	if err != nil {
+		return err
+	}
+	for _, h := range hist {
+		if err := s.addHistory(ctx, tx, ids[h.code], now, h.reason); err != nil {
+			return err
+		}
+	}
+	dup := map[string]bool{}
+	for _, p := range l.inBatch {
+		dup[p[0]] = true
+	}
+	var rows [][]any
+	for _, n := range near {
+		if !n.long || n.rec.DuplicateOf != 0 || dup[n.rec.Code] || ids[n.rec.Code] == 0 {
+			continue
+		}
+		rows = append(rows, simhashValues(ids[n.rec.Code], n))
+	}
+	return s.insertSimhash(ctx, tx, rows)
+}
+
+var simhashColumns = []string{"demand_id", "customer_key", "received_at", "simhash", "band0", "band1", "band2", "band3", "cleaned"}
+
+func simhashValues(id int64, n nearRec) []any {
+	b := dedupe.Bands(n.hash)
+	return []any{id, n.key, n.rec.Source.ReceivedAt.UTC(), int64(n.hash), int(b[0]), int(b[1]), int(b[2]), int(b[3]), clean(n.cleaned)}
+}
+
+func (s *Store) insertSimhash(ctx context.Context, tx *sqlx.Tx, rows [][]any) error {
+	for start := 0; start < len(rows); start += 500 {
+		chunk := rows[start:min(start+500, len(rows))]
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(simhashColumns)), ", ") + ")"
+		q := "INSERT INTO demand_simhash (" + strings.Join(simhashColumns, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") + " ON CONFLICT (demand_id) DO NOTHING"
+		var args []any
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("store: insert simhash rows: %w", err)
+		}
+	}
+	return nil
+}
+
+// idsByCode maps the batch's codes to their new ids: COPY returns none.
+func (s *Store) idsByCode(ctx context.Context, tx *sqlx.Tx, near []nearRec) (map[string]int64, error) {
+	ids := map[string]int64{}
+	var codes []string
+	for _, n := range near {
+		if n.rec.ID != 0 {
+			ids[n.rec.Code] = n.rec.ID
+		} else {
+			codes = append(codes, n.rec.Code)
+		}
+	}
+	for start := 0; start < len(codes); start += 500 {
+		q, args, err := sqlx.In(`SELECT code, id FROM demands WHERE code IN (?)`, codes[start:min(start+500, len(codes))])
+		if err != nil {
+			return nil, fmt.Errorf("store: ids of new demands: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: ids of new demands: %w", err)
+		}
+		for rows.Next() {
+			var code string
+			var id int64
+			if err := rows.Scan(&code, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: ids of new demands: %w", err)
+			}
+			ids[code] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: ids of new demands: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// heads reads stored demands' codes and urgencies.
+func (s *Store) heads(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]candidate, error) {
+	out := map[int64]candidate{}
+	for start := 0; start < len(ids); start += 500 {
+		q, args, err := sqlx.In(`SELECT id AS demand_id, code, urgency FROM demands WHERE id IN (?)`, ids[start:min(start+500, len(ids))])
+		if err != nil {
+			return nil, fmt.Errorf("store: canonical demands: %w", err)
+		}
+		var cs []candidate
+		if err := tx.SelectContext(ctx, &cs, tx.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("store: canonical demands: %w", err)
+		}
+		for _, c := range cs {
+			out[c.ID] = c
+		}
+	}
+	return out, nil
+}
+
+// Errors of Link and Unlink.
+var (
+	ErrSelfLink        = errors.New("a demand cannot be its own duplicate")
+	ErrLinkToDuplicate = errors.New("the canonical demand is itself a duplicate")
+	ErrNotDuplicate    = errors.New("the demand is not a duplicate")
+	ErrAlreadyLinked   = errors.New("the demand is already a duplicate")
+)
+
+// dedupeRow is what linking reads of a stored demand.
+type dedupeRow struct {
+	ID          int64         `db:"id"`
+	Code        string        `db:"code"`
+	Name        string        `db:"customer_name"`
+	Contact     string        `db:"contact_name"`
+	Email       string        `db:"contact_email"`
+	Phone       string        `db:"contact_phone"`
+	Title       string        `db:"title"`
+	Body        string        `db:"body"`
+	Urgency     string        `db:"urgency"`
+	ReceivedAt  time.Time     `db:"received_at"`
+	Occurrences int           `db:"occurrences"`
+	DuplicateOf sql.NullInt64 `db:"duplicate_of"`
+}
+
+const dedupeRowColumns = `id, code, customer_name, contact_name, contact_email, contact_phone, title, body, urgency,
+	received_at, occurrences, duplicate_of`
+
+func (r *dedupeRow) record() *demand.Record {
+	return &demand.Record{ID: r.ID, Code: r.Code, Urgency: demand.Urgency(r.Urgency), Occurrences: r.Occurrences,
+		Customer:    demand.Customer{Name: r.Name, Contact: r.Contact, Email: r.Email, Phone: r.Phone},
+		Description: demand.Description{Title: r.Title, Text: r.Body}, Source: demand.Source{ReceivedAt: r.ReceivedAt}}
+}
+
+func (s *Store) dedupeRow(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*dedupeRow, error) {
+	var r dedupeRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+dedupeRowColumns+` FROM demands WHERE `+where+` = ?`), arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: demand %v: %w", arg, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: demand %v: %w", arg, err)
+	}
+	return &r, nil
+}
+
+func defaultConfig(cfg *dedupe.Config) *dedupe.Config {
+	if cfg != nil {
+		return cfg
+	}
+	c := &dedupe.Config{}
+	c.SetDefaults()
+	return c
+}
+
+// link makes dup a duplicate of canon inside tx: dup's own duplicates move
+// with it, canon counts them all and takes dup's urgency when higher, and
+// both histories keep why.
+func (s *Store) link(ctx context.Context, tx *sqlx.Tx, dup, canon *dedupeRow, why LinkReason, now time.Time) error {
+	why.Action, why.Canonical, why.Duplicate = "link", canon.Code, dup.Code
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE demands SET duplicate_of = ? WHERE duplicate_of = ?`, []any{canon.ID, dup.ID}},
+		{`UPDATE demands SET duplicate_of = ?, updated_at = ? WHERE id = ?`, []any{canon.ID, now, dup.ID}},
+		{`UPDATE demands SET occurrences = occurrences + ?, last_activity_at = ?, updated_at = ? WHERE id = ?`, []any{max(dup.Occurrences, 1), now, now, canon.ID}},
+		{`DELETE FROM demand_simhash WHERE demand_id = ?`, []any{dup.ID}},
+	} {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(q.sql), q.args...); err != nil {
+			return fmt.Errorf("store: link %s to %s: %w", dup.Code, canon.Code, err)
+		}
+	}
+	for _, id := range []int64{dup.ID, canon.ID} {
+		if err := s.addHistory(ctx, tx, id, now, why); err != nil {
+			return err
+		}
+	}
+	if urgencyRank(demand.Urgency(dup.Urgency)) > urgencyRank(demand.Urgency(canon.Urgency)) {
+		if err := s.raiseUrgency(ctx, tx, canon.ID, canon.Code, demand.Urgency(canon.Urgency), &demand.Record{Code: dup.Code, Urgency: demand.Urgency(dup.Urgency)}, now); err != nil {
+			return err
+		}
+		canon.Urgency = dup.Urgency
+	}
+	canon.Occurrences += max(dup.Occurrences, 1)
+	return nil
+}
+
+// Link makes the demand code a duplicate of canonical by hand. A demand
+// cannot be linked to itself nor to a duplicate (link to its canonical
+// instead), and a duplicate must be unlinked before it is linked again.
+func (s *Store) Link(ctx context.Context, code, canonical string) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: link %s: %w", code, err)
+	}
+	defer tx.Rollback()
+	dup, err := s.dedupeRow(ctx, tx, "code", code)
+	if err != nil {
+		return err
+	}
+	canon, err := s.dedupeRow(ctx, tx, "code", canonical)
+	if err != nil {
+		return err
+	}
+	switch {
+	case dup.ID == canon.ID:
+		return fmt.Errorf("store: link %s: %w", code, ErrSelfLink)
+	case canon.DuplicateOf.Valid:
+		c, err := s.dedupeRow(ctx, tx, "id", canon.DuplicateOf.Int64)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("store: link %s to %s: %w (link to %s)", code, canonical, ErrLinkToDuplicate, c.Code)
+	case dup.DuplicateOf.Valid:
+		return fmt.Errorf("store: link %s: %w", code, ErrAlreadyLinked)
+	}
+	if err := s.link(ctx, tx, dup, canon, LinkReason{Match: "manual"}, time.Now().UTC()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: link %s: commit: %w", code, err)
+	}
+	return nil
+}
+
+// Unlink makes a duplicate canonical again: its canonical counts one
+// occurrence less, both histories keep it, and the demand becomes a
+// candidate for near-duplicates under cfg (nil: the defaults).
+func (s *Store) Unlink(ctx context.Context, code string, cfg *dedupe.Config) error {
+	cfg = defaultConfig(cfg)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: unlink %s: %w", code, err)
+	}
+	defer tx.Rollback()
+	dup, err := s.dedupeRow(ctx, tx, "code", code)
+	if err != nil {
+		return err
+	}
+	if !dup.DuplicateOf.Valid {
+		return fmt.Errorf("store: unlink %s: %w", code, ErrNotDuplicate)
+	}
+	canon, err := s.dedupeRow(ctx, tx, "id", dup.DuplicateOf.Int64)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE demands SET duplicate_of = NULL, updated_at = ? WHERE id = ?`), now, dup.ID); err != nil {
+		return fmt.Errorf("store: unlink %s: %w", code, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE demands SET occurrences = occurrences - 1, updated_at = ? WHERE id = ? AND occurrences > 1`), now, canon.ID); err != nil {
+		return fmt.Errorf("store: unlink %s: %w", code, err)
+	}
+	why := LinkReason{Action: "unlink", Canonical: canon.Code, Duplicate: dup.Code, Match: "manual"}
+	for _, id := range []int64{dup.ID, canon.ID} {
+		if err := s.addHistory(ctx, tx, id, now, why); err != nil {
+			return err
+		}
+	}
+	if n := newNearRec(dup.record(), cfg); n.long {
+		if err := s.insertSimhash(ctx, tx, [][]any{simhashValues(dup.ID, n)}); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: unlink %s: commit: %w", code, err)
+	}
+	return nil
+}
+
+// Explanation is why a demand is a duplicate, or canonical.
+type Explanation struct {
+	Record    *demand.Record
+	Canonical *demand.Record // nil when the demand is canonical
+	// Duplicates are, for a canonical demand, its duplicates' codes.
+	Duplicates []string
+	// Cleaned texts compared, their SimHash distance and similarity.
+	Cleaned, CanonicalCleaned string
+	Distance                  int
+	Similarity                float64
+	// History is the demand's dedupe history, oldest first.
+	History []LinkReason
+}
+
+// Explain says why the demand code is linked, or canonical.
+func (s *Store) Explain(ctx context.Context, code string) (*Explanation, error) {
+	r, err := s.Demand(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	e := &Explanation{Record: r, Cleaned: dedupe.Clean(r.Description.Title, r.Description.Text)}
+	hist, err := s.History(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hist {
+		if h.Kind != "dedupe" {
+			continue
+		}
+		var why LinkReason
+		if err := json.Unmarshal(h.Detail, &why); err != nil {
+			return nil, fmt.Errorf("store: explain %s: %w", code, err)
+		}
+		e.History = append(e.History, why)
+	}
+	if r.DuplicateOf != 0 {
+		var c string
+		if err := s.db.GetContext(ctx, &c, s.db.Rebind(`SELECT code FROM demands WHERE id = ?`), r.DuplicateOf); err != nil {
+			return nil, fmt.Errorf("store: explain %s: %w", code, err)
+		}
+		if e.Canonical, err = s.Demand(ctx, c); err != nil {
+			return nil, err
+		}
+		e.CanonicalCleaned = dedupe.Clean(e.Canonical.Description.Title, e.Canonical.Description.Text)
+		e.Distance = dedupe.Distance(dedupe.SimHash(e.Cleaned), dedupe.SimHash(e.CanonicalCleaned))
+		e.Similarity = dedupe.Similarity(e.Cleaned, e.CanonicalCleaned)
+		return e, nil
+	}
+	if err := s.db.SelectContext(ctx, &e.Duplicates, s.db.Rebind(`SELECT code FROM demands WHERE duplicate_of = ? ORDER BY id`), r.ID); err != nil {
+		return nil, fmt.Errorf("store: explain %s: %w", code, err)
+	}
+	return e, nil
+}
+
+// ReplayDedupe re-runs near-duplicate linking over the canonical demands
+// received since (zero: all), oldest first, each against earlier canonical
+// demands: it fills demand_simhash for demands stored before it existed
+// and returns the links it made. Without apply the transaction is rolled
+// back, so the dry run sees exactly what an apply would do.
+func (s *Store) ReplayDedupe(ctx context.Context, cfg *dedupe.Config, since time.Time, apply bool) ([]LinkReason, error) {
+	cfg = defaultConfig(cfg)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: replay dedupe: %w", err)
+	}
+	defer tx.Rollback()
+	var rows []dedupeRow
+	if err := tx.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+dedupeRowColumns+` FROM demands
+		WHERE duplicate_of IS NULL AND received_at >= ? ORDER BY received_at, id`), since.UTC()); err != nil {
+		return nil, fmt.Errorf("store: replay dedupe: %w", err)
+	}
+	near := make([]nearRec, len(rows))
+	var fill [][]any
+	for i := range rows {
+		near[i] = newNearRec(rows[i].record(), cfg)
+		if near[i].long {
+			fill = append(fill, simhashValues(rows[i].ID, near[i]))
+		}
+	}
+	if err := s.insertSimhash(ctx, tx, fill); err != nil {
+		return nil, err
+	}
+	stmt, err := tx.PreparexContext(ctx, s.candidatesQuery(!cfg.CrossCustomer))
+	if err != nil {
+		return nil, fmt.Errorf("store: replay dedupe: %w", err)
+	}
+	defer stmt.Close()
+	byID := map[int64]*dedupeRow{}
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	now := time.Now().UTC()
+	var out []LinkReason
+	for i := range rows {
+		r, n := &rows[i], near[i]
+		if !n.long {
+			continue
+		}
+		// Only earlier demands are canonical for a later one.
+		later := func(id int64) bool {
+			c, ok := byID[id]
+			return id == r.ID || (ok && (c.ReceivedAt.After(r.ReceivedAt) || (c.ReceivedAt.Equal(r.ReceivedAt) && c.ID > r.ID)))
+		}
+		best, err := s.findCanonical(ctx, stmt, n, cfg, later)
+		if err != nil {
+			return nil, err
+		}
+		if best == nil {
+			continue
+		}
+		canon := byID[best.ID]
+		if canon == nil {
+			if canon, err = s.dedupeRow(ctx, tx, "id", best.ID); err != nil {
+				return nil, err
+			}
+		}
+		why := LinkReason{Match: "replay", Distance: best.distance, Similarity: best.similarity}
+		if err := s.link(ctx, tx, r, canon, why, now); err != nil {
+			return nil, err
+		}
+		why.Action, why.Canonical, why.Duplicate = "link", canon.Code, r.Code
+		out = append(out, why)
+	}
+	if apply {
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("store: replay dedupe: commit: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,272 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/demandd/demandd/dedupe"
+	"github.com/demandd/demandd/demand"
+	"github.com/demandd/demandd/internal/testdb"
+	"github.com/demandd/demandd/normalize"
+	"github.com/demandd/demandd/store"
+)
+
+const longText = "导出报表的时候系统非常慢，每次要等五分钟以上才能下载完成，影响我们月底结账。财务部门每天都需要导出应收账款明细和客户对账单，" +
+	"数据量大概在二十万行左右，希望能够优化导出速度或者支持后台异步导出完成后邮件通知我们。另外导出的文件有时候会出现乱码。"
+
+// nearVariant is text with a word added that keeps it a near-duplicate
+// under the current SimHash: the store's linking is under test here, the
+// hash's quality in package dedupe.
+func nearVariant(t testing.TB, text string) string {
+	t.Helper()
+	v, ok := findVariant(text)
+	if !ok {
+		t.Fatalf("no near variant of %q", text)
+	}
+	return v
+}
+
+func findVariant(text string) (string, bool) {
+	a := dedupe.Clean("", text)
+	for _, w := range []string{"了", "吧", "呢", "啊", "呀", "哦", "嘛", "的", "谢谢", "急"} {
+		for _, v := range []string{text + w, w + text} {
+			b := dedupe.Clean("", v)
+			if dedupe.Distance(dedupe.SimHash(a), dedupe.SimHash(b)) <= 2 && dedupe.Similarity(a, b) >= 0.9 {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+func dedupeCfg(mod func(*dedupe.Config)) *dedupe.Config {
+	c := &dedupe.Config{}
+	if mod != nil {
+		mod(c)
+	}
+	c.SetDefaults()
+	return c
+}
+
+// nearEntry is an entry whose fingerprint is computed as normalize does.
+func nearEntry(key, text, email string, at time.Time, u demand.Urgency) store.Entry {
+	e := entry(key, text, email)
+	e.Record.Source.ReceivedAt, e.Raw.ReceivedAt = at, at
+	e.Record.Urgency = u
+	e.Record.Fingerprint = normalize.Fingerprint(e.Record)
+	return e
+}
+
+func save(t *testing.T, s *store.Store, cfg *dedupe.Config, es ...store.Entry) store.SaveResult {
+	t.Helper()
+	o := opts()
+	o.Dedupe = cfg
+	res, err := s.SaveBatch(context.Background(), es, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func dedupeHistory(t *testing.T, s *store.Store, code string) []store.LinkReason {
+	t.Helper()
+	e, err := s.Explain(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.History
+}
+
+func TestDedupeLinking(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name        string
+		cfg         func(*dedupe.Config)
+		first, then string
+		email2      string
+		after       time.Duration
+		inBatch     bool
+		want        string // "" not linked, else the match
+	}{
+		{"exact after cleaning", nil, longText, "  " + longText + "!!！", "a@x.com", time.Hour, false, "fingerprint"},
+		{"greeting and signature", nil, longText, nearVariant(t, "您好，"+longText+"谢谢"), "a@x.com", time.Hour, false, "simhash"},
+		{"near duplicate", nil, longText, "near", "a@x.com", time.Hour, false, "simhash"},
+		{"near duplicate in one batch", nil, longText, "near", "a@x.com", time.Hour, true, "simhash"},
+		{"outside the window", nil, longText, "near", "a@x.com", 31 * 24 * time.Hour, false, ""},
+		{"inside the window", nil, longText, "near", "a@x.com", 29 * 24 * time.Hour, false, "simhash"},
+		{"other customer", nil, longText, "near", "b@y.com", time.Hour, false, ""},
+		{"other customer, cross_customer", func(c *dedupe.Config) { c.CrossCustomer = true }, longText, "near", "b@y.com", time.Hour, false, "simhash"},
+		{"short texts exact only", nil, "导出太慢了啊", "导出太慢了呀", "a@x.com", time.Hour, false, ""},
+		{"short texts exact", nil, "导出太慢了啊", "导出太慢了啊。", "a@x.com", time.Hour, false, "fingerprint"},
+		{"different text", nil, longText, "希望增加一个批量导入客户名单的功能，支持Excel模板下载和字段校验", "a@x.com", time.Hour, false, ""},
+		{"disabled", func(c *dedupe.Config) { off := false; c.Enabled = &off }, longText, "near", "a@x.com", time.Hour, false, ""},
+	}
+	for _, tc := range cases {
+		if tc.then == "near" {
+			tc.then = nearVariant(t, longText)
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			backends(t, func(t *testing.T, s *store.Store) {
+				cfg := dedupeCfg(tc.cfg)
+				a := nearEntry("a", tc.first, "a@x.com", t0, demand.UrgencyLow)
+				b := nearEntry("b", tc.then, tc.email2, t0.Add(tc.after), demand.UrgencyLow)
+				var codes []string
+				if tc.inBatch {
+					codes = save(t, s, cfg, a, b).Codes
+				} else {
+					codes = append(save(t, s, cfg, a).Codes, save(t, s, cfg, b).Codes...)
+				}
+				e, err := s.Explain(context.Background(), codes[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.want == "" {
+					if e.Canonical != nil {
+						t.Fatalf("linked to %s, want canonical", e.Canonical.Code)
+					}
+					return
+				}
+				if e.Canonical == nil || e.Canonical.Code != codes[0] {
+					t.Fatalf("canonical = %v, want %s", e.Canonical, codes[0])
+				}
+				if e.Canonical.Occurrences != 2 {
+					t.Errorf("occurrences = %d, want 2", e.Canonical.Occurrences)
+				}
+				if len(e.History) != 1 || e.History[0].Match != tc.want || e.History[0].Canonical != codes[0] {
+					t.Errorf("history = %+v, want one %s link to %s", e.History, tc.want, codes[0])
+				}
+			})
+		})
+	}
+}
+
+func TestDedupeCanonicalTakesHighestUrgency(t *testing.T) {
+	backends(t, func(t *testing.T, s *store.Store) {
+		cfg := dedupeCfg(nil)
+		t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+		a := save(t, s, cfg, nearEntry("a", longText, "a@x.com", t0, demand.UrgencyLow)).Codes[0]
+		save(t, s, cfg, nearEntry("b", longText+"了", "a@x.com", t0.Add(time.Hour), demand.UrgencyHigh))
+		save(t, s, cfg, nearEntry("c", longText+"吧", "a@x.com", t0.Add(2*time.Hour), demand.UrgencyMedium))
+		r, err := s.Demand(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Urgency != demand.UrgencyHigh || r.Occurrences != 3 {
+			t.Errorf("canonical urgency %s occurrences %d, want high 3", r.Urgency, r.Occurrences)
+		}
+		h := dedupeHistory(t, s, a)
+		if len(h) != 1 || h[0].Action != "urgency" || h[0].Urgency[0] != "low" || h[0].Urgency[1] != "high" {
+			t.Errorf("history = %+v, want one urgency low→high", h)
+		}
+	})
+}
+
+func TestDedupeLinkUnlinkReplay(t *testing.T) {
+	backends(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+		// Stored without near-duplicate linking, as before 0010.
+		codes := save(t, s, nil,
+			nearEntry("a", longText, "a@x.com", t0, demand.UrgencyLow),
+			nearEntry("b", longText+"了", "a@x.com", t0.Add(time.Hour), demand.UrgencyLow),
+			nearEntry("c", "希望增加一个批量导入客户名单的功能，支持Excel模板下载", "a@x.com", t0.Add(2*time.Hour), demand.UrgencyLow)).Codes
+		cfg := dedupeCfg(nil)
+		for _, apply := range []bool{false, true} {
+			got, err := s.ReplayDedupe(ctx, cfg, time.Time{}, apply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Duplicate != codes[1] || got[0].Canonical != codes[0] {
+				t.Fatalf("replay apply=%v = %+v, want %s → %s", apply, got, codes[1], codes[0])
+			}
+		}
+		if got, _ := s.ReplayDedupe(ctx, cfg, time.Time{}, false); len(got) != 0 {
+			t.Errorf("second replay = %+v, want nothing", got)
+		}
+		if err := s.Unlink(ctx, codes[1], cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unlink(ctx, codes[1], cfg); !errors.Is(err, store.ErrNotDuplicate) {
+			t.Errorf("second unlink: %v, want ErrNotDuplicate", err)
+		}
+		if r, _ := s.Demand(ctx, codes[0]); r.Occurrences != 1 {
+			t.Errorf("occurrences after unlink = %d, want 1", r.Occurrences)
+		}
+		for _, tc := range []struct {
+			code, canon string
+			want        error
+		}{
+			{codes[2], codes[2], store.ErrSelfLink},
+			{codes[2], codes[0], nil},
+			{codes[1], codes[2], store.ErrLinkToDuplicate},
+			{codes[2], codes[1], store.ErrAlreadyLinked},
+		} {
+			if err := s.Link(ctx, tc.code, tc.canon); !errors.Is(err, tc.want) {
+				t.Errorf("link %s %s: %v, want %v", tc.code, tc.canon, err, tc.want)
+			}
+		}
+		e, err := s.Explain(ctx, codes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Record.Occurrences != 2 || len(e.Duplicates) != 1 || e.Duplicates[0] != codes[2] {
+			t.Errorf("canonical %s: occurrences %d duplicates %v", codes[0], e.Record.Occurrences, e.Duplicates)
+		}
+		var actions []string
+		for _, h := range e.History {
+			actions = append(actions, h.Action+" "+h.Match)
+		}
+		if b, _ := json.Marshal(actions); string(b) != `["link replay","unlink manual","link manual"]` {
+			t.Errorf("canonical history = %s", b)
+		}
+	})
+}
+
+// Two engines ingesting near-identical items at one moment end with one
+// canonical demand per group.
+func TestDedupeConcurrentEngines(t *testing.T) {
+	url := testdb.Postgres(t)
+	s1, s2 := open(t, url), open(t, url)
+	cfg := dedupeCfg(nil)
+	t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	const groups = 20
+	for g := range groups {
+		email := fmt.Sprintf("g%d@x.com", g)
+		text := fmt.Sprintf("第%d组：%s", g, longText)
+		v, ok := findVariant(text)
+		if !ok {
+			v = text + "。" // the same cleaned text: the exact match races alike
+		}
+		texts := []string{text, v}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, s := range []*store.Store{s1, s2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o := opts()
+				o.Dedupe = cfg
+				e := nearEntry(fmt.Sprintf("g%d-%d", g, i), texts[i], email, t0, demand.UrgencyLow)
+				_, errs[i] = s.SaveBatch(context.Background(), []store.Entry{e}, nil, o)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	canonical := 0
+	for _, r := range all(t, s1) {
+		if r.DuplicateOf == 0 {
+			canonical++
+		}
+	}
+	if canonical != groups {
+		t.Errorf("%d canonical demands, want %d", canonical, groups)
+	}
+}
