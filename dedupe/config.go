@@ -32,7 +32,7 @@ const (
 	DefaultWindow        = 30 * 24 * time.Hour
 	DefaultMaxDistance   = 3
 	DefaultMinLength     = 12
-	DefaultMinSimilarity = 0.5
+	DefaultMinSimilarity = 0.7
 )
 
 // SetDefaults fills what the file leaves out.
