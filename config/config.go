@@ -23,6 +23,7 @@ import (
 	"github.com/demandd/demandd/api"
 	"github.com/demandd/demandd/archive"
 	"github.com/demandd/demandd/config/setting"
+	"github.com/demandd/demandd/dedupe"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/folder"
@@ -71,6 +72,8 @@ type Config struct {
 	// Archive makes monthly archive bundles in serve, and purges raw bytes
 	// that a verified bundle holds, when the block asks for it.
 	Archive archive.Config `toml:"archive"`
+	// Dedupe links reworded and near-identical demands (on by default).
+	Dedupe dedupe.Config `toml:"dedupe"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -443,6 +446,7 @@ func (c *Config) SetDefaults() {
 		c.SMTP.SetDefaults()
 	}
 	c.Archive.SetDefaults() // only a directory; nothing runs unless monthly = true
+	c.Dedupe.SetDefaults()
 }
 
 // has reports whether the file has the table key or a key inside it.
@@ -609,6 +613,9 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Archive.Validate() {
 		badText("archive."+p.Key, p.Text)
+	}
+	for _, p := range c.Dedupe.Validate() {
+		badText("dedupe."+p.Key, p.Text)
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {

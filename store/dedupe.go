@@ -81,14 +81,14 @@ type candidate struct {
 	similarity float64
 }
 
-// better orders candidates: lower distance, then higher similarity, then
+// better orders candidates: higher similarity, then lower distance, then
 // earlier received, then lower id.
 func (c *candidate) better(o *candidate) bool {
 	switch {
-	case c.distance != o.distance:
-		return c.distance < o.distance
 	case c.similarity != o.similarity:
 		return c.similarity > o.similarity
+	case c.distance != o.distance:
+		return c.distance < o.distance
 	case !c.ReceivedAt.Equal(o.ReceivedAt):
 		return c.ReceivedAt.Before(o.ReceivedAt)
 	}
@@ -145,9 +145,17 @@ func (s *Store) lockBands(ctx context.Context, tx *sqlx.Tx, near []nearRec) erro
 
 const candidateColumns = `s.demand_id, d.code, d.urgency, s.simhash, s.cleaned, s.received_at`
 
+// recentPerCustomer bounds how many of a customer's latest canonical
+// demands in the window are compared besides the band matches.
+const recentPerCustomer = 200
+
 // candidatesQuery finds stored canonical demands sharing a band with a
 // hash, one index range per band; with sameCustomer the customer key
-// narrows each range too.
+// narrows each range too, and the customer's latest demands in the window
+// are candidates as well: a short reworded demand often differs from its
+// twin in more bits than a band reaches (one word changed in a 30-character
+// text moves 5 to 14 bits), and a customer sends few demands a month, so
+// reading the latest of them stays one bounded index range.
 func (s *Store) candidatesQuery(sameCustomer bool) string {
 	var parts []string
 	for i := range 4 {
@@ -158,7 +166,27 @@ func (s *Store) candidatesQuery(sameCustomer bool) string {
 		}
 		parts = append(parts, q)
 	}
+	if sameCustomer {
+		parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %s FROM demand_simhash s JOIN demands d ON d.id = s.demand_id
+			WHERE s.customer_key = ? AND s.received_at >= ? AND s.received_at <= ? AND d.duplicate_of IS NULL
+			ORDER BY s.received_at DESC LIMIT %d) recent`, candidateColumns, recentPerCustomer))
+	}
 	return s.db.Rebind(strings.Join(parts, " UNION "))
+}
+
+// nearDecision says whether a record and a candidate are one demand. For
+// the same customer the texts decide (dedupe.Thresholds.Match); across
+// customers the SimHash distance must be within the band reach as well.
+func nearDecision(a, b string, ha, hb uint64, sameCustomer bool, cfg *dedupe.Config) (int, float64, bool) {
+	th := dedupe.Thresholds{MinSimilarity: cfg.MinSimilarity, MinLength: cfg.MinLength}
+	if !sameCustomer {
+		th.MaxDistance = cfg.MaxDistance
+	}
+	dist, sim, dup := th.Match(a, b)
+	if ha != 0 && hb != 0 {
+		dist = dedupe.Distance(ha, hb)
+	}
+	return dist, sim, dup
 }
 
 // findCanonical returns the best stored canonical demand n near-duplicates,
@@ -174,6 +202,9 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 			args = append(args, n.key)
 		}
 	}
+	if !cfg.CrossCustomer {
+		args = append(args, n.key, lo, hi)
+	}
 	var cands []candidate
 	if err := stmt.SelectContext(ctx, &cands, args...); err != nil {
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
@@ -184,12 +215,9 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 		if exclude != nil && exclude(c.ID) {
 			continue
 		}
-		c.distance = dedupe.Distance(n.hash, uint64(c.Hash))
-		if c.distance > cfg.MaxDistance {
-			continue
-		}
-		c.similarity = dedupe.Similarity(n.cleaned, c.Cleaned)
-		if c.similarity < cfg.MinSimilarity {
+		var dup bool
+		c.distance, c.similarity, dup = nearDecision(n.cleaned, c.Cleaned, n.hash, uint64(c.Hash), !cfg.CrossCustomer, cfg)
+		if !dup {
 			continue
 		}
 		if best == nil || c.better(best) {
@@ -208,12 +236,7 @@ func nearMatch(n, c *nearRec, cfg *dedupe.Config) (int, float64, bool) {
 	if d > cfg.Window.Duration || -d > cfg.Window.Duration {
 		return 0, 0, false
 	}
-	dist := dedupe.Distance(n.hash, c.hash)
-	if dist > cfg.MaxDistance {
-		return 0, 0, false
-	}
-	sim := dedupe.Similarity(n.cleaned, c.cleaned)
-	return dist, sim, sim >= cfg.MinSimilarity
+	return nearDecision(n.cleaned, c.cleaned, n.hash, c.hash, n.key != "" && n.key == c.key, cfg)
 }
 
 type historyByCode struct {

@@ -383,7 +383,8 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 		mappers[name] = m
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location(), JSONMappers: mappers})
-	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang})
+	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang,
+		Dedupe: &cfg.Dedupe})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
 }

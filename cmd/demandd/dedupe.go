@@ -5,18 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/demandd/demandd/dedupe"
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/store"
 )
 
-// dedupeConfig is the [dedupe] block; until config carries it, the
-// defaults.
-func dedupeConfig() *dedupe.Config {
-	c := &dedupe.Config{}
-	c.SetDefaults()
-	return c
-}
 
 func (c *cli) dedupeCmd(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("dedupe")
@@ -42,7 +34,7 @@ func (c *cli) dedupeCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	links, err := a.store.ReplayDedupe(ctx, dedupeConfig(), f.Since, *apply)
+	links, err := a.store.ReplayDedupe(ctx, &a.cfg.Dedupe, f.Since, *apply)
 	if err != nil {
 		return err
 	}
@@ -136,7 +128,7 @@ func (c *cli) unlinkCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	err = a.store.Unlink(ctx, rest[0], dedupeConfig())
+	err = a.store.Unlink(ctx, rest[0], &a.cfg.Dedupe)
 	switch {
 	case errors.Is(err, store.ErrNotDuplicate):
 		return usagef("%s 不是重复需求", "%s is not a duplicate", rest[0])

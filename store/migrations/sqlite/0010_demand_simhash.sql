@@ -18,3 +18,5 @@ CREATE INDEX demand_simhash_band0 ON demand_simhash (band0, customer_key, receiv
 CREATE INDEX demand_simhash_band1 ON demand_simhash (band1, customer_key, received_at);
 CREATE INDEX demand_simhash_band2 ON demand_simhash (band2, customer_key, received_at);
 CREATE INDEX demand_simhash_band3 ON demand_simhash (band3, customer_key, received_at);
+-- A customer's latest demands in the window are candidates too.
+CREATE INDEX demand_simhash_customer ON demand_simhash (customer_key, received_at);
