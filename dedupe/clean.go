@@ -36,8 +36,13 @@ import (
 // which are compared as characters.
 func Clean(title, text string) string {
 	var f folder
-	f.add(stripTitle(norm.NFKC.String(title)))
-	for _, l := range bodyLines(norm.NFKC.String(text)) {
+	title = norm.NFKC.String(title)
+	text = norm.NFKC.String(text)
+	if forwardTitle.MatchString(title) || forwardMark.MatchString(text) {
+		text = forwarded(text)
+	}
+	f.add(stripTitle(title))
+	for _, l := range bodyLines(text) {
 		f.add(l)
 	}
 	return f.b.String()
@@ -106,14 +111,24 @@ var (
 	greetingsEN    = regexp.MustCompile(`(?i)^(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b(?:\s+[\p{L}.'-]+){0,4}?\s*[,:!]+\s*`)
 	greetingLineEN = regexp.MustCompile(`(?i)^(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))\b(?:\s+[\p{L}.'-]+){0,2}$`)
 	surveySource   = regexp.MustCompile(`\(?\s*(?:来自|来源[:：]?)\s*(?:问卷星|腾讯问卷|金数据|麦客|表单大师|问卷网|wjx|jinshuju)\s*\)?`)
-	emptyAnswer    = regexp.MustCompile(`(?i)^(?:[^:]{1,30}:\s*)?(?:无|暂无|没有|暂时没有|没有了|目前没有|无意见|暂无意见|没有意见|无建议|暂无建议|无其他|略|n/?a|none|nil|null|no|nothing|no comment|no comments|-+|/+|\.+)[\s.。!！]*$`)
-	metadataLine   = regexp.MustCompile(`(?i)^(?:提交时间|提交答卷时间|填写时间|答题时间|开始时间|结束时间|结束答题时间|所用时间|答题时长|填写时长|来源|来源渠道|来源详情|填写设备|ip|ip地址|ip来源|序号|答卷编号|submitted at|submitted|submission time|submission date|submission id|timestamp|start time|end time|completion time|response id|ip address|user agent)(?:\s*:|\s+\d)`)
-	contactLabel   = regexp.MustCompile(`(?i)^(?:tel|telephone|phone|mobile|mob|cell|fax|e-?mail|mail|web|website|address|addr|wechat|skype|qq|电话|手机|座机|传真|邮箱|电邮|邮件|地址|网址|微信|公司|部门|职位|职务)\s*[.:]`)
-	emailRe        = regexp.MustCompile(`[\w.+-]+@[\w-]+\.[\w.-]+`)
-	urlRe          = regexp.MustCompile(`(?i)(?:https?://|www\.)\S+`)
-	phoneLike      = regexp.MustCompile(`^[+(]?\d[\d\s()+-]{6,}\d$`)
-	phoneIn        = regexp.MustCompile(`(?:\+\d{1,3}[ -]?)?(?:1[3-9]\d[ -]?\d{4}[ -]?\d{4}|0\d{2,3}-\d{7,8}|\(\d{2,4}\) ?\d{3,4}[ -]?\d{4})`)
-	companyLine    = regexp.MustCompile(`(?i)(?:有限公司|有限责任公司|股份公司|集团|公司|事业部|研究院|研究所|\bltd\.?|\blimited|\binc\.?|\bgmbh|\bllc|\bcorp\.?|\bco\.,? ?ltd\.?|\bcorporation)$`)
+	// surveyFooter is a form's own line about how it was sent.
+	surveyFooter = regexp.MustCompile(`(?i)^\(?(?:submitted|sent) (?:via|from|through) [^)]{0,60}\)?$`)
+	// fieldLabel is a form or ticket field name before its answer
+	// (问题/建议：, Q:, A:, Description:): the label is the form's words,
+	// not the writer's, and one form has it where another channel does not.
+	fieldLabel = regexp.MustCompile(`^(?:问题|建议|意见|问题/建议|问题或建议|意见或建议|意见/建议|问题描述|需求描述|详细描述|描述|补充说明|其他补充|备注)\s*:\s*|^(?i:q|a|question|answer|description|details|issue|problem|request|comments?|feedback|suggestions?)\s*:\s*`)
+	// forwardTitle marks a forwarded mail, whose demand is the forwarded
+	// message, not the forwarder's note above it.
+	forwardTitle = regexp.MustCompile(`(?i)^\s*(?:fw|fwd|wg|tr|转发)\s*:`)
+	forwardMark  = regexp.MustCompile(`(?im)^-{2,}\s*(?:forwarded message|转发的邮件|转发邮件)\s*-{2,}$`)
+	emptyAnswer  = regexp.MustCompile(`(?i)^(?:[^:]{1,30}:\s*)?(?:无|暂无|没有|暂时没有|没有了|目前没有|无意见|暂无意见|没有意见|无建议|暂无建议|无其他|略|n/?a|none|nil|null|no|nothing|no comment|no comments|-+|/+|\.+)[\s.。!！]*$`)
+	metadataLine = regexp.MustCompile(`(?i)^(?:提交时间|提交答卷时间|填写时间|答题时间|开始时间|结束时间|结束答题时间|所用时间|答题时长|填写时长|来源|来源渠道|来源详情|填写设备|ip|ip地址|ip来源|序号|答卷编号|优先级|紧急程度|报告人|报告者|提交人|联系人|联系电话|联系方式|满意度|是否愿意接受回访|priority|severity|reporter|reported by|contact|rating|satisfaction|submitted at|submitted|submission time|submission date|submission id|timestamp|start time|end time|completion time|response id|ip address|user agent)(?:\s*:|\s+\d)`)
+	contactLabel = regexp.MustCompile(`(?i)^(?:tel|telephone|phone|mobile|mob|cell|fax|e-?mail|mail|web|website|address|addr|wechat|skype|qq|电话|手机|座机|传真|邮箱|电邮|邮件|地址|网址|微信|公司|部门|职位|职务)\s*[.:]`)
+	emailRe      = regexp.MustCompile(`[\w.+-]+@[\w-]+\.[\w.-]+`)
+	urlRe        = regexp.MustCompile(`(?i)(?:https?://|www\.)\S+`)
+	phoneLike    = regexp.MustCompile(`^[+(]?\d[\d\s()+-]{6,}\d$`)
+	phoneIn      = regexp.MustCompile(`(?:\+\d{1,3}[ -]?)?(?:1[3-9]\d[ -]?\d{4}[ -]?\d{4}|0\d{2,3}-\d{7,8}|\(\d{2,4}\) ?\d{3,4}[ -]?\d{4})`)
+	companyLine  = regexp.MustCompile(`(?i)(?:有限公司|有限责任公司|股份公司|集团|公司|事业部|研究院|研究所|\bltd\.?|\blimited|\binc\.?|\bgmbh|\bllc|\bcorp\.?|\bco\.,? ?ltd\.?|\bcorporation)$`)
 	// jobTitle is a line that ends in a job title (产品部 王伟 高级经理,
 	// Senior Product Manager) or starts with one (Head of Sales).
 	jobTitle        = regexp.MustCompile(`(?i)(?:(?:经理|总监|主管|工程师|专员|总裁|主任|负责人|助理|顾问|董事|董事长|架构师|\bmanager|\bdirector|\bengineer|\bspecialist|\bceo|\bcto|\bcfo|\bcoo|\bvp|\blead|\bconsultant|\bofficer|\bassistant|\bpresident|\bfounder|\bowner)$|^(?:head of|vp of|director of|chief)\b)`)
@@ -165,8 +180,14 @@ cut:
 	}
 	var kept []string
 	for _, l := range lines {
-		if l == "" || emptyAnswer.MatchString(l) || metadataLine.MatchString(l) {
+		if l == "" || emptyAnswer.MatchString(l) || metadataLine.MatchString(l) || surveyFooter.MatchString(l) {
 			continue
+		}
+		if s := fieldLabel.ReplaceAllString(l, ""); s != "" {
+			if emptyAnswer.MatchString(s) {
+				continue
+			}
+			l = s
 		}
 		kept = append(kept, l)
 	}
@@ -178,6 +199,26 @@ cut:
 		}
 	}
 	return kept
+}
+
+// forwarded is the message a forward carries: the text after the first
+// forward or original-message marker and its header block, without the
+// forwarder's note ("转给你们售后，请处理。"). Without a marker, the text.
+func forwarded(text string) string {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if !cutMarkers[0].MatchString(t) && !(headerFrom.MatchString(t) && followedByHeader(lines[i+1:])) {
+			continue
+		}
+		j := i + 1
+		for j < len(lines) && (headerFrom.MatchString(strings.TrimSpace(lines[j])) ||
+			headerFollowUp.MatchString(strings.TrimSpace(lines[j]))) {
+			j++
+		}
+		return strings.Join(lines[j:], "\n")
+	}
+	return text
 }
 
 // followedByHeader reports whether a From:/发件人: line starts a quoted

@@ -154,9 +154,24 @@ func Bands(h uint64) [4]uint16 {
 // Similarity is the Jaccard similarity of two cleaned texts' shingle sets;
 // two empty texts are similar (1).
 func Similarity(a, b string) float64 {
+	j, _, _, _ := overlap(a, b)
+	return j
+}
+
+// Containment is the overlap coefficient of two cleaned texts' shingle
+// sets: the shared shingles over the smaller set, so that a short text
+// saying what a long one says scores high; two empty texts score 1.
+func Containment(a, b string) float64 {
+	_, c, _, _ := overlap(a, b)
+	return c
+}
+
+// overlap is the Jaccard similarity and overlap coefficient of two cleaned
+// texts' shingle sets and the sizes of the smaller and larger sets.
+func overlap(a, b string) (jaccard, containment float64, smaller, larger int) {
 	sa, sb := set(Shingles(a)), set(Shingles(b))
 	if len(sa) == 0 && len(sb) == 0 {
-		return 1
+		return 1, 1, 0, 0
 	}
 	inter := 0
 	for s := range sa {
@@ -164,7 +179,11 @@ func Similarity(a, b string) float64 {
 			inter++
 		}
 	}
-	return float64(inter) / float64(len(sa)+len(sb)-inter)
+	smaller, larger = min(len(sa), len(sb)), max(len(sa), len(sb))
+	if smaller > 0 {
+		containment = float64(inter) / float64(smaller)
+	}
+	return float64(inter) / float64(len(sa)+len(sb)-inter), containment, smaller, larger
 }
 
 func set(sh []uint64) map[uint64]bool {
