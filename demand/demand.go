@@ -39,7 +39,10 @@ type Record struct {
 	FeedbackResult string `json:"feedback_result,omitempty"`
 	Satisfaction   int    `json:"satisfaction,omitempty"` // 1–5, 0 when not rated
 	DuplicateOf    int64  `json:"duplicate_of,omitempty"`
-	Occurrences    int    `json:"occurrences"`
+	// DuplicateOfCode is the canonical demand's code, when the register
+	// lists the record (not stored on it).
+	DuplicateOfCode string `json:"duplicate_of_code,omitempty"`
+	Occurrences     int    `json:"occurrences"`
 
 	// Fingerprint identifies the same customer asking the same thing
 	// (exact content); see Fingerprint.

@@ -31,6 +31,7 @@ const (
 	colDue // 截止时间: the due date and time
 	colOverdue
 	colOccurrences
+	colDuplicateOf // 重复于: a duplicate's canonical demand
 	colSLA
 	numColumns
 )
@@ -69,6 +70,7 @@ var columns = [numColumns]column{
 	colDue:         {i18n.T("截止时间", "Due"), 18, kindTime},
 	colOverdue:     {i18n.T("是否超期", "Overdue"), 10, kindText},
 	colOccurrences: {i18n.T("重复次数", "Occurrences"), 11, kindNumber},
+	colDuplicateOf: {i18n.T("重复于", "Duplicate of"), 16, kindText},
 	colSLA:         {i18n.T("响应时限", "SLA"), 12, kindText},
 }
 
@@ -127,6 +129,7 @@ func (rf *rowFiller) fill(row *tableRow, r *demand.Record) {
 		t[colOverdue] = rf.yes
 	}
 	t[colSLA] = r.SLA
+	t[colDuplicateOf] = r.DuplicateOfCode
 	row.time[colMilestone] = r.DueAt
 	row.time[colReceived] = r.Source.ReceivedAt
 	row.time[colDue] = r.DueAt

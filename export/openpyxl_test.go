@@ -73,7 +73,7 @@ func TestOpenpyxl(t *testing.T) {
 	if strings.Join(got.Header, ",") != strings.Join(Columns, ",") {
 		t.Errorf("header %q", got.Header)
 	}
-	if strings.ReplaceAll(got.AutoFilter, "$", "") != "A3:Q7" || got.PrintTitleRows != "$3:$3" || got.FreezePanes != "A4" {
+	if strings.ReplaceAll(got.AutoFilter, "$", "") != "A3:R7" || got.PrintTitleRows != "$3:$3" || got.FreezePanes != "A4" {
 		t.Errorf("filter %q, print titles %q, frozen at %q", got.AutoFilter, got.PrintTitleRows, got.FreezePanes)
 	}
 	if got.Orientation != "landscape" || !num(got.PaperSize, 9) || !num(got.FitToWidth, 1) || !num(got.FitToHeight, 0) || !got.FitToPage {

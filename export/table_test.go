@@ -142,7 +142,7 @@ func TestTrackingTable(t *testing.T) {
 		t.Fatalf("%d rows, want header + 6", len(rows))
 	}
 	want := []string{"需求编号", "客户信息", "需求描述", "需求类型", "优先级", "责任部门", "响应方案", "时间节点",
-		"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数", "响应时限"}
+		"状态", "反馈结果", "紧急程度", "来源渠道", "接收时间", "截止时间", "是否超期", "重复次数", "重复于", "响应时限"}
 	if len(rows[0]) != len(want) {
 		t.Fatalf("header %q", rows[0])
 	}
@@ -154,7 +154,7 @@ func TestTrackingTable(t *testing.T) {
 	got := rows[1]
 	for i, w := range []string{"DEM202611001", "华信科技 / 张伟 / zw@example.com", "报表导出\n报表导出太慢，希望尽快优化", "功能",
 		"P1 紧急且重要", "产品部", "下个版本优化导出", "2026-11-25", "待处理", "客户已确认", "高", "问卷 · inbox",
-		"2026-11-24 10:00", "2026-11-25 10:00", "否", "1", "24小时"} {
+		"2026-11-24 10:00", "2026-11-25 10:00", "否", "1", "", "24小时"} {
 		if got[i] != w {
 			t.Errorf("%s = %q, want %q", want[i], got[i], w)
 		}
@@ -374,7 +374,7 @@ func TestAutoFilter(t *testing.T) {
 	for _, c := range []struct {
 		recs slice
 		ref  string
-	}{{slice{record(1), record(2)}, "A3:Q5"}, {nil, "A3:Q3"}} {
+	}{{slice{record(1), record(2)}, "A3:R5"}, {nil, "A3:R3"}} {
 		f, raw := write(t, c.recs, TableOptions{Now: now})
 		ws := part(t, raw, "xl/worksheets/sheet1.xml")
 		// excelize writes the sheet's ref absolute ($A$3:$Q$5), as the
@@ -538,7 +538,7 @@ func TestEnglish(t *testing.T) {
 	f, _ := write(t, slice{record(1), late}, TableOptions{Now: now, Locale: i18n.EN})
 	rows := dataRows(t, f, "Tracking table")
 	want := []string{"Demand ID", "Customer", "Description", "Type", "Priority", "Department", "Response plan", "Target date",
-		"Status", "Feedback", "Urgency", "Channel", "Received", "Due", "Overdue", "Occurrences", "SLA"}
+		"Status", "Feedback", "Urgency", "Channel", "Received", "Due", "Overdue", "Occurrences", "Duplicate of", "SLA"}
 	if !slices.Equal(rows[0], want) || !slices.Equal(ColumnNames(i18n.EN), want) {
 		t.Errorf("headers %q, want %q", rows[0], want)
 	}
@@ -553,5 +553,16 @@ func TestEnglish(t *testing.T) {
 	}
 	if !slices.Equal(Columns, ColumnNames(i18n.ZH)) || Columns[7] != "时间节点" {
 		t.Errorf("Columns %q", Columns)
+	}
+}
+
+// A duplicate's row names its canonical demand.
+func TestDuplicateOfColumn(t *testing.T) {
+	dup := record(2)
+	dup.DuplicateOf, dup.DuplicateOfCode = 1, "DEM202611001"
+	f, _ := write(t, slice{record(1), dup}, TableOptions{Now: now})
+	rows := dataRows(t, f, "需求跟踪表")
+	if got := rows[2][colDuplicateOf]; got != "DEM202611001" || rows[1][colDuplicateOf] != "" {
+		t.Errorf("重复于 %q and %q, want the canonical code on the duplicate only", rows[1][colDuplicateOf], got)
 	}
 }

@@ -18,54 +18,56 @@ var ErrNotFound = errors.New("not found")
 
 // demandRow is the demands table as scanned.
 type demandRow struct {
-	ID               int64         `db:"id"`
-	Code             string        `db:"code"`
-	RawItemID        sql.NullInt64 `db:"raw_item_id"`
-	CustomerName     string        `db:"customer_name"`
-	CustomerIndustry string        `db:"customer_industry"`
-	ContactName      string        `db:"contact_name"`
-	ContactEmail     string        `db:"contact_email"`
-	ContactPhone     string        `db:"contact_phone"`
-	CustomerTier     string        `db:"customer_tier"`
-	Title            string        `db:"title"`
-	Body             string        `db:"body"`
-	Scenario         string        `db:"scenario"`
-	PainPoint        string        `db:"pain_point"`
-	Goal             string        `db:"goal"`
-	Language         string        `db:"language"`
-	Attachments      []byte        `db:"attachments"`
-	Channel          string        `db:"channel"`
-	SourceName       string        `db:"source_name"`
-	Origin           string        `db:"origin"`
-	ExternalRef      string        `db:"external_ref"`
-	ReceivedAt       time.Time     `db:"received_at"`
-	Urgency          string        `db:"urgency"`
-	Type             string        `db:"type"`
-	Importance       string        `db:"importance"`
-	Priority         string        `db:"priority"`
-	Department       string        `db:"department"`
-	DueAt            sql.NullTime  `db:"due_at"`
-	SLA              string        `db:"sla"`
-	PainScore        int           `db:"pain_score"`
-	BusinessValue    int           `db:"business_value"`
-	Tags             []byte        `db:"tags"`
-	Reasons          []byte        `db:"reasons"`
-	Status           string        `db:"status"`
-	ResponsePlan     string        `db:"response_plan"`
-	FeedbackResult   string        `db:"feedback_result"`
-	Satisfaction     int           `db:"satisfaction"`
-	DuplicateOf      sql.NullInt64 `db:"duplicate_of"`
-	Occurrences      int           `db:"occurrences"`
-	Fingerprint      string        `db:"fingerprint"`
-	Extra            []byte        `db:"extra"`
-	Flags            []byte        `db:"flags"`
-	CreatedAt        time.Time     `db:"created_at"`
-	UpdatedAt        time.Time     `db:"updated_at"`
-	LastActivityAt   time.Time     `db:"last_activity_at"`
-	ConfirmedType    string        `db:"confirmed_type"`
-	ConfirmedUrgency string        `db:"confirmed_urgency"`
-	ConfirmedBy      string        `db:"confirmed_by"`
-	ConfirmedAt      sql.NullTime  `db:"confirmed_at"`
+	// DuplicateOfCode is read only where a query selects it.
+	DuplicateOfCode  sql.NullString `db:"duplicate_of_code"`
+	ID               int64          `db:"id"`
+	Code             string         `db:"code"`
+	RawItemID        sql.NullInt64  `db:"raw_item_id"`
+	CustomerName     string         `db:"customer_name"`
+	CustomerIndustry string         `db:"customer_industry"`
+	ContactName      string         `db:"contact_name"`
+	ContactEmail     string         `db:"contact_email"`
+	ContactPhone     string         `db:"contact_phone"`
+	CustomerTier     string         `db:"customer_tier"`
+	Title            string         `db:"title"`
+	Body             string         `db:"body"`
+	Scenario         string         `db:"scenario"`
+	PainPoint        string         `db:"pain_point"`
+	Goal             string         `db:"goal"`
+	Language         string         `db:"language"`
+	Attachments      []byte         `db:"attachments"`
+	Channel          string         `db:"channel"`
+	SourceName       string         `db:"source_name"`
+	Origin           string         `db:"origin"`
+	ExternalRef      string         `db:"external_ref"`
+	ReceivedAt       time.Time      `db:"received_at"`
+	Urgency          string         `db:"urgency"`
+	Type             string         `db:"type"`
+	Importance       string         `db:"importance"`
+	Priority         string         `db:"priority"`
+	Department       string         `db:"department"`
+	DueAt            sql.NullTime   `db:"due_at"`
+	SLA              string         `db:"sla"`
+	PainScore        int            `db:"pain_score"`
+	BusinessValue    int            `db:"business_value"`
+	Tags             []byte         `db:"tags"`
+	Reasons          []byte         `db:"reasons"`
+	Status           string         `db:"status"`
+	ResponsePlan     string         `db:"response_plan"`
+	FeedbackResult   string         `db:"feedback_result"`
+	Satisfaction     int            `db:"satisfaction"`
+	DuplicateOf      sql.NullInt64  `db:"duplicate_of"`
+	Occurrences      int            `db:"occurrences"`
+	Fingerprint      string         `db:"fingerprint"`
+	Extra            []byte         `db:"extra"`
+	Flags            []byte         `db:"flags"`
+	CreatedAt        time.Time      `db:"created_at"`
+	UpdatedAt        time.Time      `db:"updated_at"`
+	LastActivityAt   time.Time      `db:"last_activity_at"`
+	ConfirmedType    string         `db:"confirmed_type"`
+	ConfirmedUrgency string         `db:"confirmed_urgency"`
+	ConfirmedBy      string         `db:"confirmed_by"`
+	ConfirmedAt      sql.NullTime   `db:"confirmed_at"`
 }
 
 // confirmed is the row's confirmed labels.
@@ -87,7 +89,7 @@ func (r *demandRow) record() (*demand.Record, error) {
 		Priority: demand.Priority(r.Priority), Department: r.Department, DueAt: r.DueAt.Time, SLA: r.SLA,
 		PainScore: r.PainScore, BusinessValue: r.BusinessValue, Status: demand.Status(r.Status),
 		ResponsePlan: r.ResponsePlan, FeedbackResult: r.FeedbackResult, Satisfaction: r.Satisfaction,
-		DuplicateOf: r.DuplicateOf.Int64, Occurrences: r.Occurrences, Fingerprint: r.Fingerprint,
+		DuplicateOf: r.DuplicateOf.Int64, DuplicateOfCode: r.DuplicateOfCode.String, Occurrences: r.Occurrences, Fingerprint: r.Fingerprint,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastActivityAt: r.LastActivityAt,
 	}
 	for _, j := range []struct {
@@ -146,9 +148,12 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		where = append(where, "due_at IS NOT NULL AND due_at < ? AND status IN ('new', 'in_progress')")
 		args = append(args, f.OverdueAt.UTC())
 	}
-	q := `SELECT * FROM demands`
+	// A duplicate's row names its canonical demand (the tracking table's
+	// 重复于 column).
+	const canonicalCode = `(SELECT c.code FROM demands c WHERE c.id = demands.duplicate_of) AS duplicate_of_code`
+	q := `SELECT *, ` + canonicalCode + ` FROM demands`
 	if f.Summary {
-		q = `SELECT ` + summaryColumns + ` FROM demands`
+		q = `SELECT ` + summaryColumns + `, ` + canonicalCode + ` FROM demands`
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

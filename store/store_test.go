@@ -231,6 +231,10 @@ func TestDuplicatesLinked(t *testing.T) {
 		if recs[0].Occurrences != 3 || recs[1].DuplicateOf != recs[0].ID || recs[2].DuplicateOf != recs[0].ID {
 			t.Errorf("canonical occurrences %d, links %d %d (canonical id %d)", recs[0].Occurrences, recs[1].DuplicateOf, recs[2].DuplicateOf, recs[0].ID)
 		}
+		if recs[0].DuplicateOfCode != "" || recs[1].DuplicateOfCode != recs[0].Code || recs[2].DuplicateOfCode != recs[0].Code {
+			t.Errorf("canonical codes listed %q %q %q, want the duplicates to name %s", recs[0].DuplicateOfCode,
+				recs[1].DuplicateOfCode, recs[2].DuplicateOfCode, recs[0].Code)
+		}
 	})
 }
 
