@@ -9,13 +9,16 @@ import (
 	"github.com/demandd/demandd/store"
 )
 
-
 func (c *cli) dedupeCmd(ctx context.Context, args []string) error {
 	fs, cfgPath := c.flags("dedupe")
-	explain := fs.String("explain", "", "CODE: why the demand is linked to its canonical demand, or why it is canonical")
-	replay := fs.Bool("replay", false, "re-run near-duplicate linking over stored demands and report what would change")
-	since := fs.String("since", "", "with --replay: only demands received on or after this date (YYYY-MM-DD)")
-	apply := fs.Bool("apply", false, "with --replay: write the links (each kept in both demands' history)")
+	explain := fs.String("explain", "", i18n.T("编号：说明该需求为何链接到主需求，或为何是主需求",
+		"CODE: why the demand is linked to its canonical demand, or why it is canonical").In(c.lang))
+	replay := fs.Bool("replay", false, i18n.T("用当前设置对已存需求重跑重复链接，列出会改变的内容",
+		"re-run near-duplicate linking over stored demands and report what would change").In(c.lang))
+	since := fs.String("since", "", i18n.T("与 --replay 一起：只看该日期（YYYY-MM-DD）及以后收到的需求",
+		"with --replay: only demands received on or after this date (YYYY-MM-DD)").In(c.lang))
+	apply := fs.Bool("apply", false, i18n.T("与 --replay 一起：写入链接（记入双方历史）",
+		"with --replay: write the links (each kept in both demands' history)").In(c.lang))
 	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
