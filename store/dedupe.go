@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 	"time"
@@ -126,6 +127,14 @@ func (s *Store) lockBands(ctx context.Context, tx *sqlx.Tx, near []nearRec) erro
 		}
 		for i, b := range dedupe.Bands(h) {
 			set[int64(i)<<16|int64(b)] = true
+		}
+		// A customer's recent demands are candidates whatever their bands:
+		// the customer is locked too, so that two reworded demands of one
+		// customer saved at once do not both become canonical.
+		if n.key != "" {
+			f := fnv.New32a()
+			f.Write([]byte(n.key))
+			set[1<<20+int64(f.Sum32()%(1<<30))] = true
 		}
 	}
 	if len(set) == 0 {

@@ -26,7 +26,13 @@
 // its records, sorted so that two batches cannot wait on each other
 // crosswise, before any lookup: two near-duplicates share a band value, so
 // the second batch waits until the first commits and then, under READ
-// COMMITTED, sees its row. SQLite needs nothing: it has one writer at a time.
+// COMMITTED, sees its row. The customer's latest demands in the window are
+// candidates too (a reworded short text is often more bits away than a band
+// reaches), so each record's customer key is locked as well. Advisory locks
+// rather than SERIALIZABLE retries: they wait only for batches that could
+// link to each other, where a serialization failure would throw away and
+// redo a whole batch of a thousand rows. SQLite needs nothing: it has one
+// writer at a time.
 //
 // Codes are prefix + yyyymm + sequence, taken from code_sequences inside the
 // same transaction, so a rolled-back batch takes no numbers and two
