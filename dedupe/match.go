@@ -63,6 +63,13 @@ func Match(a, b string) (distance int, similarity float64, dup bool) {
 // band index finds only pairs within DefaultMaxDistance. Empty texts (all
 // greeting and boilerplate) match nothing.
 func (t Thresholds) Match(a, b string) (distance int, similarity float64, dup bool) {
+	return t.MatchHashes(a, b, SimHash(a), SimHash(b))
+}
+
+// MatchHashes is Match with the texts' SimHashes already at hand (stored
+// with the demands), so that comparing a record with many candidates does
+// not hash each text again.
+func (t Thresholds) MatchHashes(a, b string, ha, hb uint64) (distance int, similarity float64, dup bool) {
 	if t.MinSimilarity == 0 {
 		t.MinSimilarity = DefaultMinSimilarity
 	}
@@ -75,7 +82,7 @@ func (t Thresholds) Match(a, b string) (distance int, similarity float64, dup bo
 	if t.MinShingles == 0 {
 		t.MinShingles = DefaultMinShingles
 	}
-	distance = Distance(SimHash(a), SimHash(b))
+	distance = Distance(ha, hb)
 	similarity, containment, smaller, larger := overlap(a, b)
 	switch {
 	case a == "" || b == "":

@@ -191,11 +191,10 @@ func nearDecision(a, b string, ha, hb uint64, sameCustomer bool, cfg *dedupe.Con
 	if !sameCustomer {
 		th.MaxDistance = cfg.MaxDistance
 	}
-	dist, sim, dup := th.Match(a, b)
-	if ha != 0 && hb != 0 {
-		dist = dedupe.Distance(ha, hb)
+	if ha == 0 || hb == 0 { // a short text has no stored hash
+		return th.Match(a, b)
 	}
-	return dist, sim, dup
+	return th.MatchHashes(a, b, ha, hb)
 }
 
 // findCanonical returns the best stored canonical demand n near-duplicates,
