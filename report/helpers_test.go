@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
+	"github.com/demandd/demandd/internal/testenv"
 	"github.com/demandd/demandd/report"
 	"github.com/demandd/demandd/store"
 )
@@ -78,17 +80,11 @@ func (f *fakeClock) Advance(d time.Duration) {
 // have done all they can at this time.
 func (f *fakeClock) waitIdle(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		f.mu.Lock()
-		k := len(f.waiters)
-		f.mu.Unlock()
-		if k >= n {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("the schedulers did not come to rest (want %d waiting)", n)
+		defer f.mu.Unlock()
+		return len(f.waiters) >= n
+	}, func() string { return fmt.Sprintf("the schedulers did not come to rest (want %d waiting)", n) })
 }
 
 func openStore(t *testing.T, url string) *store.Store {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/internal/i18n"
 )
@@ -166,12 +168,18 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 	if err != nil {
 		return fmt.Errorf("store: list demands: %w", err)
 	}
+	return eachRecord(rows, "list demands", fn)
+}
+
+// eachRecord calls fn for the record of every row, closing rows; op names
+// the query in errors.
+func eachRecord(rows *sqlx.Rows, op string, fn func(*demand.Record) error) error {
 	defer rows.Close()
 	var row demandRow
 	for rows.Next() {
 		row = demandRow{}
 		if err := rows.StructScan(&row); err != nil {
-			return fmt.Errorf("store: list demands: %w", err)
+			return fmt.Errorf("store: %s: %w", op, err)
 		}
 		rec, err := row.record()
 		if err != nil {
@@ -182,7 +190,7 @@ func (s *Store) EachDemand(ctx context.Context, f demand.Filter, fn func(*demand
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: list demands: %w", err)
+		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	return nil
 }

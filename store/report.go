@@ -334,25 +334,7 @@ func (s *Store) EachDuplicateGroup(ctx context.Context, q demand.ReportQuery, fn
 	if err != nil {
 		return fmt.Errorf("store: duplicate groups: %w", err)
 	}
-	defer rows.Close()
-	var row demandRow
-	for rows.Next() {
-		row = demandRow{}
-		if err := rows.StructScan(&row); err != nil {
-			return fmt.Errorf("store: duplicate groups: %w", err)
-		}
-		rec, err := row.record()
-		if err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: duplicate groups: %w", err)
-	}
-	return nil
+	return eachRecord(rows, "duplicate groups", fn)
 }
 
 // EachException calls fn for every raw item received on the day of q that
