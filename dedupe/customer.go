@@ -130,8 +130,18 @@ var freeMail = map[string]bool{
 // it can be told from the string alone: the company domain, else the
 // address, else the company name, else the person; "" for an empty string.
 // SameCustomer is the finer test (a name against an address).
-func CustomerKey(s string) string {
-	c := ParseCustomer(s)
+func CustomerKey(s string) string { return ParseCustomer(s).Key() }
+
+// RecordCustomer is the customer of a stored demand: its organisation,
+// contact person and email address, as the channels filled them in.
+func RecordCustomer(company, person, email string) Customer {
+	c := ParseCustomer(strings.TrimSpace(email))
+	c.Company, c.Person = normCompany(company), normName(person)
+	return c
+}
+
+// Key is the customer's key (see CustomerKey).
+func (c Customer) Key() string {
 	switch {
 	case c.Domain != "" && !freeMail[c.Domain]:
 		return "d:" + c.Domain

@@ -19,21 +19,19 @@ import (
 	"github.com/demandd/demandd/demand"
 )
 
-// CustomerKey is whose demand a record is, for near-duplicate linking: the
-// lower-cased email address, else the phone number, else the organisation
-// and contact names; "" for an anonymous record, which is never linked as
-// a near-duplicate unless cross_customer is set. It is the identity the
-// exact fingerprint uses, so that both matches agree on "same customer".
+// CustomerKey is whose demand a record is, for near-duplicate linking:
+// the company's email domain (not a public mail provider's), else the
+// address, else the organisation name, else the contact; the phone number
+// when there is nothing else; "" for an anonymous record, which is never
+// linked as a near-duplicate unless cross_customer is set. Two colleagues
+// writing from one company's domain are one customer.
 func CustomerKey(r *demand.Record) string {
 	c := r.Customer
-	if k := strings.ToLower(strings.TrimSpace(c.Email)); k != "" {
+	if k := dedupe.RecordCustomer(c.Name, c.Contact, c.Email).Key(); k != "" {
 		return k
 	}
 	if k := strings.TrimSpace(c.Phone); k != "" {
-		return k
-	}
-	if c.Name != "" || c.Contact != "" {
-		return strings.ToLower(c.Name + "|" + c.Contact)
+		return "t:" + k
 	}
 	return ""
 }

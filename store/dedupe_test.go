@@ -241,7 +241,7 @@ func TestDedupeConcurrentEngines(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
 	const groups = 20
 	for g := range groups {
-		email := fmt.Sprintf("g%d@x.com", g)
+		email := fmt.Sprintf("g%d@company%d.com", g, g) // one customer per group
 		text := fmt.Sprintf("第%d组：%s", g, longText)
 		v, ok := findVariant(text)
 		if !ok {
@@ -273,5 +273,25 @@ func TestDedupeConcurrentEngines(t *testing.T) {
 	}
 	if canonical != groups {
 		t.Errorf("%d canonical demands, want %d", canonical, groups)
+	}
+}
+
+// Colleagues at one company are one customer; public mail addresses are
+// each their own.
+func TestCustomerKeyByDomain(t *testing.T) {
+	key := func(name, contact, email string) string {
+		return store.CustomerKey(&demand.Record{Customer: demand.Customer{Name: name, Contact: contact, Email: email}})
+	}
+	if a, b := key("", "李明", "li.ming@hd-mfg.com"), key("华东制造", "王芳", "wang.fang@mail.hd-mfg.com"); a != b || a == "" {
+		t.Errorf("one company's domain: %q vs %q", a, b)
+	}
+	if a, b := key("", "", "li@qq.com"), key("", "", "wang@qq.com"); a == b {
+		t.Errorf("two qq.com senders share the key %q", a)
+	}
+	if a, b := key("华东制造有限公司", "李明", ""), key("华东制造", "王芳", ""); a != b {
+		t.Errorf("one company by name: %q vs %q", a, b)
+	}
+	if k := key("", "", ""); k != "" {
+		t.Errorf("anonymous: %q", k)
 	}
 }
