@@ -215,6 +215,83 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 	if err := stmt.SelectContext(ctx, &cands, args...); err != nil {
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
 	}
+	return bestCandidate(n, cands, cfg, exclude), nil
+}
+
+// prefetchCandidates reads, on PostgreSQL, the stored candidates of every
+// record of a batch in one statement — the same band and recent-demand
+// ranges findCanonical reads one record at a time — so that a batch of a
+// thousand rows costs one round trip, not a thousand. The result is by
+// index into near; nil on SQLite, whose lookups stay per record.
+func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []nearRec, skip func(int) bool, cfg *dedupe.Config) (map[int][]candidate, error) {
+	if s.dialect != Postgres {
+		return nil, nil
+	}
+	var ords []int64
+	var keys []string
+	var los, his []time.Time
+	var bands [4][]int64
+	for i := range near {
+		if skip(i) {
+			continue
+		}
+		n := near[i]
+		at := n.rec.Source.ReceivedAt.UTC()
+		ords = append(ords, int64(i))
+		keys = append(keys, n.key)
+		los, his = append(los, at.Add(-cfg.Window.Duration)), append(his, at.Add(cfg.Window.Duration))
+		for b, v := range dedupe.Bands(n.hash) {
+			bands[b] = append(bands[b], int64(v))
+		}
+	}
+	out := map[int][]candidate{}
+	if len(ords) == 0 {
+		return out, nil
+	}
+	sameCustomer := !cfg.CrossCustomer
+	var parts []string
+	for b := range 4 {
+		q := fmt.Sprintf(`SELECT q.ord, %s FROM q JOIN demand_simhash s ON s.band%d = q.band%d
+			AND s.received_at >= q.lo AND s.received_at <= q.hi JOIN demands d ON d.id = s.demand_id
+			WHERE d.duplicate_of IS NULL`, candidateColumns, b, b)
+		if sameCustomer {
+			q += ` AND s.customer_key = q.key`
+		}
+		parts = append(parts, q)
+	}
+	if sameCustomer {
+		parts = append(parts, fmt.Sprintf(`SELECT q.ord, r.* FROM q CROSS JOIN LATERAL (SELECT %s
+			FROM demand_simhash s JOIN demands d ON d.id = s.demand_id
+			WHERE s.customer_key = q.key AND s.received_at >= q.lo AND s.received_at <= q.hi AND d.duplicate_of IS NULL
+			ORDER BY s.received_at DESC LIMIT %d) r`, candidateColumns, recentPerCustomer))
+	}
+	query := `WITH q AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[],
+		$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS q(ord, key, lo, hi, band0, band1, band2, band3))
+		` + strings.Join(parts, " UNION ")
+	rows, err := tx.QueryxContext(ctx, query, pq.Array(ords), pq.Array(keys), pq.Array(los), pq.Array(his),
+		pq.Array(bands[0]), pq.Array(bands[1]), pq.Array(bands[2]), pq.Array(bands[3]))
+	if err != nil {
+		return nil, fmt.Errorf("store: find near duplicates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c struct {
+			Ord int `db:"ord"`
+			candidate
+		}
+		if err := rows.StructScan(&c); err != nil {
+			return nil, fmt.Errorf("store: find near duplicates: %w", err)
+		}
+		out[c.Ord] = append(out[c.Ord], c.candidate)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: find near duplicates: %w", err)
+	}
+	return out, nil
+}
+
+// bestCandidate is the candidate n near-duplicates best, or nil.
+func bestCandidate(n nearRec, cands []candidate, cfg *dedupe.Config, exclude func(int64) bool) *candidate {
 	var best *candidate
 	for i := range cands {
 		c := &cands[i]
@@ -230,7 +307,7 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 			best = c
 		}
 	}
-	return best, nil
+	return best
 }
 
 // nearMatch checks a record against an earlier one in the same batch.
@@ -301,6 +378,13 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
 	}
 	defer stmt.Close()
+	prefetched, err := s.prefetchCandidates(ctx, tx, near, func(i int) bool {
+		n := near[i]
+		return n.rec.DuplicateOf != 0 || linkedInBatch[n.rec.Code] || !n.long
+	}, cfg)
+	if err != nil {
+		return nil, err
+	}
 	bands := [4]map[uint16][]*nearRec{{}, {}, {}, {}} // canonical records of this batch by band
 	bump := map[int64]int{}
 	for i := range near {
@@ -309,8 +393,10 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 		if r.DuplicateOf != 0 || linkedInBatch[r.Code] || !n.long {
 			continue
 		}
-		best, err := s.findCanonical(ctx, stmt, *n, cfg, nil)
-		if err != nil {
+		var best *candidate
+		if prefetched != nil {
+			best = bestCandidate(*n, prefetched[i], cfg, nil)
+		} else if best, err = s.findCanonical(ctx, stmt, *n, cfg, nil); err != nil {
 			return nil, err
 		}
 		if best != nil {
