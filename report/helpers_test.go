@@ -127,13 +127,14 @@ type renders struct {
 	mu   sync.Mutex
 	days []string
 	fail int
-	slow time.Duration
 	body func(path string) error
+	// before, when set, runs first: a test holds a render there.
+	before func(day string)
 }
 
 func (r *renders) render(_ context.Context, day time.Time, path string) error {
-	if r.slow > 0 {
-		time.Sleep(r.slow)
+	if r.before != nil {
+		r.before(day.Format(time.DateOnly))
 	}
 	r.mu.Lock()
 	r.days = append(r.days, day.Format(time.DateOnly))
@@ -198,4 +199,36 @@ func runOf(t *testing.T, s *store.Store, day string) store.ReportRun {
 		t.Fatalf("run %s: %v %v", day, ok, err)
 	}
 	return r
+}
+
+// claims wraps a scheduler's store and records which holders tried to claim
+// each day, so that a test can hold a render until every scheduler has
+// tried for its day: two schedulers then provably race for every day.
+type claims struct {
+	report.Store
+	mu    *sync.Mutex
+	tried map[string]map[string]bool // day → holders
+}
+
+func newClaims() (mu *sync.Mutex, tried map[string]map[string]bool) {
+	return &sync.Mutex{}, map[string]map[string]bool{}
+}
+
+func (c claims) ClaimReport(ctx context.Context, day, holder string, now time.Time, lease time.Duration) (store.ReportRun, bool, error) {
+	c.mu.Lock()
+	if c.tried[day] == nil {
+		c.tried[day] = map[string]bool{}
+	}
+	c.tried[day][holder] = true
+	c.mu.Unlock()
+	return c.Store.ClaimReport(ctx, day, holder, now, lease)
+}
+
+// triedBy waits until n holders have tried to claim day.
+func triedBy(t *testing.T, mu *sync.Mutex, tried map[string]map[string]bool, day string, n int) {
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(tried[day]) >= n
+	}, func() string { return fmt.Sprintf("%d schedulers did not all try to claim %s", n, day) })
 }

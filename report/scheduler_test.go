@@ -105,9 +105,12 @@ func TestNotTwiceWithTwoSchedulers(t *testing.T) {
 	markDone(t, st1, "2026-11-25")
 	dir := t.TempDir()
 	clock := newClock(time.Date(2026, 11, 28, 9, 0, 0, 0, shanghai))
-	r := &renders{slow: 30 * time.Millisecond}
-	start(t, config(dir), report.Deps{Store: st1, Render: r.render, Clock: clock, Holder: "a"})
-	start(t, config(dir), report.Deps{Store: st2, Render: r.render, Clock: clock, Holder: "b"})
+	// Each render waits until both schedulers have tried to claim its day:
+	// every day is raced for, and one of them wins it.
+	mu, tried := newClaims()
+	r := &renders{before: func(day string) { triedBy(t, mu, tried, day, 2) }}
+	start(t, config(dir), report.Deps{Store: claims{st1, mu, tried}, Render: r.render, Clock: clock, Holder: "a"})
+	start(t, config(dir), report.Deps{Store: claims{st2, mu, tried}, Render: r.render, Clock: clock, Holder: "b"})
 	clock.waitIdle(t, 2)
 	if got := r.sorted(); !slices.Equal(got, []string{"2026-11-26", "2026-11-27"}) {
 		t.Fatalf("rendered %v, want each missing day once", got)
