@@ -38,7 +38,7 @@ func Clean(title, text string) string {
 	var f folder
 	title = norm.NFKC.String(title)
 	text = norm.NFKC.String(text)
-	if forwardTitle.MatchString(title) || forwardMark.MatchString(text) {
+	if forwardTitle.MatchString(title) || (strings.Contains(text, "--") && forwardMark.MatchString(text)) {
 		text = forwarded(text)
 	}
 	f.add(stripTitle(title))
@@ -143,15 +143,19 @@ var (
 func bodyLines(text string) []string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
-	text = surveySource.ReplaceAllString(text, "")
+	if strings.Contains(text, "来自") || strings.Contains(text, "来源") {
+		text = surveySource.ReplaceAllString(text, "")
+	}
 	raw := strings.Split(text, "\n")
 	var lines []string
 cut:
 	for i, l := range raw {
 		t := strings.TrimSpace(l)
-		for _, re := range cutMarkers {
-			if re.MatchString(t) {
-				break cut
+		if mayCut(t) {
+			for _, re := range cutMarkers {
+				if re.MatchString(t) {
+					break cut
+				}
 			}
 		}
 		// A client that wraps "On <date>, <name> <addr>" before "wrote:".
@@ -169,7 +173,7 @@ cut:
 	// Sign-off: from a line that is only one on, the rest is signature.
 	content := false
 	for i, l := range lines {
-		if signOffLine.MatchString(l) || signOffName.MatchString(l) {
+		if maySignOff(l) && (signOffLine.MatchString(l) || signOffName.MatchString(l)) {
 			if content {
 				lines = lines[:i]
 				break
@@ -180,11 +184,14 @@ cut:
 	}
 	var kept []string
 	for _, l := range lines {
-		if l == "" || emptyAnswer.MatchString(l) || metadataLine.MatchString(l) || surveyFooter.MatchString(l) {
+		if l == "" || isEmptyAnswer(l) || (strings.ContainsAny(l, ":0123456789") && metadataLine.MatchString(l)) ||
+			(strings.ContainsAny(l[:1], "(sS") && surveyFooter.MatchString(l)) {
 			continue
 		}
-		if s := fieldLabel.ReplaceAllString(l, ""); s != "" {
-			if emptyAnswer.MatchString(s) {
+		if strings.IndexByte(l, ':') < 0 {
+			// no field label
+		} else if s := fieldLabel.ReplaceAllString(l, ""); s != "" {
+			if isEmptyAnswer(s) {
 				continue
 			}
 			l = s
@@ -194,6 +201,9 @@ cut:
 	kept = stripGreetings(kept)
 	kept = stripSignature(kept)
 	for i, l := range kept {
+		if !mayThank(l) {
+			continue
+		}
 		if loc := thanksEnd.FindStringIndex(l); loc != nil && loc[0] > 0 {
 			kept[i] = l[:loc[0]]
 		}
@@ -299,3 +309,68 @@ func signatureLine(l string) bool {
 }
 
 func nameLine(l string) bool { return nameZH.MatchString(l) || nameEN.MatchString(l) }
+
+// The checks below are necessary conditions of the patterns they guard,
+// cheap enough to run on every line: most lines are content, and running
+// a dozen case-insensitive alternations over each of them was most of the
+// cost of ingesting a record with de-duplication on. Text is NFKC-folded
+// before, so full-width and compatibility letters are ASCII here.
+
+// mayCut reports whether t can start a cut marker (cutMarkers).
+func mayCut(t string) bool {
+	if t == "" {
+		return false
+	}
+	switch t[0] {
+	case '-', '_', 'o', 'O', 's', 'S', 'g', 'G':
+		return true
+	}
+	for _, p := range []string{"在", "于", "发自", "来自", "从"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// signOffPunct is what signOffLine allows after its phrase.
+const signOffPunct = " \t\n\f\r,.!~。！～"
+
+// maySignOff reports whether l can be a sign-off line (signOffLine: a
+// phrase of at most 19 bytes before punctuation) or a sign-off with a name
+// (signOffName: it starts with one of a few words).
+func maySignOff(l string) bool {
+	if len(strings.TrimRight(l, signOffPunct)) <= 24 {
+		return true
+	}
+	switch l[0] {
+	case 't', 'T', 'c', 'C', 'b', 'B', 'r', 'R', 'k', 'K':
+		return true
+	}
+	return strings.HasPrefix(l, "谢谢") || strings.HasPrefix(l, "此致")
+}
+
+// isEmptyAnswer is emptyAnswer.MatchString for lines that can be one: an
+// optional label of at most 30 runes, then a short answer or a run of
+// -, / or . — a long line is content unless it is only such a run.
+func isEmptyAnswer(l string) bool {
+	if len(l) > 160 && strings.Trim(l, "-/. \t:") != "" {
+		return false
+	}
+	return emptyAnswer.MatchString(l)
+}
+
+// mayThank reports whether l holds one of the thanks thanksEnd ends on.
+func mayThank(l string) bool {
+	for _, w := range []string{"谢", "感谢", "麻烦了", "辛苦了"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	for i := 0; i+3 <= len(l); i++ {
+		if c := l[i] | 0x20; c == 't' && (l[i+1]|0x20 == 'h') && (l[i+2]|0x20 == 'a' || l[i+2]|0x20 == 'x') {
+			return true
+		}
+	}
+	return false
+}

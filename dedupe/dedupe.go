@@ -12,6 +12,7 @@ package dedupe
 import (
 	"hash/fnv"
 	"math/bits"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -122,9 +123,11 @@ func hash(kind, s string) uint64 {
 }
 
 // SimHash is the 64-bit SimHash of cleaned text's shingles.
-func SimHash(cleaned string) uint64 {
+func SimHash(cleaned string) uint64 { return simHash(Shingles(cleaned)) }
+
+func simHash(shingles []uint64) uint64 {
 	var v [64]int
-	for _, sh := range Shingles(cleaned) {
+	for _, sh := range shingles {
 		for i := range 64 {
 			if sh&(1<<i) != 0 {
 				v[i]++
@@ -151,32 +154,59 @@ func Bands(h uint64) [4]uint16 {
 	return [4]uint16{uint16(h), uint16(h >> 16), uint16(h >> 32), uint16(h >> 48)}
 }
 
-// Similarity is the Jaccard similarity of two cleaned texts' shingle sets;
-// two empty texts are similar (1).
+// Similarity is the Jaccard similarity of two cleaned texts' shingle
+// sets; two empty texts are alike.
 func Similarity(a, b string) float64 {
-	j, _, _, _ := overlap(a, b)
+	j, _, _, _ := overlap(NewText(a), NewText(b))
 	return j
 }
 
 // Containment is the overlap coefficient of two cleaned texts' shingle
-// sets: the shared shingles over the smaller set, so that a short text
-// saying what a long one says scores high; two empty texts score 1.
+// sets: the shared shingles over the smaller set.
 func Containment(a, b string) float64 {
-	_, c, _, _ := overlap(a, b)
+	_, c, _, _ := overlap(NewText(a), NewText(b))
 	return c
 }
 
-// overlap is the Jaccard similarity and overlap coefficient of two cleaned
+// Text is a cleaned text made ready for comparison once: its SimHash and
+// its distinct shingles in order. A record is compared with up to a few
+// hundred stored demands of its customer, and each of those with every
+// record of the batch; hashing each text once and intersecting sorted
+// slices is what keeps near-duplicate linking close to the exact-only rate.
+type Text struct {
+	Cleaned  string
+	Runes    int    // length in runes, for the short-text rule
+	Hash     uint64 // SimHash
+	shingles []uint64
+}
+
+// NewText prepares cleaned text (as Clean leaves it) for comparison.
+func NewText(cleaned string) *Text {
+	sh := Shingles(cleaned)
+	t := &Text{Cleaned: cleaned, Runes: utf8.RuneCountInString(cleaned), Hash: simHash(sh)}
+	slices.Sort(sh)
+	t.shingles = slices.Compact(sh)
+	return t
+}
+
+// overlap is the Jaccard similarity and the overlap coefficient of two
 // texts' shingle sets and the sizes of the smaller and larger sets.
-func overlap(a, b string) (jaccard, containment float64, smaller, larger int) {
-	sa, sb := set(Shingles(a)), set(Shingles(b))
+func overlap(a, b *Text) (jaccard, containment float64, smaller, larger int) {
+	sa, sb := a.shingles, b.shingles
 	if len(sa) == 0 && len(sb) == 0 {
 		return 1, 1, 0, 0
 	}
 	inter := 0
-	for s := range sa {
-		if sb[s] {
+	for i, j := 0, 0; i < len(sa) && j < len(sb); {
+		switch {
+		case sa[i] < sb[j]:
+			i++
+		case sa[i] > sb[j]:
+			j++
+		default:
 			inter++
+			i++
+			j++
 		}
 	}
 	smaller, larger = min(len(sa), len(sb)), max(len(sa), len(sb))
@@ -184,12 +214,4 @@ func overlap(a, b string) (jaccard, containment float64, smaller, larger int) {
 		containment = float64(inter) / float64(smaller)
 	}
 	return float64(inter) / float64(len(sa)+len(sb)-inter), containment, smaller, larger
-}
-
-func set(sh []uint64) map[uint64]bool {
-	m := make(map[uint64]bool, len(sh))
-	for _, s := range sh {
-		m[s] = true
-	}
-	return m
 }

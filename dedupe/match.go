@@ -1,7 +1,5 @@
 package dedupe
 
-import "unicode/utf8"
-
 // Thresholds decide near-duplicates.
 type Thresholds struct {
 	// MaxDistance, when above 0, also requires the SimHashes to be at most
@@ -63,13 +61,12 @@ func Match(a, b string) (distance int, similarity float64, dup bool) {
 // band index finds only pairs within DefaultMaxDistance. Empty texts (all
 // greeting and boilerplate) match nothing.
 func (t Thresholds) Match(a, b string) (distance int, similarity float64, dup bool) {
-	return t.MatchHashes(a, b, SimHash(a), SimHash(b))
+	return t.MatchTexts(NewText(a), NewText(b))
 }
 
-// MatchHashes is Match with the texts' SimHashes already at hand (stored
-// with the demands), so that comparing a record with many candidates does
-// not hash each text again.
-func (t Thresholds) MatchHashes(a, b string, ha, hb uint64) (distance int, similarity float64, dup bool) {
+// MatchTexts is Match on texts prepared once (NewText), so that comparing
+// a record with many candidates does not cut and hash each text again.
+func (t Thresholds) MatchTexts(a, b *Text) (distance int, similarity float64, dup bool) {
 	if t.MinSimilarity == 0 {
 		t.MinSimilarity = DefaultMinSimilarity
 	}
@@ -82,14 +79,14 @@ func (t Thresholds) MatchHashes(a, b string, ha, hb uint64) (distance int, simil
 	if t.MinShingles == 0 {
 		t.MinShingles = DefaultMinShingles
 	}
-	distance = Distance(ha, hb)
+	distance = Distance(a.Hash, b.Hash)
 	similarity, containment, smaller, larger := overlap(a, b)
 	switch {
-	case a == "" || b == "":
+	case a.Cleaned == "" || b.Cleaned == "":
 		return distance, similarity, false
-	case a == b:
+	case a.Cleaned == b.Cleaned:
 		return distance, similarity, true
-	case utf8.RuneCountInString(a) < t.MinLength || utf8.RuneCountInString(b) < t.MinLength:
+	case a.Runes < t.MinLength || b.Runes < t.MinLength:
 		return distance, similarity, false
 	case t.MaxDistance > 0 && distance > t.MaxDistance:
 		return distance, similarity, false

@@ -47,6 +47,10 @@ type Record struct {
 	// Fingerprint identifies the same customer asking the same thing
 	// (exact content); see Fingerprint.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// CleanText is the description as de-duplication compares it
+	// (dedupe.Clean), set by normalize so that it is cut once per record;
+	// not stored, empty when not computed.
+	CleanText string `json:"-"`
 	// Extra keeps input columns that map to no field, in input order.
 	Extra []Attr `json:"extra,omitempty"`
 	// Flags mark records a person should look at, e.g. FlagTimeUnparsed.

@@ -171,7 +171,7 @@ func Email(it ingest.Item) (*demand.Record, error) {
 	if repaired {
 		rec.Flags = append(rec.Flags, "header_repaired")
 	}
-	rec.Fingerprint = Fingerprint(rec)
+	Identify(rec)
 	return rec, nil
 }
 

@@ -40,7 +40,7 @@ func completeJSON(rec *demand.Record, item ingest.Item) *demand.Record {
 	d := &rec.Description
 	d.Title, d.Text = strings.TrimSpace(d.Title), strings.TrimSpace(d.Text)
 	d.Language = Language(d.Title + " " + d.Text)
-	rec.Fingerprint = Fingerprint(rec)
+	Identify(rec)
 	return rec
 }
 

@@ -95,18 +95,28 @@ func (n *Normalizer) Normalize(ctx context.Context, item ingest.Item) (*demand.R
 // Questionnaire returns the questionnaire mapper, for header checks.
 func (n *Normalizer) Questionnaire() *Questionnaire { return n.questionnaire }
 
+// Identify sets the record's compared text (CleanText) and its
+// Fingerprint, once its customer and description are known.
+func Identify(r *demand.Record) {
+	r.CleanText = dedupe.Clean(r.Description.Title, r.Description.Text)
+	r.Fingerprint = Fingerprint(r)
+}
+
 // Fingerprint identifies the same customer asking the same thing: a hash of
 // the customer's identity and the description as dedupe.Clean leaves it, so
 // that the exact match and the near-duplicate match compare one text.
 // Without a customer identity it is empty: two
 // anonymous "无" answers are not one demand.
 func Fingerprint(r *demand.Record) string {
+	text := r.CleanText
+	if text == "" {
+		text = dedupe.Clean(r.Description.Title, r.Description.Text)
+	}
 	c := r.Customer
 	who := strings.ToLower(firstNonEmpty(c.Email, c.Phone))
 	if who == "" && (c.Name != "" || c.Contact != "") {
 		who = strings.ToLower(c.Name + "|" + c.Contact)
 	}
-	text := dedupe.Clean(r.Description.Title, r.Description.Text)
 	if who == "" || utf8.RuneCountInString(text) < 4 {
 		return ""
 	}

@@ -601,7 +601,7 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 	if cut {
 		rec.Flags = append(rec.Flags, demand.FlagCellCut)
 	}
-	rec.Fingerprint = Fingerprint(rec)
+	Identify(rec)
 	return rec, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -53,17 +52,21 @@ type LinkReason struct {
 type nearRec struct {
 	rec     *demand.Record
 	cleaned string
-	hash    uint64
+	text    *dedupe.Text
+	hash    uint64 // the stored and banded hash; 0 for a short text
 	key     string
 	long    bool // cleaned text long enough for near-duplicate linking
 }
 
 func newNearRec(r *demand.Record, cfg *dedupe.Config) nearRec {
-	cl := dedupe.Clean(r.Description.Title, r.Description.Text)
-	n := nearRec{rec: r, cleaned: cl, key: CustomerKey(r)}
-	if utf8.RuneCountInString(cl) >= cfg.MinLength && (n.key != "" || cfg.CrossCustomer) {
+	cl := r.CleanText
+	if cl == "" {
+		cl = dedupe.Clean(r.Description.Title, r.Description.Text)
+	}
+	n := nearRec{rec: r, cleaned: cl, text: dedupe.NewText(cl), key: CustomerKey(r)}
+	if n.text.Runes >= cfg.MinLength && (n.key != "" || cfg.CrossCustomer) {
 		n.long = true
-		n.hash = dedupe.SimHash(cl)
+		n.hash = n.text.Hash
 	}
 	return n
 }
@@ -78,6 +81,20 @@ type candidate struct {
 	ReceivedAt time.Time `db:"received_at"`
 	distance   int
 	similarity float64
+}
+
+// textCache holds the prepared text of each stored candidate read for a
+// batch: one customer's recent demands are candidates of every record of
+// that customer in the batch, and are cut and hashed once.
+type textCache map[int64]*dedupe.Text
+
+func (tc textCache) of(c *candidate) *dedupe.Text {
+	t := tc[c.ID]
+	if t == nil {
+		t = dedupe.NewText(c.Cleaned)
+		tc[c.ID] = t
+	}
+	return t
 }
 
 // better orders candidates: higher similarity, then lower distance, then
@@ -119,10 +136,7 @@ func (s *Store) lockBands(ctx context.Context, tx *sqlx.Tx, near []nearRec) erro
 	}
 	set := map[int64]bool{}
 	for _, n := range near {
-		h := n.hash
-		if !n.long {
-			h = dedupe.SimHash(n.cleaned) // exact matches of short texts race too
-		}
+		h := n.text.Hash // a short text's too: exact matches of short texts race as well
 		for i, b := range dedupe.Bands(h) {
 			set[int64(i)<<16|int64(b)] = true
 		}
@@ -184,15 +198,12 @@ func (s *Store) candidatesQuery(sameCustomer bool) string {
 // nearDecision says whether a record and a candidate are one demand. For
 // the same customer the texts decide (dedupe.Thresholds.Match); across
 // customers the SimHash distance must be within the band reach as well.
-func nearDecision(a, b string, ha, hb uint64, sameCustomer bool, cfg *dedupe.Config) (int, float64, bool) {
+func nearDecision(a, b *dedupe.Text, sameCustomer bool, cfg *dedupe.Config) (int, float64, bool) {
 	th := dedupe.Thresholds{MinSimilarity: cfg.MinSimilarity, MinLength: cfg.MinLength}
 	if !sameCustomer {
 		th.MaxDistance = cfg.MaxDistance
 	}
-	if ha == 0 || hb == 0 { // a short text has no stored hash
-		return th.Match(a, b)
-	}
-	return th.MatchHashes(a, b, ha, hb)
+	return th.MatchTexts(a, b)
 }
 
 // findCanonical returns the best stored canonical demand n near-duplicates,
@@ -215,7 +226,7 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 	if err := stmt.SelectContext(ctx, &cands, args...); err != nil {
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
 	}
-	return bestCandidate(n, cands, cfg, exclude), nil
+	return bestCandidate(n, cands, cfg, exclude, textCache{}), nil
 }
 
 // prefetchCandidates reads, on PostgreSQL, the stored candidates of every
@@ -223,26 +234,59 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 // ranges findCanonical reads one record at a time — so that a batch of a
 // thousand rows costs one round trip, not a thousand. The result is by
 // index into near; nil on SQLite, whose lookups stay per record.
+//
+// A customer's recent demands are read once per customer and day of the
+// batch, not once per record: a company that fills a questionnaire a
+// thousand times would otherwise make the batch read its latest demands a
+// thousand times. The day's range is the union of its records' windows
+// (a day wider than one record's), and each record keeps the rows within
+// its own window.
 func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []nearRec, skip func(int) bool, cfg *dedupe.Config) (map[int][]candidate, error) {
 	if s.dialect != Postgres {
 		return nil, nil
+	}
+	type group struct {
+		key string
+		day int64
 	}
 	var ords []int64
 	var keys []string
 	var los, his []time.Time
 	var bands [4][]int64
+	groupOf := map[int]int{} // index into near → index into the groups
+	groupIdx := map[group]int{}
+	var gKeys []string
+	var gLos, gHis []time.Time
 	for i := range near {
 		if skip(i) {
 			continue
 		}
 		n := near[i]
 		at := n.rec.Source.ReceivedAt.UTC()
+		lo, hi := at.Add(-cfg.Window.Duration), at.Add(cfg.Window.Duration)
 		ords = append(ords, int64(i))
 		keys = append(keys, n.key)
-		los, his = append(los, at.Add(-cfg.Window.Duration)), append(his, at.Add(cfg.Window.Duration))
+		los, his = append(los, lo), append(his, hi)
 		for b, v := range dedupe.Bands(n.hash) {
 			bands[b] = append(bands[b], int64(v))
 		}
+		if cfg.CrossCustomer {
+			continue
+		}
+		g := group{n.key, at.Unix() / 86400}
+		gi, ok := groupIdx[g]
+		if !ok {
+			gi = len(gKeys)
+			groupIdx[g] = gi
+			gKeys, gLos, gHis = append(gKeys, n.key), append(gLos, lo), append(gHis, hi)
+		}
+		if lo.Before(gLos[gi]) {
+			gLos[gi] = lo
+		}
+		if hi.After(gHis[gi]) {
+			gHis[gi] = hi
+		}
+		groupOf[i] = gi
 	}
 	out := map[int][]candidate{}
 	if len(ords) == 0 {
@@ -251,7 +295,7 @@ func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []near
 	sameCustomer := !cfg.CrossCustomer
 	var parts []string
 	for b := range 4 {
-		q := fmt.Sprintf(`SELECT q.ord, %s FROM q JOIN demand_simhash s ON s.band%d = q.band%d
+		q := fmt.Sprintf(`SELECT q.ord, false AS recent, %s FROM q JOIN demand_simhash s ON s.band%d = q.band%d
 			AND s.received_at >= q.lo AND s.received_at <= q.hi JOIN demands d ON d.id = s.demand_id
 			WHERE d.duplicate_of IS NULL`, candidateColumns, b, b)
 		if sameCustomer {
@@ -260,51 +304,75 @@ func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []near
 		parts = append(parts, q)
 	}
 	if sameCustomer {
-		parts = append(parts, fmt.Sprintf(`SELECT q.ord, r.* FROM q CROSS JOIN LATERAL (SELECT %s
+		parts = append(parts, fmt.Sprintf(`SELECT g.ord, true AS recent, r.* FROM g CROSS JOIN LATERAL (SELECT %s
 			FROM demand_simhash s JOIN demands d ON d.id = s.demand_id
-			WHERE s.customer_key = q.key AND s.received_at >= q.lo AND s.received_at <= q.hi AND d.duplicate_of IS NULL
+			WHERE s.customer_key = g.key AND s.received_at >= g.lo AND s.received_at <= g.hi AND d.duplicate_of IS NULL
 			ORDER BY s.received_at DESC LIMIT %d) r`, candidateColumns, recentPerCustomer))
 	}
 	query := `WITH q AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[],
-		$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS q(ord, key, lo, hi, band0, band1, band2, band3))
-		` + strings.Join(parts, " UNION ")
+		$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS q(ord, key, lo, hi, band0, band1, band2, band3)),
+		g AS (SELECT ord - 1 AS ord, key, lo, hi FROM unnest($9::text[], $10::timestamptz[], $11::timestamptz[])
+			WITH ORDINALITY AS g(key, lo, hi, ord))
+		` + strings.Join(parts, " UNION ALL ")
 	rows, err := tx.QueryxContext(ctx, query, pq.Array(ords), pq.Array(keys), pq.Array(los), pq.Array(his),
-		pq.Array(bands[0]), pq.Array(bands[1]), pq.Array(bands[2]), pq.Array(bands[3]))
+		pq.Array(bands[0]), pq.Array(bands[1]), pq.Array(bands[2]), pq.Array(bands[3]),
+		pq.Array(gKeys), pq.Array(gLos), pq.Array(gHis))
 	if err != nil {
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
 	}
 	defer rows.Close()
+	recent := make([][]candidate, len(gKeys))
 	for rows.Next() {
 		var c struct {
-			Ord int `db:"ord"`
+			Ord    int  `db:"ord"`
+			Recent bool `db:"recent"`
 			candidate
 		}
 		if err := rows.StructScan(&c); err != nil {
 			return nil, fmt.Errorf("store: find near duplicates: %w", err)
 		}
-		out[c.Ord] = append(out[c.Ord], c.candidate)
+		if c.Recent {
+			recent[c.Ord] = append(recent[c.Ord], c.candidate)
+		} else {
+			out[c.Ord] = append(out[c.Ord], c.candidate)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
 	}
+	for i, gi := range groupOf {
+		at := near[i].rec.Source.ReceivedAt.UTC()
+		lo, hi := at.Add(-cfg.Window.Duration), at.Add(cfg.Window.Duration)
+		seen := map[int64]bool{}
+		for _, c := range out[i] {
+			seen[c.ID] = true
+		}
+		for _, c := range recent[gi] {
+			if !seen[c.ID] && !c.ReceivedAt.Before(lo) && !c.ReceivedAt.After(hi) {
+				out[i] = append(out[i], c)
+			}
+		}
+	}
 	return out, nil
 }
 
-// bestCandidate is the candidate n near-duplicates best, or nil.
-func bestCandidate(n nearRec, cands []candidate, cfg *dedupe.Config, exclude func(int64) bool) *candidate {
+// bestCandidate is the candidate n near-duplicates best, or nil. It
+// returns a copy: one customer's candidates are shared by the batch's
+// records.
+func bestCandidate(n nearRec, cands []candidate, cfg *dedupe.Config, exclude func(int64) bool, texts textCache) *candidate {
 	var best *candidate
 	for i := range cands {
-		c := &cands[i]
+		c := cands[i]
 		if exclude != nil && exclude(c.ID) {
 			continue
 		}
 		var dup bool
-		c.distance, c.similarity, dup = nearDecision(n.cleaned, c.Cleaned, n.hash, uint64(c.Hash), !cfg.CrossCustomer, cfg)
+		c.distance, c.similarity, dup = nearDecision(n.text, texts.of(&c), !cfg.CrossCustomer, cfg)
 		if !dup {
 			continue
 		}
 		if best == nil || c.better(best) {
-			best = c
+			best = &c
 		}
 	}
 	return best
@@ -319,7 +387,7 @@ func nearMatch(n, c *nearRec, cfg *dedupe.Config) (int, float64, bool) {
 	if d > cfg.Window.Duration || -d > cfg.Window.Duration {
 		return 0, 0, false
 	}
-	return nearDecision(n.cleaned, c.cleaned, n.hash, c.hash, n.key != "" && n.key == c.key, cfg)
+	return nearDecision(n.text, c.text, n.key != "" && n.key == c.key, cfg)
 }
 
 type historyByCode struct {
@@ -385,6 +453,7 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 	if err != nil {
 		return nil, err
 	}
+	texts := textCache{}
 	bands := [4]map[uint16][]*nearRec{{}, {}, {}, {}} // canonical records of this batch by band
 	bump := map[int64]int{}
 	for i := range near {
@@ -395,7 +464,7 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 		}
 		var best *candidate
 		if prefetched != nil {
-			best = bestCandidate(*n, prefetched[i], cfg, nil)
+			best = bestCandidate(*n, prefetched[i], cfg, nil, texts)
 		} else if best, err = s.findCanonical(ctx, stmt, *n, cfg, nil); err != nil {
 			return nil, err
 		}
@@ -804,7 +873,8 @@ func (s *Store) Explain(ctx context.Context, code string) (*Explanation, error) 
 			return nil, err
 		}
 		e.CanonicalCleaned = dedupe.Clean(e.Canonical.Description.Title, e.Canonical.Description.Text)
-		e.Distance = dedupe.Distance(dedupe.SimHash(e.Cleaned), dedupe.SimHash(e.CanonicalCleaned))
+		a, b := dedupe.NewText(e.Cleaned), dedupe.NewText(e.CanonicalCleaned)
+		e.Distance = dedupe.Distance(a.Hash, b.Hash)
 		e.Similarity = dedupe.Similarity(e.Cleaned, e.CanonicalCleaned)
 		return e, nil
 	}

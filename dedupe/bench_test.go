@@ -1,0 +1,52 @@
+package dedupe
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// BenchmarkClean cuts and folds the texts of the labelled pairs: the cost
+// paid once per ingested record.
+func BenchmarkClean(b *testing.B) {
+	texts := pairTexts(b)
+	b.ResetTimer()
+	for i := range b.N {
+		t := texts[i%len(texts)]
+		Clean(t[0], t[1])
+	}
+}
+
+// BenchmarkMatchTexts compares prepared texts, as a record is compared
+// with each of its customer's recent demands.
+func BenchmarkMatchTexts(b *testing.B) {
+	raw := pairTexts(b)
+	texts := make([]*Text, len(raw))
+	for i, t := range raw {
+		texts[i] = NewText(Clean(t[0], t[1]))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		Thresholds{}.MatchTexts(texts[i%len(texts)], texts[(i+1)%len(texts)])
+	}
+}
+
+func pairTexts(b *testing.B) [][2]string {
+	f, err := os.Open("testdata/pairs.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var out [][2]string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var p struct{ A, B struct{ Title, Text string } }
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, [2]string{p.A.Title, p.A.Text}, [2]string{p.B.Title, p.B.Text})
+	}
+	return out
+}
