@@ -199,15 +199,15 @@ func (wb *Workbook) cause(err error) error {
 func (wb *Workbook) hold(n int) error {
 	wb.held += int64(n)
 	if wb.held > wb.lim.MaxMemory {
-		return errorf("工作簿中的文本超过 %d MB：请分批导出问卷结果（例如按日期）",
-			"the workbook holds more than %d MB of text; export the survey results in parts (by date, for example)", wb.lim.MaxMemory>>20)
+		return errorf("工作簿中的文本超过 %s：请分批导出问卷结果（例如按日期）",
+			"the workbook holds more than %s of text; export the survey results in parts (by date, for example)", byteSize(wb.lim.MaxMemory))
 	}
 	return nil
 }
 
 // globals reads the workbook's globals: from the first BOF to its EOF.
 func (wb *Workbook) globals() error {
-	rr := newRecordReader(wb.stream, wb.stream.Size)
+	rr := newRecordReader(wb.stream, wb.stream.Size, wb.file.rewind)
 	if err := rr.next(); err != nil {
 		return err
 	}
@@ -436,6 +436,17 @@ func (wb *Workbook) number(v float64, xf uint16) Cell {
 		kind = Date
 	}
 	return Cell{Kind: kind, Num: v, Format: code, FormatID: id}
+}
+
+// byteSize writes n bytes for a person: 512 bytes, 64 KB, 256 MB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d MB", n>>20)
 }
 
 // Errors the file is at fault for.

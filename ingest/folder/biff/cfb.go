@@ -10,8 +10,12 @@ import (
 )
 
 // errBudget stops mscfb when reading the compound file's directory costs
-// more than maxDirectoryReads.
-var errBudget = errors.New("biff: the compound file's directory is too big")
+// more than maxDirectoryReads; errLoop stops a stream whose sector chain
+// comes back to a sector read before.
+var (
+	errBudget = errors.New("biff: the compound file's directory is too big")
+	errLoop   = errors.New("biff: the stream's sector chain loops")
+)
 
 // guardedFile is the file as mscfb reads it. mscfb walks sector chains
 // through ReadAt and reports a failure as text, so the first failure is
@@ -23,6 +27,40 @@ type guardedFile struct {
 	size   int64
 	budget int64 // bytes that may still be read; <0 is no budget
 	err    error
+	// read marks the 64-byte blocks of the file read whole since the
+	// stream was last read from its start or a seek: a stream is read
+	// front to back, so a block read twice is a chain that loops (a FAT
+	// made to cycle), which mscfb would follow until the stream's size.
+	read []uint64
+}
+
+// loopBlock is the unit of read: the size of a mini stream sector, and a
+// divisor of every sector size.
+const loopBlock = 64
+
+// rewind starts a new front-to-back read of the stream.
+func (g *guardedFile) rewind() {
+	if g.read == nil {
+		g.read = make([]uint64, g.size/loopBlock/64+1)
+	}
+	clear(g.read)
+}
+
+// mark records the blocks p covers whole; false when one was read before.
+// The 4-byte reads of the FAT as mscfb follows a chain are not the
+// stream's.
+func (g *guardedFile) mark(off int64, n int) bool {
+	if g.read == nil || n == 4 {
+		return true
+	}
+	for b := (off + loopBlock - 1) / loopBlock; (b+1)*loopBlock <= off+int64(n); b++ {
+		w, bit := b/64, uint64(1)<<(b%64)
+		if g.read[w]&bit != 0 {
+			return false
+		}
+		g.read[w] |= bit
+	}
+	return true
 }
 
 func (g *guardedFile) ReadAt(p []byte, off int64) (int, error) {
@@ -39,6 +77,10 @@ func (g *guardedFile) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off+int64(len(p)) > g.size {
 		g.fail(errTruncated)
 		return 0, errTruncated
+	}
+	if !g.mark(off, len(p)) {
+		g.fail(errLoop)
+		return 0, errLoop
 	}
 	n, err := g.ra.ReadAt(p, off)
 	if err != nil && !(err == io.EOF && n == len(p)) {
@@ -68,6 +110,9 @@ func (g *guardedFile) cause(err error) error {
 			"the workbook's compound-file directory is too big or loops back on itself (%s): the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in", err)
 	case g.err == errTruncated:
 		return truncated()
+	case g.err == errLoop:
+		return errorf("工作簿数据流的扇区链绕回到已读过的扇区（FAT 有循环）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+			"the workbook stream's chain of sectors loops back to a sector read before (a cycle in the FAT): the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in")
 	}
 	return fmt.Errorf("biff: read: %w", g.err)
 }
@@ -116,9 +161,9 @@ func openStream(ra io.ReaderAt, size int64, lim Limits) (*mscfb.File, *guardedFi
 			"the workbook stream claims %d bytes, more than the whole file (%d bytes): the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in",
 			workbook.Size, size)
 	case workbook.Size > lim.MaxStream:
-		return nil, nil, errorf("工作簿数据有 %d 字节，超过上限 %d 字节：请分批导出问卷结果（例如按日期）",
-			"the workbook's data is %d bytes, more than the %d-byte limit; export the survey results in parts (by date, for example)",
-			workbook.Size, lim.MaxStream)
+		return nil, nil, errorf("工作簿数据有 %s，超过上限 %s：请分批导出问卷结果（例如按日期）",
+			"the workbook's data is %s, more than the %s limit; export the survey results in parts (by date, for example)",
+			byteSize(workbook.Size), byteSize(lim.MaxStream))
 	}
 	return workbook, g, nil
 }

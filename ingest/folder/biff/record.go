@@ -45,17 +45,19 @@ var errTruncated = errors.New("biff: stream ends inside a record")
 // recordReader reads the records of a workbook stream one at a time. The
 // body of the record read last is valid until the next call.
 type recordReader struct {
-	r    *bufio.Reader
-	src  io.ReadSeeker
-	size int64 // of the stream
-	off  int64 // stream offset of the next record header
-	typ  uint16
-	body []byte
-	at   int64 // stream offset of the record read last
+	r      *bufio.Reader
+	rewind func() // called where a front-to-back read starts
+	src    io.ReadSeeker
+	size   int64 // of the stream
+	off    int64 // stream offset of the next record header
+	typ    uint16
+	body   []byte
+	at     int64 // stream offset of the record read last
 }
 
-func newRecordReader(r io.ReadSeeker, size int64) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 64<<10), src: r, size: size, body: make([]byte, 0, 1<<16)}
+func newRecordReader(r io.ReadSeeker, size int64, rewind func()) *recordReader {
+	rewind()
+	return &recordReader{r: bufio.NewReaderSize(r, 64<<10), src: r, rewind: rewind, size: size, body: make([]byte, 0, 1<<16)}
 }
 
 // seekTo moves to the record header at stream offset off.
@@ -63,6 +65,7 @@ func (rr *recordReader) seekTo(off int64) error {
 	if off < 0 || off >= rr.size {
 		return errTruncated
 	}
+	rr.rewind()
 	if _, err := rr.src.Seek(off, io.SeekStart); err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (wb *Workbook) Rows(i int) (r *Rows, err error) {
 	if i < 0 || i >= len(wb.Sheets) {
 		return nil, fmt.Errorf("biff: no sheet %d", i)
 	}
-	r = &Rows{wb: wb, rr: newRecordReader(wb.stream, wb.stream.Size), buildRow: -1, pending: -1}
+	r = &Rows{wb: wb, rr: newRecordReader(wb.stream, wb.stream.Size, wb.file.rewind), buildRow: -1, pending: -1}
 	sheetAt := func() error {
 		return errorf("工作表“%s”的位置不对（不是一个工作表的开头）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"sheet %q does not start where the workbook says: the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in",
