@@ -199,7 +199,7 @@ func (wb *Workbook) cause(err error) error {
 func (wb *Workbook) hold(n int) error {
 	wb.held += int64(n)
 	if wb.held > wb.lim.MaxMemory {
-		return errorf("工作簿中的文本超过 %s：请分批导出问卷结果（例如按日期）",
+		return i18n.Errorf("工作簿中的文本超过 %s：请分批导出问卷结果（例如按日期）",
 			"the workbook holds more than %s of text; export the survey results in parts (by date, for example)", byteSize(wb.lim.MaxMemory))
 	}
 	return nil
@@ -216,7 +216,7 @@ func (wb *Workbook) globals() error {
 	case recBOF2, recBOF3, recBOF4:
 		return tooOld()
 	default:
-		return errorf("该文件不是 Excel 工作簿（数据流不以 BOF 记录开头）：请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return i18n.Errorf("该文件不是 Excel 工作簿（数据流不以 BOF 记录开头）：请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"the file is not an Excel workbook (its stream does not start with a BOF record); open it in Excel or WPS, save it as .xlsx and drop that file in")
 	}
 	if len(rr.body) < 4 {
@@ -241,7 +241,7 @@ func (wb *Workbook) globals() error {
 		switch rr.typ {
 		case recEOF:
 			if len(wb.Sheets) == 0 {
-				return errorf("工作簿中没有工作表：请重新导出问卷结果", "the workbook has no sheet; export the survey results again")
+				return i18n.Errorf("工作簿中没有工作表：请重新导出问卷结果", "the workbook has no sheet; export the survey results again")
 			}
 			return nil
 		case recFilePass:
@@ -389,7 +389,7 @@ func (wb *Workbook) readSST(rr *recordReader, c *cont) error {
 	}
 	want := u32(rr.body, 4)
 	if int64(want) > int64(wb.lim.MaxStrings) {
-		return errorf("工作簿声明了 %d 条不同的文本（共享字符串），超过上限 %d：请分批导出问卷结果（例如按日期）",
+		return i18n.Errorf("工作簿声明了 %d 条不同的文本（共享字符串），超过上限 %d：请分批导出问卷结果（例如按日期）",
 			"the workbook declares %d distinct texts (shared strings), more than the limit of %d; export the survey results in parts (by date, for example)",
 			want, wb.lim.MaxStrings)
 	}
@@ -399,7 +399,7 @@ func (wb *Workbook) readSST(rr *recordReader, c *cont) error {
 	for uint32(len(wb.sst)) < want {
 		s, err := wb.string(c, false)
 		if errors.Is(err, errTruncated) {
-			return errorf("共享字符串表声明了 %d 条文本，实际只有 %d 条：文件已损坏或不完整；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+			return i18n.Errorf("共享字符串表声明了 %d 条文本，实际只有 %d 条：文件已损坏或不完整；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 				"the shared string table declares %d texts but holds only %d: the file is damaged or incomplete; open it in Excel or WPS, save it as .xlsx and drop that file in",
 				want, len(wb.sst))
 		}
@@ -451,24 +451,22 @@ func byteSize(n int64) string {
 
 // Errors the file is at fault for.
 
-func errorf(zh, en string, args ...any) error { return i18n.Errorf(zh, en, args...) }
-
 func damaged(err error) error {
-	return errorf("工作簿已损坏，无法读取（%v）：请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+	return i18n.Errorf("工作簿已损坏，无法读取（%v）：请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 		"the workbook is damaged and cannot be read (%v); open it in Excel or WPS, save it as .xlsx and drop that file in", err)
 }
 
 func truncated() error {
-	return errorf("工作簿不完整（文件在记录中途结束，可能下载或复制时被截断）：请重新下载或导出问卷结果",
+	return i18n.Errorf("工作簿不完整（文件在记录中途结束，可能下载或复制时被截断）：请重新下载或导出问卷结果",
 		"the workbook is incomplete (the file ends in the middle of a record; it was probably cut short while downloaded or copied); download or export the survey results again")
 }
 
 func errPassword() error {
-	return errorf("工作簿设置了打开密码（password）：请在 Excel 中打开，取消密码（文件 → 信息 → 保护工作簿）后重新保存",
+	return i18n.Errorf("工作簿设置了打开密码（password）：请在 Excel 中打开，取消密码（文件 → 信息 → 保护工作簿）后重新保存",
 		"the workbook is password-protected; open it in Excel, remove the password (File → Info → Protect Workbook) and save it again")
 }
 
 func tooOld() error {
-	return errorf("这是 Excel 4.0 或更早版本的工作簿：请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+	return i18n.Errorf("这是 Excel 4.0 或更早版本的工作簿：请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 		"the workbook is in the format of Excel 4.0 or older; open it in Excel or WPS, save it as .xlsx and drop that file in")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/richardlehane/mscfb"
+
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // errBudget stops mscfb when reading the compound file's directory costs
@@ -106,12 +108,12 @@ func (g *guardedFile) cause(err error) error {
 	case g.err == nil:
 		return damaged(err)
 	case g.err == errBudget:
-		return errorf("工作簿的复合文档目录过大或有循环（%s）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return i18n.Errorf("工作簿的复合文档目录过大或有循环（%s）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"the workbook's compound-file directory is too big or loops back on itself (%s): the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in", err)
 	case g.err == errTruncated:
 		return truncated()
 	case g.err == errLoop:
-		return errorf("工作簿数据流的扇区链绕回到已读过的扇区（FAT 有循环）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return i18n.Errorf("工作簿数据流的扇区链绕回到已读过的扇区（FAT 有循环）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"the workbook stream's chain of sectors loops back to a sector read before (a cycle in the FAT): the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in")
 	}
 	return fmt.Errorf("biff: read: %w", g.err)
@@ -152,16 +154,16 @@ func openStream(ra io.ReaderAt, size int64, lim Limits) (*mscfb.File, *guardedFi
 	case workbook == nil && encrypted:
 		return nil, nil, errPassword()
 	case workbook == nil:
-		return nil, nil, errorf("该文件是 OLE 文档，但其中没有 Excel 工作簿（可能是 Word 等其他 Office 文件）：请把问卷结果导出为 .xlsx 或 .csv 后放入文件夹",
+		return nil, nil, i18n.Errorf("该文件是 OLE 文档，但其中没有 Excel 工作簿（可能是 Word 等其他 Office 文件）：请把问卷结果导出为 .xlsx 或 .csv 后放入文件夹",
 			"the file is an OLE document with no Excel workbook in it (a Word or other Office file?); export the survey as .xlsx or .csv and drop that file in")
 	case workbook.Size > size:
 		// A stream's sectors are distinct sectors of the file: a bigger
 		// stream is a damaged directory, or a chain that loops.
-		return nil, nil, errorf("工作簿数据流声称有 %d 字节，超过文件本身（%d 字节）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return nil, nil, i18n.Errorf("工作簿数据流声称有 %d 字节，超过文件本身（%d 字节）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"the workbook stream claims %d bytes, more than the whole file (%d bytes): the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in",
 			workbook.Size, size)
 	case workbook.Size > lim.MaxStream:
-		return nil, nil, errorf("工作簿数据有 %s，超过上限 %s：请分批导出问卷结果（例如按日期）",
+		return nil, nil, i18n.Errorf("工作簿数据有 %s，超过上限 %s：请分批导出问卷结果（例如按日期）",
 			"the workbook's data is %s, more than the %s limit; export the survey results in parts (by date, for example)",
 			byteSize(workbook.Size), byteSize(lim.MaxStream))
 	}

@@ -3,10 +3,13 @@ package biff
 import (
 	"fmt"
 	"io"
+
+	"github.com/demandd/demandd/internal/i18n"
 )
 
 // Rows reads the rows of one sheet in order. It holds two rows: the one
-// returned last and the one being read.
+// returned last and the one being read. The rows of a workbook share its
+// stream: one Rows reads at a time, and starting another ends the last.
 type Rows struct {
 	wb  *Workbook
 	rr  *recordReader
@@ -39,7 +42,7 @@ func (wb *Workbook) Rows(i int) (r *Rows, err error) {
 	}
 	r = &Rows{wb: wb, rr: newRecordReader(wb.stream, wb.stream.Size, wb.file.rewind), buildRow: -1, pending: -1}
 	sheetAt := func() error {
-		return errorf("工作表“%s”的位置不对（不是一个工作表的开头）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return i18n.Errorf("工作表“%s”的位置不对（不是一个工作表的开头）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"sheet %q does not start where the workbook says: the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in",
 			wb.Sheets[i].Name)
 	}
@@ -108,14 +111,14 @@ func (r *Rows) finish() {
 // put places the cells of a record at row, from column col on.
 func (r *Rows) put(row, col int, cells []Cell) error {
 	if col+len(cells) > MaxCols {
-		return errorf("工作表第 %d 行有单元格超出 .xls 的 256 列：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return i18n.Errorf("工作表第 %d 行有单元格超出 .xls 的 256 列：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"row %d of the sheet has a cell beyond the 256 columns an .xls holds: the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in", row+1)
 	}
 	switch {
 	case r.buildRow < 0:
 		r.buildRow = row
 	case row < r.buildRow:
-		return errorf("工作表的行顺序错乱（第 %d 行出现在第 %d 行之后）：这不是 Excel 写出的文件；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+		return i18n.Errorf("工作表的行顺序错乱（第 %d 行出现在第 %d 行之后）：这不是 Excel 写出的文件；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 			"the sheet's rows are out of order (row %d comes after row %d): not a file Excel wrote; open it in Excel or WPS, save it as .xlsx and drop that file in",
 			row+1, r.buildRow+1)
 	case row > r.buildRow:
@@ -214,7 +217,7 @@ func (r *Rows) record() error {
 		}
 		i := u32(b, 6)
 		if uint64(i) >= uint64(len(wb.sst)) {
-			return errorf("第 %d 行第 %d 列引用了不存在的共享字符串 %d（共 %d 条）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
+			return i18n.Errorf("第 %d 行第 %d 列引用了不存在的共享字符串 %d（共 %d 条）：文件已损坏；请用 Excel 或 WPS 打开，另存为 .xlsx 后重新放入",
 				"row %d, column %d refers to shared string %d of %d: the file is damaged; open it in Excel or WPS, save it as .xlsx and drop that file in",
 				row+1, col+1, i, len(wb.sst))
 		}
