@@ -185,8 +185,8 @@ func (wb *Workbook) cause(err error) error {
 		return err
 	case wb.file.err != nil:
 		return wb.file.cause(err)
-	case errors.Is(err, errTruncated):
-		return truncated()
+	case errors.Is(err, errTruncated) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return truncated() // the stream, not the file, ended early
 	}
 	var me mscfb.Error
 	if errors.As(err, &me) {
@@ -208,7 +208,10 @@ func (wb *Workbook) hold(n int) error {
 // globals reads the workbook's globals: from the first BOF to its EOF.
 func (wb *Workbook) globals() error {
 	rr := newRecordReader(wb.stream, wb.stream.Size, wb.file.rewind)
-	if err := rr.next(); err != nil {
+	if err := rr.next(); err == io.EOF {
+		return i18n.Errorf("工作簿数据流是空的：文件已损坏；请重新下载或导出问卷结果",
+			"the workbook stream is empty: the file is damaged; download or export the survey results again")
+	} else if err != nil {
 		return err
 	}
 	switch rr.typ {

@@ -89,6 +89,7 @@ func TestHostile(t *testing.T) {
 		{"SST count past its strings", bifftest.SSTCount(small, 1000), "declares 1000 texts but holds only"},
 		{"huge string length", bifftest.LongString(good), "but holds only"},
 		{"stream bigger than the file", bifftest.StreamSize(good, 1<<31), "more than the whole file"},
+		{"empty stream", bifftest.StreamSize(good, 0), "stream is empty"},
 		{"junk", bytes.Repeat([]byte("not a workbook "), 100), "damaged"},
 		{"compound file of junk", append(append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 504)...), bytes.Repeat([]byte{0xFF}, 4096)...), "damaged"},
 	}
