@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: bench-archive bench-webhook build run test lint bench bench-imap bench-hostile bench-report clean
+.PHONY: bench-archive bench-webhook bench-xls build run test lint bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -46,6 +46,9 @@ bench-hostile: ## serve over zip bombs, odd line endings, bad bytes, links: wher
 
 bench-archive: ## 50,000 raw emails of ~20 KB (~1 GB) in PostgreSQL archived by demandd archive: MB/s and peak RSS, beside zip -r of the same files
 	$(GO) test -run '^$$' -bench Archive50k -benchtime 1x -timeout 60m -v ./cmd/demandd/ | grep -E 'Benchmark|→|verify'
+
+bench-xls: ## the two 800-row 问卷星 .xls exports read whole: rows/s of demandd's reader (and of the folder channel's rows), beside xlrd's on the same files when /usr/bin/python3 has it (apt-get install python3-xlrd)
+	$(GO) test -run '^$$' -bench XLS -benchtime 2s -v ./ingest/folder/biff/ ./ingest/folder/ | grep -E 'Benchmark|xlrd '
 
 clean:
 	rm -f demandd

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/demandd/demandd/ingest/folder/biff/bifftest"
 	"github.com/demandd/demandd/internal/fixture"
 )
 
@@ -55,7 +56,22 @@ func hostileCases() []hostileCase {
 			os.WriteFile(target, []byte(header+"OTHER,OTHER\n"), 0o600)
 			os.Link(target, filepath.Join(stage, "hardlink.csv"))
 		}},
+		xls("truncated.xls", func(x []byte) []byte { return bifftest.Truncate(x, len(x)/2) }),
+		xls("cyclic-fat.xls", bifftest.LoopFAT),
+		xls("huge-sst-count.xls", func(x []byte) []byte { return bifftest.SSTCount(x, 1<<31) }),
+		xls("huge-string.xls", bifftest.LongString),
 	}
+}
+
+// xls is a hostile .xls made from a real 问卷星 export by bifftest.
+func xls(name string, change func([]byte) []byte) hostileCase {
+	return hostileCase{name, func(b *testing.B, stage, _ string) {
+		x, err := os.ReadFile(filepath.Join("..", "..", "ingest", "folder", "testdata", "wjx_800_800_0.xls"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(stage, name), change(x), 0o644)
+	}}
 }
 
 // BenchmarkHostile runs `demandd serve` over each hostile input and

@@ -485,29 +485,3 @@ func TestImportFileOnce(t *testing.T) {
 		t.Errorf("source %+v", r.Source)
 	}
 }
-
-func TestLegacyXLSRefusedWithAdvice(t *testing.T) {
-	forBackends(t, func(t *testing.T, url string) {
-		w := watch(t, url, nil)
-		// Real 问卷星 .xls exports, and junk named .xls: each is set aside
-		// with the advice to save it as .xlsx; nothing is lost.
-		for _, name := range []string{"All_Data_Readable.xls", "wjx_800_800_0.xls"} {
-			b, err := os.ReadFile(filepath.Join("testdata", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.dropBytes(t, name, b)
-		}
-		junk := make([]byte, 2048)
-		rand.Read(junk)
-		w.dropBytes(t, "broken.xls", junk)
-		for _, name := range []string{"All_Data_Readable.xls", "wjx_800_800_0.xls", "broken.xls"} {
-			if msg := w.waitFailed(t, name); !strings.Contains(msg, "save it as .xlsx") {
-				t.Errorf("%s: %q", name, msg)
-			}
-		}
-		if c := w.Counts(t); c.Raw != 0 {
-			t.Errorf("counts %+v", c)
-		}
-	})
-}

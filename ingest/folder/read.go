@@ -51,7 +51,7 @@ func openRows(path string, text textEvidence, lim limits) (rowReader, error) {
 	case ".csv":
 		return openCSV(path, text)
 	case ".xls":
-		return openXLS(path)
+		return openXLS(path, lim)
 	default:
 		return nil, fileErrorf("%s 文件不是问卷导出文件：请把问卷结果导出为 .xlsx 或 .csv 后放入文件夹",
 			"%s files are not questionnaire exports: export the survey as .xlsx or .csv and drop that file in", ext)
@@ -101,7 +101,7 @@ func openXLSX(path string, lim limits) (rr rowReader, err error) {
 		case streams["EncryptionInfo"]:
 			return nil, xlsxError(excelize.ErrWorkbookPassword)
 		case streams["Workbook"] || streams["Book"]:
-			return openXLS(path)
+			return openXLS(path, lim)
 		default:
 			return nil, fileErrorf("该文件是 OLE 文档，不是 .xlsx 工作簿：请用 Excel 或 WPS 打开，另存为 .xlsx",
 				"the file is an OLE document, not an .xlsx workbook; open it in Excel or WPS and save it as .xlsx")
