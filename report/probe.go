@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,7 @@ func (s SMTPConfig) Probe(ctx context.Context) []probe.Result {
 	}
 	skip := func(zh, en string, after i18n.Text) probe.Result {
 		id, n := name(zh, en)
-		return probe.Skipped(id, n, i18n.T(fmt.Sprintf("未检查：%s 失败", after.ZH), fmt.Sprintf("not checked: %s failed", after.EN)))
+		return probe.Skipped(id, n, i18n.T(fmt.Sprintf("未检查：%s失败", after.ZH), fmt.Sprintf("not checked: %s failed", after.EN)))
 	}
 	var out []probe.Result
 	c, err := m.dial(ctx, addr)
@@ -35,7 +36,7 @@ func (s SMTPConfig) Probe(ctx context.Context) []probe.Result {
 	switch {
 	case err != nil && errors.As(err, &oe) && oe.Op == "dial":
 		id, n := name("连接", "connect")
-		out = append(out, probe.Failed(id, n, i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, oe.Err), probe.NetHint(addr, err), err),
+		out = append(out, probe.Failed(id, n, i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, syscallCause(oe.Err)), probe.NetHint(addr, err), err),
 			skip("TLS", "TLS", i18n.T("连接", "connect")), skip("登录", "auth", i18n.T("连接", "connect")))
 		return out
 	case err != nil:
@@ -83,4 +84,13 @@ func (s SMTPConfig) Probe(ctx context.Context) []probe.Result {
 	}
 	_ = c.Quit()
 	return out
+}
+
+// syscallCause drops an *os.SyscallError's "connect:" prefix.
+func syscallCause(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
 }

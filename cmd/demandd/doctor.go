@@ -71,7 +71,7 @@ func (c *cli) doctor(ctx context.Context, args []string) error {
 	} else {
 		show([]probe.Result{probe.Pass("config", i18n.T("配置", "config"), i18n.Tf(
 			"%s：数据库 %s，%d 个文件夹，%d 个邮箱账户，%d 个 webhook 来源", "%s: database %s, %d folders, %d email accounts, %d webhook sources",
-			cfg.File, databaseName(cfg), len(cfg.Folders), len(cfg.Emails), len(cfg.Webhook.Sources)))})
+			absPath(cfg.File), databaseName(cfg), len(cfg.Folders), len(cfg.Emails), len(cfg.Webhook.Sources)))})
 		checks := doctorChecks(cfg, c.lang)
 		// Every group starts at once; each is printed in its turn as soon
 		// as it and those before it are done.
@@ -240,8 +240,7 @@ func databaseChecks(ctx context.Context, cfg *config.Config) []probe.Result {
 	url := cfg.DatabaseURL()
 	if p := store.SQLitePath(url); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			abs, _ := filepath.Abs(p)
-			return append([]probe.Result{probe.Failed("database.connect", conn, i18n.Tf("%s 不存在：还没有需求登记册", "%s does not exist: there is no register yet", abs),
+			return append([]probe.Result{probe.Failed("database.connect", conn, i18n.Tf("%s 不存在：还没有需求登记册", "%s does not exist: there is no register yet", absPath(p)),
 				i18n.T("运行 `demandd migrate` 创建它（serve 和 import 也会创建），或检查 data_dir / database.url",
 					"run `demandd migrate` to create it (serve and import do too), or check data_dir / database.url"), err)}, skipRest(notConnected)...)
 		}
@@ -323,7 +322,7 @@ func classifyChecks(cfg *config.Config) []probe.Result {
 		if cfg.Classify.Rules == "" {
 			where = i18n.T("内置规则", "built-in rules").In(cfg.Lang())
 		}
-		out = append(out, probe.Pass("rules", name, i18n.Tf("%s：%s 分类，%d 条规则，%d 个关键词", "%s: %s-way taxonomy, %d rules, %d keywords",
+		out = append(out, probe.Pass("rules", name, i18n.Tf("%s：分类法 %s，%d 条规则，%d 个关键词", "%s: %s-way taxonomy, %d rules, %d keywords",
 			where, rules.Taxonomy, rules.Len(), rules.Keywords())))
 	}
 	cname := i18n.T("客户名录", "customers")
@@ -368,4 +367,12 @@ func webhookCheck(cfg *config.Config) probe.Result {
 	}
 	return probe.Pass("webhook", name, i18n.Tf("%s://%s：%d 个来源、%d 个 API 令牌的密钥可读", "%s://%s: the secrets of %d sources and %d API tokens read",
 		scheme, cfg.Webhook.Listen, len(cfg.Webhook.Sources), len(cfg.API.Tokens)))
+}
+
+// absPath is p made absolute, or p when it cannot be.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -48,18 +49,14 @@ type steps struct {
 	failed  i18n.Text // the failed step's name, once one failed
 }
 
-func (st *steps) name(zh, en string) (string, i18n.Text) {
-	id := "email." + st.account + "." + strings.ToLower(strings.ReplaceAll(en, " ", "_"))
-	return id, i18n.T(fmt.Sprintf("邮箱 %s：%s", st.account, zh), fmt.Sprintf("email %s: %s", st.account, en))
-}
-
 // run records one step unless an earlier blocking one failed; f returns
 // the detail on success (and a hint for a warning), or the detail, hint
 // and cause of a failure. A blocking step's failure skips the rest.
-func (st *steps) run(zh, en string, blocking bool, f func() (detail, hint i18n.Text, err error)) {
-	id, name := st.name(zh, en)
+func (st *steps) run(id, zh, en string, blocking bool, f func() (detail, hint i18n.Text, err error)) {
+	id = "email." + st.account + "." + id
+	name := i18n.T(fmt.Sprintf("邮箱 %s：%s", st.account, zh), fmt.Sprintf("email %s: %s", st.account, en))
 	if st.failed != (i18n.Text{}) {
-		st.out = append(st.out, probe.Skipped(id, name, i18n.T(fmt.Sprintf("未检查：%s 失败", st.failed.ZH), fmt.Sprintf("not checked: %s failed", st.failed.EN))))
+		st.out = append(st.out, probe.Skipped(id, name, i18n.T(fmt.Sprintf("未检查：%s失败", st.failed.ZH), fmt.Sprintf("not checked: %s failed", st.failed.EN))))
 		return
 	}
 	detail, hint, err := f()
@@ -80,7 +77,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 	st := &steps{account: s.cfg.Name}
 	addr := s.cfg.Addr
 	var conn net.Conn
-	st.run("连接", "connect", true, func() (i18n.Text, i18n.Text, error) {
+	st.run("connect", "连接", "connect", true, func() (i18n.Text, i18n.Text, error) {
 		var err error
 		if conn, err = s.connect(ctx); err != nil {
 			return i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, unwrapOp(err)), probe.NetHint(addr, err), err
@@ -97,7 +94,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 		defer stop()
 	}
 	var c *imapclient.Client
-	st.run("TLS", "TLS", true, func() (i18n.Text, i18n.Text, error) {
+	st.run("tls", "TLS", "TLS", true, func() (i18n.Text, i18n.Text, error) {
 		var err error
 		if c, _, err = s.handshake(ctx, conn); err != nil {
 			return i18n.Tf("%s 的 TLS 失败：%v", "TLS with %s failed: %v", addr, unwrapOp(err)), probe.TLSHint(err, "993", "143"), err
@@ -116,7 +113,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 	if c != nil {
 		defer c.Close()
 	}
-	st.run("登录", "login", true, func() (i18n.Text, i18n.Text, error) {
+	st.run("login", "登录", "login", true, func() (i18n.Text, i18n.Text, error) {
 		if secretErr != nil {
 			return i18n.Tf("无法读取密码：%v", "cannot read the password: %v", secretErr),
 				i18n.T("检查 password_file 是否存在且可读，或 password_env 是否已设置", "check that password_file exists and is readable, or that password_env is set"), secretErr
@@ -127,7 +124,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 		return i18n.Tf("已以 %s 登录（%s）", "logged in as %s (%s)", s.cfg.Username, s.cfg.Auth), i18n.Text{}, nil
 	})
 	for _, mb := range s.cfg.Mailboxes {
-		st.run("邮件夹 "+mb, "mailbox "+mb, false, func() (i18n.Text, i18n.Text, error) {
+		st.run("mailbox."+mb, "邮件夹 "+mb, "mailbox "+mb, false, func() (i18n.Text, i18n.Text, error) {
 			sel, err := c.Select(mb, &imap.SelectOptions{ReadOnly: true}).Wait()
 			if err != nil {
 				return i18n.Tf("无法打开邮件夹 %q：%v", "cannot open mailbox %q: %v", mb, err), mailboxHint(c, "mailboxes"), err
@@ -136,7 +133,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 		})
 	}
 	if target, ok := strings.CutPrefix(s.cfg.After, "move:"); ok {
-		st.run("移入邮件夹 "+target, "move target "+target, false, func() (i18n.Text, i18n.Text, error) {
+		st.run("move", "移入邮件夹 "+target, "move target "+target, false, func() (i18n.Text, i18n.Text, error) {
 			list, err := c.List("", target, nil).Collect()
 			if err == nil && len(list) == 0 {
 				err = fmt.Errorf("imap: no mailbox %q", target)
@@ -147,7 +144,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 			return i18n.Tf("存在：处理后的邮件移入 %s", "exists: committed mail is moved into %s", target), i18n.Text{}, nil
 		})
 	}
-	st.run("IDLE", "IDLE", false, func() (i18n.Text, i18n.Text, error) {
+	st.run("idle", "IDLE", "IDLE", false, func() (i18n.Text, i18n.Text, error) {
 		poll := s.cfg.PollInterval
 		switch {
 		case !s.cfg.IDLE:
@@ -198,12 +195,16 @@ func mailboxHint(c *imapclient.Client, key string) i18n.Text {
 	return i18n.Tf("%s 应为服务器上的名称之一：%s", "set %s to names the server has: %s", key, all)
 }
 
-// unwrapOp drops the "connect to ADDR:" and *net.OpError prefixes, which
-// the message says itself.
+// unwrapOp drops the "connect to ADDR:", *net.OpError and
+// *os.SyscallError prefixes, which the message says itself.
 func unwrapOp(err error) error {
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {
-		return oe.Err
+		err = oe.Err
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		err = se.Err
 	}
 	return err
 }

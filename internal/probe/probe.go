@@ -10,6 +10,7 @@
 package probe
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -107,6 +108,9 @@ func TLSHint(err error, tlsPort, startTLSPort string) i18n.Text {
 	var hn x509.HostnameError
 	var ci x509.CertificateInvalidError
 	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return i18n.Tf("服务器接受了连接，但没有按时应答：检查 port 是否对应所配的 tls（implicit 用 %s，starttls 用 %s）",
+			"the server took the connection but did not answer in time: check that port suits tls (implicit on %s, starttls on %s)", tlsPort, startTLSPort)
 	case errors.As(err, &rh):
 		return i18n.Tf("该端口上的服务器不使用 TLS：tls = \"implicit\" 请用端口 %s，或改为 tls = \"starttls\"（端口 %s）",
 			"the server does not speak TLS on this port: with tls = \"implicit\" use port %s, or set tls = \"starttls\" (port %s)", tlsPort, startTLSPort)
