@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 
@@ -36,14 +35,14 @@ func (s SMTPConfig) Probe(ctx context.Context) []probe.Result {
 	switch {
 	case err != nil && errors.As(err, &oe) && oe.Op == "dial":
 		id, n := name("连接", "connect")
-		out = append(out, probe.Failed(id, n, i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, syscallCause(oe.Err)), probe.NetHint(addr, err), err),
+		out = append(out, probe.Failed(id, n, i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, probe.Cause(err)), probe.NetHint(addr, err), err),
 			skip("TLS", "TLS", i18n.T("连接", "connect")), skip("登录", "auth", i18n.T("连接", "connect")))
 		return out
 	case err != nil:
 		id, n := name("连接", "connect")
 		out = append(out, probe.Pass(id, n, i18n.Tf("%s 有应答", "%s answers", addr)))
 		id, n = name("TLS", "TLS")
-		out = append(out, probe.Failed(id, n, i18n.Tf("%s 的 TLS 失败：%v", "TLS with %s failed: %v", addr, err), probe.TLSHint(err, "465", "587"), err),
+		out = append(out, probe.Failed(id, n, i18n.Tf("%s 的 TLS 失败：%v", "TLS with %s failed: %v", addr, probe.Cause(err)), probe.TLSHint(err, "465", "587"), err),
 			skip("登录", "auth", i18n.T("TLS", "TLS")))
 		return out
 	}
@@ -84,13 +83,4 @@ func (s SMTPConfig) Probe(ctx context.Context) []probe.Result {
 	}
 	_ = c.Quit()
 	return out
-}
-
-// syscallCause drops an *os.SyscallError's "connect:" prefix.
-func syscallCause(err error) error {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	return err
 }

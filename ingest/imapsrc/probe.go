@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -80,7 +79,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 	st.run("connect", "连接", "connect", true, func() (i18n.Text, i18n.Text, error) {
 		var err error
 		if conn, err = s.connect(ctx); err != nil {
-			return i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, unwrapOp(err)), probe.NetHint(addr, err), err
+			return i18n.Tf("无法连接 %s：%v", "cannot connect to %s: %v", addr, probe.Cause(err)), probe.NetHint(addr, err), err
 		}
 		// Every exchange after this is bounded by ctx as well.
 		if d, ok := ctx.Deadline(); ok {
@@ -97,7 +96,7 @@ func (s *Source) probe(ctx context.Context, secretErr error) []probe.Result {
 	st.run("tls", "TLS", "TLS", true, func() (i18n.Text, i18n.Text, error) {
 		var err error
 		if c, _, err = s.handshake(ctx, conn); err != nil {
-			return i18n.Tf("%s 的 TLS 失败：%v", "TLS with %s failed: %v", addr, unwrapOp(err)), probe.TLSHint(err, "993", "143"), err
+			return i18n.Tf("%s 的 TLS 失败：%v", "TLS with %s failed: %v", addr, probe.Cause(err)), probe.TLSHint(err, "993", "143"), err
 		}
 		if d, ok := ctx.Deadline(); ok {
 			_ = conn.SetDeadline(d) // handshake lifted it
@@ -193,18 +192,4 @@ func mailboxHint(c *imapclient.Client, key string) i18n.Text {
 	}
 	all := strings.Join(names, ", ")
 	return i18n.Tf("%s 应为服务器上的名称之一：%s", "set %s to names the server has: %s", key, all)
-}
-
-// unwrapOp drops the "connect to ADDR:", *net.OpError and
-// *os.SyscallError prefixes, which the message says itself.
-func unwrapOp(err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		err = oe.Err
-	}
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		err = se.Err
-	}
-	return err
 }

@@ -127,3 +127,17 @@ func TLSHint(err error, tlsPort, startTLSPort string) i18n.Text {
 	return i18n.Tf("检查 tls（implicit 用端口 %s，starttls 用端口 %s）和 port",
 		"check tls (implicit on port %s, starttls on port %s) and port", tlsPort, startTLSPort)
 }
+
+// Cause is the innermost error of err's chain ("connection refused",
+// "tls: first record does not look like a TLS handshake"): a check's
+// detail names the address and the step itself, and the wrappers above
+// would only repeat them.
+func Cause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
