@@ -183,7 +183,23 @@ password = "s3cret"
 [classify]
 rules = "rules.toml"
 customers = "customers.csv"
+
+[webhook]
+listen = "127.0.0.1:0"
+[[webhook.source]]
+name = "crm"
+preset = "generic"
+secret_file = "crm.secret"
+[webhook.source.mapping]
+ticket = "/id"
+title = "/title"
+text = "/body"
+[[api.token]]
+name = "viewer"
+scope = "read"
+token = "read-token-123"
 `, imapHost, imapPort, smtpHost, smtpPort))
+	os.WriteFile(filepath.Join(dir, "crm.secret"), []byte("s3cret-crm\n"), 0o600)
 	if code, _, errOut := demandd(t, "migrate", "--config", cfg); code != exitOK {
 		t.Fatalf("migrate: %d %s", code, errOut)
 	}
@@ -196,7 +212,7 @@ customers = "customers.csv"
 		"folder.inbox.path", "folder.inbox.processed", "folder.inbox.failed", "folder.inbox.rename",
 		"email.support.connect", "email.support.tls", "email.support.login", "email.support.mailbox.INBOX",
 		"email.support.mailbox.客户需求", "email.support.move", "email.support.idle",
-		"smtp.connect", "smtp.tls", "smtp.auth"} {
+		"smtp.connect", "smtp.tls", "smtp.auth", "webhook"} {
 		want(t, checks, id, "ok")
 	}
 	want(t, checks, "database.schema", "ok", "版本")
@@ -276,6 +292,14 @@ password = "wrong"
 
 [classify]
 rules = "rules.toml"
+
+[[webhook.source]]
+name = "crm"
+preset = "generic"
+secret_file = "missing.secret"
+[webhook.source.mapping]
+ticket = "/id"
+title = "/title"
 `, imapHost, imapPort, smtpHost, smtpPort))
 	inEnglish(t, cfg)
 	if code, _, errOut := demandd(t, "migrate", "--config", cfg); code != exitUsage || !strings.Contains(errOut, "set_type") {
@@ -308,6 +332,7 @@ rules = "rules.toml"
 	want(t, checks, "smtp.connect", "ok")
 	want(t, checks, "smtp.auth", "fail", "login as report@example.com failed", "app password")
 	want(t, checks, "database.schema", "ok")
+	want(t, checks, "webhook", "fail", "missing.secret", "exists and is readable")
 
 	// The text form: one line per check, a mark, the hint after the fault.
 	_, out, errOut := demandd(t, "doctor", "--config", cfg)
