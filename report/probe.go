@@ -43,7 +43,7 @@ func (s SMTPConfig) Probe(ctx context.Context) []probe.Result {
 		out = append(out, probe.Pass(id, n, i18n.Tf("%s 有应答", "%s answers", addr)))
 		id, n = name("TLS", "TLS")
 		out = append(out, probe.Failed(id, n, i18n.Tf("%s 的 TLS 失败：%v", "TLS with %s failed: %v", addr, probe.Cause(err)), probe.TLSHint(err, "465", "587"), err),
-			skip("登录", "auth", i18n.T("TLS", "TLS")))
+			skip("登录", "auth", i18n.T("TLS 握手", "TLS")))
 		return out
 	}
 	defer c.Close()

@@ -194,9 +194,10 @@ func doctorChecks(cfg *config.Config, l i18n.Locale) []check {
 		checks = append(checks, check{"webhook", i18n.T("webhook 与 API", "webhook and API"),
 			func(context.Context) []probe.Result { return []probe.Result{webhookCheck(cfg)} }})
 	}
-	checks = append(checks, check{"smtp", i18n.T("SMTP", "SMTP"), func(ctx context.Context) []probe.Result {
+	smtpName := i18n.T("SMTP 发信", "SMTP")
+	checks = append(checks, check{"smtp", smtpName, func(ctx context.Context) []probe.Result {
 		if cfg.SMTP.Host == "" {
-			return []probe.Result{probe.Skipped("smtp", i18n.T("SMTP", "SMTP"), i18n.T("未配置（没有 [smtp]）", "not configured (no [smtp])"))}
+			return []probe.Result{probe.Skipped("smtp", smtpName, i18n.T("未配置（没有 [smtp]）", "not configured (no [smtp])"))}
 		}
 		return cfg.SMTP.Probe(ctx)
 	}})
@@ -210,10 +211,12 @@ func clockChecks(cfg *config.Config) []probe.Result {
 	now := time.Now().In(loc)
 	name := i18n.T("时区", "time zone")
 	from := i18n.T("Go 自带的副本", "Go's own copy")
-	if z := os.Getenv("ZONEINFO"); z != "" {
-		from = i18n.T(z, z)
-	} else if _, err := os.Stat("/usr/share/zoneinfo"); err == nil {
-		from = i18n.T("/usr/share/zoneinfo", "/usr/share/zoneinfo")
+	dir := os.Getenv("ZONEINFO")
+	if _, err := os.Stat("/usr/share/zoneinfo"); dir == "" && err == nil {
+		dir = "/usr/share/zoneinfo"
+	}
+	if dir != "" {
+		from = i18n.Text{ZH: dir, EN: dir}
 	}
 	zone := probe.Pass("clock.zone", name, i18n.T(
 		fmt.Sprintf("%s（%s），现在 %s；时区数据来自 %s", loc, now.Format("UTC-07:00"), now.Format(time.DateTime), from.ZH),
