@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: bench-archive bench-webhook bench-xls build run test lint bench bench-imap bench-hostile bench-report clean
+.PHONY: bench-archive bench-webhook bench-xls build run test lint licenses bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -14,6 +14,9 @@ run: ## the daemon on embedded SQLite, watching ./inbox (data in ./data); writes
 test: ## every test; PostgreSQL is found or started by internal/testdb
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+licenses: ## the licence of every module linked into the binary; fails on GPL/AGPL/LGPL or an unread licence (make test checks the same)
+	$(GO) run ./internal/licenses/cmd ./cmd/demandd
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)

@@ -248,20 +248,8 @@ func (m *Mailer) dial(ctx context.Context, addr string) (*smtp.Client, error) {
 }
 
 func (m *Mailer) send(c *smtp.Client, msg []byte) error {
-	if host, err := os.Hostname(); err == nil && host != "" {
-		if err := c.Hello(host); err != nil {
-			return fmt.Errorf("hello: %w", err)
-		}
-	}
-	switch m.smtp.Auth {
-	case "plain":
-		if err := c.Auth(sasl.NewPlainClient("", m.smtp.Username, m.password)); err != nil {
-			return fmt.Errorf("auth plain: %w", err)
-		}
-	case "login":
-		if err := c.Auth(sasl.NewLoginClient(m.smtp.Username, m.password)); err != nil {
-			return fmt.Errorf("auth login: %w", err)
-		}
+	if err := m.login(c); err != nil {
+		return err
 	}
 	if err := c.Mail(m.from.Address, nil); err != nil {
 		return fmt.Errorf("mail from: %w", err)
@@ -284,5 +272,25 @@ func (m *Mailer) send(c *smtp.Client, msg []byte) error {
 	// The message was accepted at the end of DATA: a lost QUIT reply
 	// must not make the scheduler send it again.
 	_ = c.Quit()
+	return nil
+}
+
+// login greets the server and authenticates as [smtp] says.
+func (m *Mailer) login(c *smtp.Client) error {
+	if host, err := os.Hostname(); err == nil && host != "" {
+		if err := c.Hello(host); err != nil {
+			return fmt.Errorf("hello: %w", err)
+		}
+	}
+	switch m.smtp.Auth {
+	case "plain":
+		if err := c.Auth(sasl.NewPlainClient("", m.smtp.Username, m.password)); err != nil {
+			return fmt.Errorf("auth plain: %w", err)
+		}
+	case "login":
+		if err := c.Auth(sasl.NewLoginClient(m.smtp.Username, m.password)); err != nil {
+			return fmt.Errorf("auth login: %w", err)
+		}
+	}
 	return nil
 }

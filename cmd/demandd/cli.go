@@ -61,6 +61,7 @@ var commands = []command{
 	{"archive", "--period YYYY-MM [--out FILE] | verify FILE", "归档包：一个期间的记录、原件和 SHA-256 清单打成一个 zip", "archive bundles: a period's records, originals and a SHA-256 manifest in one zip"},
 	{"archive verify", "FILE", "校验归档包：重算每个文件的 SHA-256 并核对数目", "check a bundle: recompute every file's SHA-256 and the counts"},
 	{"migrate", "", "执行数据库迁移", "apply database migrations"},
+	{"doctor", "[--json] [--timeout D]", "检查安装：配置、数据库与迁移、邮箱、文件夹、SMTP、规则、时钟；每项一行 ✓/✗ 和建议", "check the installation: config, database and migrations, mailboxes, folders, SMTP, rules, clock; one line per check with ✓/✗ and a hint"},
 	{"config", "example | check", "配置文件：打印示例或检查", "the configuration file: print an example or check one"},
 	{"config example", "", "打印完整、带注释的示例配置", "print a complete, commented example config"},
 	{"config check", "", "检查配置文件（含文件夹和文件是否存在）", "validate the config file, folders and files included"},
@@ -151,6 +152,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"link":       c.linkCmd,
 		"unlink":     c.unlinkCmd,
 		"version":    c.version,
+		"doctor":     c.doctor,
 	}
 	name := args[0]
 	switch name {

@@ -221,11 +221,40 @@ type checkpoint struct {
 
 func (s *Source) checkpointKey(mailbox string) string { return "imap/" + s.cfg.Name + "/" + mailbox }
 
-func (s *Source) dial() (*imapclient.Client, chan struct{}, error) {
+// handshakeTimeout bounds the TLS handshake and the STARTTLS exchange of
+// a connection whose context has no deadline (the daemon's).
+const handshakeTimeout = 30 * time.Second
+
+// dial connects as cfg.TLS says: TCP, then TLS (implicit or STARTTLS)
+// unless it is none. ctx bounds the dial and the handshake.
+func (s *Source) dial(ctx context.Context) (*imapclient.Client, chan struct{}, error) {
+	conn, err := s.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, newMail, err := s.handshake(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return c, newMail, nil
+}
+
+// connect opens the TCP connection.
+func (s *Source) connect(ctx context.Context) (net.Conn, error) {
+	conn, err := (&net.Dialer{Timeout: 30 * time.Second}).DialContext(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", s.cfg.Addr, err)
+	}
+	return conn, nil
+}
+
+// handshake starts the IMAP client on conn: TLS first (implicit), after
+// the greeting (starttls), or not at all (none). The probe calls connect
+// and handshake apart to tell a closed port from a TLS mismatch.
+func (s *Source) handshake(ctx context.Context, conn net.Conn) (*imapclient.Client, chan struct{}, error) {
 	newMail := make(chan struct{}, 1)
 	opts := &imapclient.Options{
-		TLSConfig: s.cfg.TLSConfig,
-		Dialer:    &net.Dialer{Timeout: 30 * time.Second},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages != nil {
@@ -237,29 +266,49 @@ func (s *Source) dial() (*imapclient.Client, chan struct{}, error) {
 			},
 		},
 	}
-	var (
-		c   *imapclient.Client
-		err error
-	)
+	tlsConfig := &tls.Config{}
+	if s.cfg.TLSConfig != nil {
+		tlsConfig = s.cfg.TLSConfig.Clone()
+	}
+	if tlsConfig.ServerName == "" {
+		tlsConfig.ServerName, _, _ = net.SplitHostPort(s.cfg.Addr)
+	}
+	if s.cfg.TLS != "none" {
+		// Neither a handshake nor a greeting may hang: the connection's
+		// deadline bounds them, and is lifted once the session stands.
+		deadline := time.Now().Add(handshakeTimeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		_ = conn.SetDeadline(deadline)
+		defer conn.SetDeadline(time.Time{})
+	}
 	switch s.cfg.TLS {
 	case "implicit", "":
-		c, err = imapclient.DialTLS(s.cfg.Addr, opts)
+		if tlsConfig.NextProtos == nil {
+			tlsConfig.NextProtos = []string{"imap"}
+		}
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, nil, fmt.Errorf("tls with %s: %w", s.cfg.Addr, err)
+		}
+		return imapclient.New(tc, opts), newMail, nil
 	case "starttls":
-		c, err = imapclient.DialStartTLS(s.cfg.Addr, opts)
+		opts.TLSConfig = tlsConfig
+		c, err := imapclient.NewStartTLS(conn, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("starttls with %s: %w", s.cfg.Addr, err)
+		}
+		return c, newMail, nil
 	case "none":
-		c, err = imapclient.DialInsecure(s.cfg.Addr, opts)
-	default:
-		return nil, nil, fmt.Errorf("imapsrc: tls = %q: want implicit, starttls or none", s.cfg.TLS)
+		return imapclient.New(conn, opts), newMail, nil
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", s.cfg.Addr, err)
-	}
-	return c, newMail, nil
+	return nil, nil, fmt.Errorf("imapsrc: tls = %q: want implicit, starttls or none", s.cfg.TLS)
 }
 
 // session is one connection's life: log in, select, sync, wait, sync…
 func (s *Source) session(ctx context.Context, mailbox string, sink ingest.Sink, state ingest.State, log *slog.Logger) error {
-	c, newMail, err := s.dial()
+	c, newMail, err := s.dial(ctx)
 	if err != nil {
 		return err
 	}

@@ -184,10 +184,17 @@ func (e *Settings) Token(ctx context.Context) (string, error) {
 
 // Source implements ingest.Settings.
 func (e *Settings) Source(env ingest.Env) (ingest.Source, error) {
-	password, err := e.Secret()
+	cfg, err := e.config(env)
 	if err != nil {
 		return nil, err
 	}
+	return New(cfg)
+}
+
+// config is the account's Config; the error is the password's, which
+// cannot be read.
+func (e *Settings) config(env ingest.Env) (Config, error) {
+	password, err := e.Secret()
 	origin, _ := demand.ParseOrigin(e.Origin) // validated
 	var since time.Time
 	if e.Since != "" {
@@ -197,10 +204,10 @@ func (e *Settings) Source(env ingest.Env) (ingest.Source, error) {
 	if e.Auth == "xoauth2" {
 		token = e.Token
 	}
-	return New(Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
+	return Config{Name: e.Name, Addr: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), TLS: e.TLS,
 		Username: e.Username, Password: password, Auth: e.Auth, Token: token, Mailboxes: e.Mailboxes,
 		PollInterval: e.PollInterval.Duration, IDLE: *e.IDLE, After: e.After, Since: since,
-		MaxMessageSize: e.MaxMessageSize, SenderLimit: e.SenderLimit, Origin: origin, Locale: env.Locale, Logger: env.Logger})
+		MaxMessageSize: e.MaxMessageSize, SenderLimit: e.SenderLimit, Origin: origin, Locale: env.Locale, Logger: env.Logger}, err
 }
 
 func isLoopback(host string) bool {
