@@ -8,6 +8,10 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	// The time zone database inside the binary (about 450 KB): a minimal
+	// host or container without tzdata would otherwise fail to load
+	// Asia/Shanghai with a misleading "unknown time zone".
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
