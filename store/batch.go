@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/demandd/demandd/dedupe"
 	"github.com/demandd/demandd/demand"
@@ -260,10 +261,8 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 	if err := s.insertDemands(ctx, tx, recs); err != nil {
 		return nil, links{}, err
 	}
-	for _, l := range link.inBatch {
-		if _, err := tx.ExecContext(ctx, s.q.linkByCode, l[1], l[0]); err != nil {
-			return nil, links{}, fmt.Errorf("store: link duplicate %s: %w", l[0], err)
-		}
+	if err := s.linkInBatch(ctx, tx, link.inBatch); err != nil {
+		return nil, links{}, err
 	}
 	if cfg.On() {
 		if err := s.afterInsert(ctx, tx, near, link, hist, now); err != nil {
@@ -271,6 +270,33 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 		}
 	}
 	return codes, link, nil
+}
+
+// linkInBatch points duplicates at canonical records of the same batch,
+// now that both are stored: on PostgreSQL in one statement, as a
+// re-exported questionnaire can hold hundreds of them.
+func (s *Store) linkInBatch(ctx context.Context, tx *sqlx.Tx, pairs [][2]string) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	if s.dialect == Postgres {
+		dups, canons := make([]string, len(pairs)), make([]string, len(pairs))
+		for i, p := range pairs {
+			dups[i], canons[i] = p[0], p[1]
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE demands d SET duplicate_of = c.id
+			FROM unnest($1::text[], $2::text[]) AS p(dup, canon) JOIN demands c ON c.code = p.canon
+			WHERE d.code = p.dup`, pq.Array(dups), pq.Array(canons)); err != nil {
+			return fmt.Errorf("store: link %d duplicates: %w", len(pairs), err)
+		}
+		return nil
+	}
+	for _, p := range pairs {
+		if _, err := tx.ExecContext(ctx, s.q.linkByCode, p[1], p[0]); err != nil {
+			return fmt.Errorf("store: link duplicate %s: %w", p[0], err)
+		}
+	}
+	return nil
 }
 
 // takeCodes reserves n consecutive codes of t's month.

@@ -230,55 +230,59 @@ func (s *Store) findCanonical(ctx context.Context, stmt *sqlx.Stmt, n nearRec, c
 }
 
 // prefetchCandidates reads, on PostgreSQL, the stored candidates of every
-// record of a batch in one statement — the same band and recent-demand
-// ranges findCanonical reads one record at a time — so that a batch of a
-// thousand rows costs one round trip, not a thousand. The result is by
-// index into near; nil on SQLite, whose lookups stay per record.
+// record of a batch in two statements at most, instead of a thousand
+// lookups: the result is by index into near; nil on SQLite, whose lookups
+// stay per record (findCanonical).
 //
-// A customer's recent demands are read once per customer and day of the
-// batch, not once per record: a company that fills a questionnaire a
-// thousand times would otherwise make the batch read its latest demands a
-// thousand times. The day's range is the union of its records' windows
-// (a day wider than one record's), and each record keeps the rows within
-// its own window.
+// demand_simhash holds canonical demands only (a link deletes the
+// duplicate's row, an unlink puts it back), so candidates are read from it
+// alone; the few chosen ones get their code and urgency afterwards
+// (linkNear).
+//
+// For the same customer, the customer's latest demands in the window are
+// the candidates, read once per customer and day of the batch rather than
+// once per record: a company that fills a questionnaire a thousand times
+// would otherwise make the batch read its latest demands a thousand times.
+// The day's range is the union of its records' windows (a day wider than
+// one record's), and each record keeps the rows within its own window.
+// Only when a customer has more than recentPerCustomer demands in the
+// range are the band indexes read too, for that customer's records: a
+// band match is otherwise among the latest already. Across customers the
+// bands are the lookup.
 func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []nearRec, skip func(int) bool, cfg *dedupe.Config) (map[int][]candidate, error) {
 	if s.dialect != Postgres {
 		return nil, nil
+	}
+	out := map[int][]candidate{}
+	var todo []int
+	for i := range near {
+		if !skip(i) {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	if cfg.CrossCustomer {
+		return out, s.bandCandidates(ctx, tx, near, todo, cfg, out)
 	}
 	type group struct {
 		key string
 		day int64
 	}
-	var ords []int64
-	var keys []string
-	var los, his []time.Time
-	var bands [4][]int64
 	groupOf := map[int]int{} // index into near → index into the groups
 	groupIdx := map[group]int{}
 	var gKeys []string
 	var gLos, gHis []time.Time
-	for i := range near {
-		if skip(i) {
-			continue
-		}
-		n := near[i]
-		at := n.rec.Source.ReceivedAt.UTC()
+	for _, i := range todo {
+		at := near[i].rec.Source.ReceivedAt.UTC()
 		lo, hi := at.Add(-cfg.Window.Duration), at.Add(cfg.Window.Duration)
-		ords = append(ords, int64(i))
-		keys = append(keys, n.key)
-		los, his = append(los, lo), append(his, hi)
-		for b, v := range dedupe.Bands(n.hash) {
-			bands[b] = append(bands[b], int64(v))
-		}
-		if cfg.CrossCustomer {
-			continue
-		}
-		g := group{n.key, at.Unix() / 86400}
+		g := group{near[i].key, at.Unix() / 86400}
 		gi, ok := groupIdx[g]
 		if !ok {
 			gi = len(gKeys)
 			groupIdx[g] = gi
-			gKeys, gLos, gHis = append(gKeys, n.key), append(gLos, lo), append(gHis, hi)
+			gKeys, gLos, gHis = append(gKeys, g.key), append(gLos, lo), append(gHis, hi)
 		}
 		if lo.Before(gLos[gi]) {
 			gLos[gi] = lo
@@ -288,72 +292,106 @@ func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []near
 		}
 		groupOf[i] = gi
 	}
-	out := map[int][]candidate{}
-	if len(ords) == 0 {
-		return out, nil
-	}
-	sameCustomer := !cfg.CrossCustomer
-	var parts []string
-	for b := range 4 {
-		q := fmt.Sprintf(`SELECT q.ord, false AS recent, %s FROM q JOIN demand_simhash s ON s.band%d = q.band%d
-			AND s.received_at >= q.lo AND s.received_at <= q.hi JOIN demands d ON d.id = s.demand_id
-			WHERE d.duplicate_of IS NULL`, candidateColumns, b, b)
-		if sameCustomer {
-			q += ` AND s.customer_key = q.key`
-		}
-		parts = append(parts, q)
-	}
-	if sameCustomer {
-		parts = append(parts, fmt.Sprintf(`SELECT g.ord, true AS recent, r.* FROM g CROSS JOIN LATERAL (SELECT %s
-			FROM demand_simhash s JOIN demands d ON d.id = s.demand_id
-			WHERE s.customer_key = g.key AND s.received_at >= g.lo AND s.received_at <= g.hi AND d.duplicate_of IS NULL
-			ORDER BY s.received_at DESC LIMIT %d) r`, candidateColumns, recentPerCustomer))
-	}
-	query := `WITH q AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[],
-		$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS q(ord, key, lo, hi, band0, band1, band2, band3)),
-		g AS (SELECT ord - 1 AS ord, key, lo, hi FROM unnest($9::text[], $10::timestamptz[], $11::timestamptz[])
-			WITH ORDINALITY AS g(key, lo, hi, ord))
-		` + strings.Join(parts, " UNION ALL ")
-	rows, err := tx.QueryxContext(ctx, query, pq.Array(ords), pq.Array(keys), pq.Array(los), pq.Array(his),
-		pq.Array(bands[0]), pq.Array(bands[1]), pq.Array(bands[2]), pq.Array(bands[3]),
+	rows, err := tx.QueryxContext(ctx, fmt.Sprintf(`SELECT g.ord, r.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])
+		WITH ORDINALITY AS g(key, lo, hi, ord) CROSS JOIN LATERAL (SELECT %s FROM demand_simhash s
+			WHERE s.customer_key = g.key AND s.received_at >= g.lo AND s.received_at <= g.hi
+			ORDER BY s.received_at DESC LIMIT %d) r`, simhashCandidateColumns, recentPerCustomer),
 		pq.Array(gKeys), pq.Array(gLos), pq.Array(gHis))
 	if err != nil {
 		return nil, fmt.Errorf("store: find near duplicates: %w", err)
 	}
-	defer rows.Close()
 	recent := make([][]candidate, len(gKeys))
-	for rows.Next() {
-		var c struct {
-			Ord    int  `db:"ord"`
-			Recent bool `db:"recent"`
-			candidate
-		}
-		if err := rows.StructScan(&c); err != nil {
-			return nil, fmt.Errorf("store: find near duplicates: %w", err)
-		}
-		if c.Recent {
-			recent[c.Ord] = append(recent[c.Ord], c.candidate)
-		} else {
-			out[c.Ord] = append(out[c.Ord], c.candidate)
-		}
+	err = scanCandidates(rows, func(ord int, c candidate) { recent[ord-1] = append(recent[ord-1], c) })
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: find near duplicates: %w", err)
-	}
-	for i, gi := range groupOf {
+	var full []int
+	for _, i := range todo {
+		gi := groupOf[i]
 		at := near[i].rec.Source.ReceivedAt.UTC()
 		lo, hi := at.Add(-cfg.Window.Duration), at.Add(cfg.Window.Duration)
-		seen := map[int64]bool{}
-		for _, c := range out[i] {
-			seen[c.ID] = true
-		}
 		for _, c := range recent[gi] {
-			if !seen[c.ID] && !c.ReceivedAt.Before(lo) && !c.ReceivedAt.After(hi) {
+			if !c.ReceivedAt.Before(lo) && !c.ReceivedAt.After(hi) {
 				out[i] = append(out[i], c)
 			}
 		}
+		if len(recent[gi]) == recentPerCustomer {
+			full = append(full, i)
+		}
+	}
+	if len(full) > 0 {
+		return out, s.bandCandidates(ctx, tx, near, full, cfg, out)
 	}
 	return out, nil
+}
+
+// simhashCandidateColumns are a candidate's columns in demand_simhash.
+const simhashCandidateColumns = `s.demand_id, s.simhash, s.cleaned, s.received_at`
+
+// bandCandidates adds to out, for the records near[i] of idx, the stored
+// canonical demands sharing a band with them (of the same customer unless
+// cross_customer), in one statement.
+func (s *Store) bandCandidates(ctx context.Context, tx *sqlx.Tx, near []nearRec, idx []int, cfg *dedupe.Config, out map[int][]candidate) error {
+	var ords []int64
+	var keys []string
+	var los, his []time.Time
+	var bands [4][]int64
+	for _, i := range idx {
+		n := near[i]
+		at := n.rec.Source.ReceivedAt.UTC()
+		ords = append(ords, int64(i))
+		keys = append(keys, n.key)
+		los, his = append(los, at.Add(-cfg.Window.Duration)), append(his, at.Add(cfg.Window.Duration))
+		for b, v := range dedupe.Bands(n.hash) {
+			bands[b] = append(bands[b], int64(v))
+		}
+	}
+	var parts []string
+	for b := range 4 {
+		q := fmt.Sprintf(`SELECT q.ord, %s FROM q JOIN demand_simhash s ON s.band%d = q.band%d
+			AND s.received_at >= q.lo AND s.received_at <= q.hi`, simhashCandidateColumns, b, b)
+		if !cfg.CrossCustomer {
+			q += ` AND s.customer_key = q.key`
+		}
+		parts = append(parts, q)
+	}
+	rows, err := tx.QueryxContext(ctx, `WITH q AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[],
+		$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS q(ord, key, lo, hi, band0, band1, band2, band3))
+		`+strings.Join(parts, " UNION "), pq.Array(ords), pq.Array(keys), pq.Array(los), pq.Array(his),
+		pq.Array(bands[0]), pq.Array(bands[1]), pq.Array(bands[2]), pq.Array(bands[3]))
+	if err != nil {
+		return fmt.Errorf("store: find near duplicates: %w", err)
+	}
+	seen := map[[2]int64]bool{}
+	for i, cs := range out {
+		for _, c := range cs {
+			seen[[2]int64{int64(i), c.ID}] = true
+		}
+	}
+	return scanCandidates(rows, func(ord int, c candidate) {
+		if k := [2]int64{int64(ord), c.ID}; !seen[k] {
+			seen[k] = true
+			out[ord] = append(out[ord], c)
+		}
+	})
+}
+
+// scanCandidates reads rows of (ord, simhashCandidateColumns) and closes
+// them.
+func scanCandidates(rows *sqlx.Rows, add func(ord int, c candidate)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var c candidate
+		var ord int
+		if err := rows.Scan(&ord, &c.ID, &c.Hash, &c.Cleaned, &c.ReceivedAt); err != nil {
+			return fmt.Errorf("store: find near duplicates: %w", err)
+		}
+		add(ord, c)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: find near duplicates: %w", err)
+	}
+	return nil
 }
 
 // bestCandidate is the candidate n near-duplicates best, or nil. It
@@ -454,6 +492,33 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 		return nil, err
 	}
 	texts := textCache{}
+	// urgency is the current urgency of the stored canonical demands this
+	// batch links to: one raised by an earlier record is not lowered by a
+	// later one.
+	urgency := map[int64]demand.Urgency{}
+	for id, c := range heads {
+		urgency[id] = demand.Urgency(c.Urgency)
+	}
+	var chosen map[int]*candidate
+	if prefetched != nil {
+		// Prefetched candidates come without code and urgency: read them
+		// for the chosen ones only.
+		chosen = map[int]*candidate{}
+		var ids []int64
+		for i, cands := range prefetched {
+			if best := bestCandidate(near[i], cands, cfg, nil, texts); best != nil {
+				chosen[i] = best
+				ids = append(ids, best.ID)
+			}
+		}
+		hs, err := s.heads(ctx, tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chosen {
+			c.Code, c.Urgency = hs[c.ID].Code, hs[c.ID].Urgency
+		}
+	}
 	bands := [4]map[uint16][]*nearRec{{}, {}, {}, {}} // canonical records of this batch by band
 	bump := map[int64]int{}
 	for i := range near {
@@ -463,8 +528,8 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 			continue
 		}
 		var best *candidate
-		if prefetched != nil {
-			best = bestCandidate(*n, prefetched[i], cfg, nil, texts)
+		if chosen != nil {
+			best = chosen[i]
 		} else if best, err = s.findCanonical(ctx, stmt, *n, cfg, nil); err != nil {
 			return nil, err
 		}
@@ -474,11 +539,17 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 			l.linked++
 			hist = append(hist, historyByCode{r.Code, LinkReason{Action: "link", Canonical: best.Code, Duplicate: r.Code,
 				Match: "simhash", Distance: best.distance, Similarity: best.similarity}})
-			if urgencyRank(r.Urgency) > urgencyRank(demand.Urgency(best.Urgency)) {
-				if err := s.raiseUrgency(ctx, tx, best.ID, best.Code, demand.Urgency(best.Urgency), r, now); err != nil {
+			cur, ok := urgency[best.ID]
+			if !ok {
+				cur = demand.Urgency(best.Urgency)
+			}
+			if urgencyRank(r.Urgency) > urgencyRank(cur) {
+				if err := s.raiseUrgency(ctx, tx, best.ID, best.Code, cur, r, now); err != nil {
 					return nil, err
 				}
+				cur = r.Urgency
 			}
+			urgency[best.ID] = cur
 			continue
 		}
 		// An earlier canonical record of this batch, found by its bands.
@@ -560,10 +631,16 @@ func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l 
 	if err != nil {
 		return err
 	}
+	var hrows [][]any
 	for _, h := range hist {
-		if err := s.addHistory(ctx, tx, ids[h.code], now, h.reason); err != nil {
-			return err
+		b, err := json.Marshal(h.reason)
+		if err != nil {
+			return fmt.Errorf("store: dedupe history: %w", err)
 		}
+		hrows = append(hrows, []any{ids[h.code], now, "dedupe", clean(string(b))})
+	}
+	if err := s.insertRows(ctx, tx, "demand_history", historyColumns, hrows, ""); err != nil {
+		return fmt.Errorf("store: dedupe history: %w", err)
 	}
 	dup := map[string]bool{}
 	for _, p := range l.inBatch {
@@ -576,7 +653,32 @@ func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l 
 		}
 		rows = append(rows, simhashValues(ids[n.rec.Code], n))
 	}
+	if s.dialect == Postgres {
+		// The batch's own new demands: no row can conflict, so COPY.
+		return s.copyRows(ctx, tx, "demand_simhash", simhashColumns, rows)
+	}
 	return s.insertSimhash(ctx, tx, rows)
+}
+
+// copyRows streams rows into table with COPY (PostgreSQL).
+func (s *Store) copyRows(ctx context.Context, tx *sqlx.Tx, table string, columns []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, copyFrom(table, columns))
+	if err != nil {
+		return fmt.Errorf("store: copy %s: %w", table, err)
+	}
+	defer stmt.Close()
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, r...); err != nil {
+			return fmt.Errorf("store: copy %s: %w", table, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return fmt.Errorf("store: copy %s: %w", table, err)
+	}
+	return nil
 }
 
 var simhashColumns = []string{"demand_id", "customer_key", "received_at", "simhash", "band0", "band1", "band2", "band3", "cleaned"}
@@ -586,18 +688,30 @@ func simhashValues(id int64, n nearRec) []any {
 	return []any{id, n.key, n.rec.Source.ReceivedAt.UTC(), int64(n.hash), int(b[0]), int(b[1]), int(b[2]), int(b[3]), clean(n.cleaned)}
 }
 
+var historyColumns = []string{"demand_id", "at", "kind", "detail"}
+
 func (s *Store) insertSimhash(ctx context.Context, tx *sqlx.Tx, rows [][]any) error {
-	for start := 0; start < len(rows); start += 500 {
-		chunk := rows[start:min(start+500, len(rows))]
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(simhashColumns)), ", ") + ")"
-		q := "INSERT INTO demand_simhash (" + strings.Join(simhashColumns, ", ") + ") VALUES " +
-			strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") + " ON CONFLICT (demand_id) DO NOTHING"
-		var args []any
+	if err := s.insertRows(ctx, tx, "demand_simhash", simhashColumns, rows, " ON CONFLICT (demand_id) DO NOTHING"); err != nil {
+		return fmt.Errorf("store: insert simhash rows: %w", err)
+	}
+	return nil
+}
+
+// insertRows inserts rows of values for columns, a few hundred to a
+// statement: one round trip per chunk instead of one per row.
+func (s *Store) insertRows(ctx context.Context, tx *sqlx.Tx, table string, columns []string, rows [][]any, suffix string) error {
+	const chunkRows = 500
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
+	for start := 0; start < len(rows); start += chunkRows {
+		chunk := rows[start:min(start+chunkRows, len(rows))]
+		q := "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") + suffix
+		args := make([]any, 0, len(chunk)*len(columns))
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("store: insert simhash rows: %w", err)
+			return err
 		}
 	}
 	return nil

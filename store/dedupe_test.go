@@ -58,7 +58,7 @@ func nearEntry(key, text, email string, at time.Time, u demand.Urgency) store.En
 	e := entry(key, text, email)
 	e.Record.Source.ReceivedAt, e.Raw.ReceivedAt = at, at
 	e.Record.Urgency = u
-	e.Record.Fingerprint = normalize.Fingerprint(e.Record)
+	normalize.Identify(e.Record) // as the engine's normalise step does
 	return e
 }
 
