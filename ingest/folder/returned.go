@@ -301,11 +301,18 @@ func (r *receipt) save(dst, file string, res ingest.ReturnedResult, at time.Time
 	if err := r.sw.Flush(); err != nil {
 		return "", err
 	}
-	if err := r.book.SaveAs(tmp); err != nil {
-		os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return "", err
 	}
-	if err := os.Chmod(tmp, modeOr(mode)); err != nil {
+	err = r.book.Write(f)
+	if err == nil {
+		err = f.Chmod(modeOr(mode)) // whatever the umask, as writeFile
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return "", err
 	}
