@@ -106,8 +106,11 @@ func (e *Engine) ApplyReturned(ctx context.Context, c ingest.ReturnedChunk) (ing
 		for _, ch := range o.Changed {
 			cell := ingest.ReturnedCell{Row: o.Row, Code: o.Code, Column: layout.ColumnName(storeField[ch.Field]), Outcome: ingest.CellUpdated,
 				Value: label(ch.Field, ch.New), Old: label(ch.Field, ch.Old)}
-			if ch.Field == store.FieldStatus && o.Reopened {
+			switch {
+			case ch.Derived && ch.Field == store.FieldStatus:
 				cell.Reason = i18n.T("满意度低于 4：已重新打开，转为处理中以便改进", "satisfaction below 4: reopened (in progress) for improvement")
+			case ch.Derived && ch.Field == store.FieldPriority:
+				cell.Reason = i18n.T("随紧急程度改变：紧急-重要四象限", "follows the urgency: the urgent–important quadrant")
 			}
 			res.Cells = append(res.Cells, cell)
 		}

@@ -80,6 +80,9 @@ const (
 type FieldChange struct {
 	Field    string
 	Old, New string
+	// Derived: not the row's edit but its consequence (the quadrant of
+	// a new urgency, the reopening after a low rating).
+	Derived bool
 }
 
 // FieldConflict is an edit not applied: the record changed since the
@@ -299,6 +302,9 @@ func tableNext(cur *demandRow, old progressValues, r TableRow, o *TableOutcome) 
 	} else if urgencySet && e.Priority == nil {
 		// As a confirmed urgency through the API: the quadrant follows.
 		next.Priority = demand.Quadrant(next.Urgency, demand.Importance(cur.Importance))
+		if next.Priority != old.Priority {
+			o.Changed = append(o.Changed, FieldChange{Field: FieldPriority, Old: string(old.Priority), New: string(next.Priority), Derived: true})
+		}
 	}
 	text(FieldDepartment, e.Department, &next.Department)
 	text(FieldPlan, e.Plan, &next.Plan)
@@ -346,7 +352,7 @@ func reopened(cs []FieldChange, was demand.Status) []FieldChange {
 		}
 	}
 	if was != demand.StatusInProgress {
-		out = append(out, FieldChange{Field: FieldStatus, Old: string(was), New: string(demand.StatusInProgress)})
+		out = append(out, FieldChange{Field: FieldStatus, Old: string(was), New: string(demand.StatusInProgress), Derived: true})
 	}
 	return out
 }
