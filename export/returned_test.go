@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"hash/fnv"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +209,14 @@ func FuzzReadRow(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTextPrintIsFNV1a(t *testing.T) {
+	for _, s := range []string{"下个版本优化导出", "a", "第一行\n第二行"} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if got := TextPrint(s); got != h.Sum64() {
+			t.Errorf("TextPrint(%q) = %x, want FNV-1a %x", s, got, h.Sum64())
+		}
+	}
 }
