@@ -44,6 +44,9 @@ const stampVersion = "d1"
 // feedback can be long; a 64-bit FNV-1a print is exact for anything but a
 // deliberate collision, which could only make an edit count as none).
 type Stamp struct {
+	// Code is the demand's: a row whose 需求编号 was typed over is not
+	// compared with another demand's values.
+	Code         string
 	Revision     int64
 	Type         demand.Type
 	Urgency      demand.Urgency
@@ -59,7 +62,7 @@ type Stamp struct {
 // StampOf is r's stamp as its row shows it: the texts as written into the
 // cells (cut to Excel's cell limit).
 func StampOf(r *demand.Record) Stamp {
-	s := Stamp{Revision: r.Revision, Type: r.Type, Urgency: r.Urgency, Priority: r.Priority, Status: r.Status,
+	s := Stamp{Code: r.Code, Revision: r.Revision, Type: r.Type, Urgency: r.Urgency, Priority: r.Priority, Status: r.Status,
 		Satisfaction: r.Satisfaction, Department: TextPrint(cellText(r.Department)),
 		Plan: TextPrint(cellText(r.ResponsePlan)), Feedback: TextPrint(cellText(r.FeedbackResult))}
 	if !r.DueAt.IsZero() {
@@ -69,11 +72,13 @@ func StampOf(r *demand.Record) Stamp {
 }
 
 // String is the stamp as the hidden cell holds it:
-// d1;REVISION;TYPE;URGENCY;PRIORITY;STATUS;DUE;SATISFACTION;DEPT;PLAN;FEEDBACK,
+// d1;CODE;REVISION;TYPE;URGENCY;PRIORITY;STATUS;DUE;SATISFACTION;DEPT;PLAN;FEEDBACK,
 // prints in base 36 and empty for empty text.
 func (s Stamp) String() string {
 	b := make([]byte, 0, 96)
 	b = append(b, stampVersion...)
+	b = append(b, ';')
+	b = append(b, s.Code...)
 	b = append(b, ';')
 	b = strconv.AppendInt(b, s.Revision, 10)
 	for _, v := range []string{string(s.Type), string(s.Urgency), string(s.Priority), string(s.Status)} {
@@ -99,9 +104,10 @@ func (s Stamp) String() string {
 // write (an empty cell, a cell a person typed over).
 func ParseStamp(v string) (s Stamp, ok bool) {
 	f := strings.Split(strings.TrimSpace(v), ";")
-	if len(f) != 11 || f[0] != stampVersion {
+	if len(f) != 12 || f[0] != stampVersion || f[1] == "" {
 		return s, false
 	}
+	s.Code, f = f[1], f[1:] // the fields after the code as numbered below
 	var err error
 	if s.Revision, err = strconv.ParseInt(f[1], 10, 64); err != nil || s.Revision < 1 {
 		return s, false
@@ -353,6 +359,8 @@ func (l Layout) ReadRow(cells []string, o ReadOptions) ReturnedRow {
 	r.Code, _ = cell(colCode)
 	if l.stamp >= 0 && l.stamp < len(cells) {
 		r.Stamp, r.Stamped = ParseStamp(cells[l.stamp])
+		// A code typed over: the stamp is another demand's.
+		r.Stamped = r.Stamped && r.Stamp.Code == r.Code
 	}
 	if r.Code == "" {
 		r.Blank = true

@@ -38,7 +38,8 @@ func TestStampRoundTrip(t *testing.T) {
 	if b, ok := ParseStamp(StampOf(bare).String()); !ok || b.Plan != 0 || b.Due != 0 {
 		t.Errorf("bare stamp %+v %v", b, ok)
 	}
-	for _, bad := range []string{"", "d1", "d2;1;;;;;;0;;;", "d1;x;;;;;;0;;;", "d1;0;;;;;;0;;;", "d1;1;;;;;;0;;;;", "d1;1;;;;;;0;zz!;;", "搞定了"} {
+	for _, bad := range []string{"", "d1", "d2;D;1;;;;;;0;;;", "d1;D;x;;;;;;0;;;", "d1;D;0;;;;;;0;;;", "d1;D;1;;;;;;0;;;;", "d1;D;1;;;;;;0;zz!;;",
+		"d1;;1;;;;;;0;;;", "d1;1;;;;;;0;;;", "搞定了"} {
 		if _, ok := ParseStamp(bad); ok {
 			t.Errorf("ParseStamp(%q) ok", bad)
 		}
@@ -166,6 +167,9 @@ func TestReadRowEdits(t *testing.T) {
 		{"stamp typed over", map[int]string{-1: "123"}, func(r ReturnedRow) bool {
 			return !r.Stamped && r.Edits.Status != nil && r.Edits.Plan != nil && r.Edits.Satisfaction == nil
 		}},
+		{"code typed over", map[int]string{colCode: "DEM202611009", colStatus: "处理中"}, func(r ReturnedRow) bool {
+			return !r.Stamped && r.Code == "DEM202611009" && r.Edits.Status != nil && r.Edits.Plan != nil
+		}},
 	} {
 		cells := append([]string(nil), exported...)
 		for k, v := range c.edit {
@@ -193,7 +197,7 @@ func TestReadRowEdits(t *testing.T) {
 
 func FuzzReadRow(f *testing.F) {
 	layout, _ := ReadLayout(append(ColumnNames(i18n.ZH), stampHeader.ZH))
-	f.Add("DEM202611001", "处理中", "46377.5", "3", "d1;2;feature;high;P1;new;1764036000;0;;;")
+	f.Add("DEM202611001", "处理中", "46377.5", "3", "d1;DEM202611001;2;feature;high;P1;new;1764036000;0;;;")
 	f.Add("x", "", "2026/1/2", "", "")
 	f.Add("DEM1", "搞定了", "-1", "6", "d1;")
 	f.Fuzz(func(t *testing.T, code, status, due, sat, stamp string) {
