@@ -186,6 +186,16 @@ func TestApplyTable(t *testing.T) {
 			t.Errorf("history %s", h[len(h)-1].Detail)
 		}
 
+		// A replay of the rules keeps the labels the table confirmed.
+		cp := *rd
+		cp.Type = demand.TypeInquiry
+		if err := s.Reclassify(ctx, []store.Change{{Old: rd, New: &cp}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Demand(ctx, d); got.Type != demand.TypeService {
+			t.Errorf("after a replay, type %s: the confirmed label was overwritten", got.Type)
+		}
+
 		// Applied again: nothing changes.
 		rows[0].Revision, rows[4].Revision = 1, rc
 		again, err := s.ApplyTable(ctx, rows, "表.xlsx")

@@ -673,7 +673,7 @@ func importAny(ctx context.Context, path, source string, origin demand.Origin, o
 	if err := rd.readHeader(); err != nil {
 		return total, err
 	}
-	if ret, ok := isTable(sink, rd); ok && table != nil {
+	if ret, ok := isTable(sink, rd); table != nil && ok {
 		rr.Close() // read again with raw values
 		rr = nil
 		return total, table.run(ctx, path, id, sha, validUTF8, opts, ret, progress)
