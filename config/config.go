@@ -74,6 +74,9 @@ type Config struct {
 	Archive archive.Config `toml:"archive"`
 	// Dedupe links reworded and near-identical demands (on by default).
 	Dedupe dedupe.Config `toml:"dedupe"`
+	// Tracking governs returned tracking tables (a worked export dropped
+	// back or imported).
+	Tracking Tracking `toml:"tracking"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -82,6 +85,14 @@ type Config struct {
 	lang     i18n.Locale
 	lines    map[string]int // key path → line, for errors
 	broken   []string       // keys the schema check removed; Validate skips them
+}
+
+// Tracking is the [tracking] table.
+type Tracking struct {
+	// Departments, when set, is the closed list of 责任部门 a returned
+	// tracking table may set: another department is rejected with the
+	// list. Empty: any text.
+	Departments []string `toml:"departments"`
 }
 
 // API is the [api] table.
@@ -616,6 +627,16 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Dedupe.Validate() {
 		badText("dedupe."+p.Key, p.Text)
+	}
+	seenDept := map[string]bool{}
+	for _, d := range c.Tracking.Departments {
+		switch {
+		case strings.TrimSpace(d) == "":
+			bad("tracking.departments", "部门名称不能为空", "a department name must not be empty")
+		case seenDept[d]:
+			bad("tracking.departments", "部门 %q 写了两次", "department %q is listed twice", d)
+		}
+		seenDept[d] = true
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {

@@ -63,6 +63,11 @@ type Record struct {
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	LastActivityAt time.Time `json:"last_activity_at"`
+	// Revision is 1 when stored and one more on every change of the
+	// stored record; the tracking table carries it to tell edits made
+	// on an outdated copy (conflicts). 0 on a record not read from the
+	// register.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // Flags set on records by normalisation.

@@ -10,6 +10,11 @@
 // is (a questionnaire without a description column) rejects the batch with
 // *ingest.RejectError and the source sets it aside.
 //
+// A returned tracking table (the exported table worked and brought back)
+// is no batch of items: the folder hands its rows to ApplyReturned
+// (returned.go), which reads them against the export's layout and stamps
+// and has the store apply each chunk in one transaction.
+//
 // Shutdown: when the run context ends, sources stop reading; a commit that
 // is under way finishes on a context of its own (bounded by DrainTimeout),
 // so what was read is either committed with its checkpoint or not at all.

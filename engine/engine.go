@@ -40,6 +40,8 @@ type Options struct {
 	// Locale is the language of the reasons stored with quarantined
 	// items, which people read in `quarantine list` (default Chinese).
 	Locale i18n.Locale
+	// Tracking configures returned tracking tables (returned.go).
+	Tracking Tracking
 }
 
 // Engine connects sources, normalisation, classification and the store.

@@ -33,6 +33,9 @@ const (
 	colOccurrences
 	colDuplicateOf // 重复于: a duplicate's canonical demand
 	colSLA
+	// 满意度 (1–5) comes after 响应时限 for the same reason: it moves no
+	// documented column's letter.
+	colSatisfaction
 	numColumns
 )
 
@@ -43,6 +46,7 @@ const (
 	kindDay  // a date shown as a day
 	kindTime // a date shown with its time
 	kindNumber
+	kindScore // a number that is an empty cell when 0 (not rated)
 	numKinds
 )
 
@@ -54,24 +58,25 @@ type column struct {
 }
 
 var columns = [numColumns]column{
-	colCode:        {i18n.T("需求编号", "Demand ID"), 16, kindText},
-	colCustomer:    {i18n.T("客户信息", "Customer"), 30, kindText},
-	colDescription: {i18n.T("需求描述", "Description"), 60, kindWrap},
-	colType:        {i18n.T("需求类型", "Type"), 10, kindText},
-	colPriority:    {i18n.T("优先级", "Priority"), 16, kindText},
-	colDepartment:  {i18n.T("责任部门", "Department"), 12, kindText},
-	colPlan:        {i18n.T("响应方案", "Response plan"), 30, kindWrap},
-	colMilestone:   {i18n.T("时间节点", "Target date"), 12, kindDay},
-	colStatus:      {i18n.T("状态", "Status"), 10, kindText},
-	colFeedback:    {i18n.T("反馈结果", "Feedback"), 24, kindWrap},
-	colUrgency:     {i18n.T("紧急程度", "Urgency"), 10, kindText},
-	colChannel:     {i18n.T("来源渠道", "Channel"), 22, kindText},
-	colReceived:    {i18n.T("接收时间", "Received"), 18, kindTime},
-	colDue:         {i18n.T("截止时间", "Due"), 18, kindTime},
-	colOverdue:     {i18n.T("是否超期", "Overdue"), 10, kindText},
-	colOccurrences: {i18n.T("重复次数", "Occurrences"), 11, kindNumber},
-	colDuplicateOf: {i18n.T("重复于", "Duplicate of"), 16, kindText},
-	colSLA:         {i18n.T("响应时限", "SLA"), 12, kindText},
+	colCode:         {i18n.T("需求编号", "Demand ID"), 16, kindText},
+	colCustomer:     {i18n.T("客户信息", "Customer"), 30, kindText},
+	colDescription:  {i18n.T("需求描述", "Description"), 60, kindWrap},
+	colType:         {i18n.T("需求类型", "Type"), 10, kindText},
+	colPriority:     {i18n.T("优先级", "Priority"), 16, kindText},
+	colDepartment:   {i18n.T("责任部门", "Department"), 12, kindText},
+	colPlan:         {i18n.T("响应方案", "Response plan"), 30, kindWrap},
+	colMilestone:    {i18n.T("时间节点", "Target date"), 12, kindDay},
+	colStatus:       {i18n.T("状态", "Status"), 10, kindText},
+	colFeedback:     {i18n.T("反馈结果", "Feedback"), 24, kindWrap},
+	colUrgency:      {i18n.T("紧急程度", "Urgency"), 10, kindText},
+	colChannel:      {i18n.T("来源渠道", "Channel"), 22, kindText},
+	colReceived:     {i18n.T("接收时间", "Received"), 18, kindTime},
+	colDue:          {i18n.T("截止时间", "Due"), 18, kindTime},
+	colOverdue:      {i18n.T("是否超期", "Overdue"), 10, kindText},
+	colOccurrences:  {i18n.T("重复次数", "Occurrences"), 11, kindNumber},
+	colDuplicateOf:  {i18n.T("重复于", "Duplicate of"), 16, kindText},
+	colSLA:          {i18n.T("响应时限", "SLA"), 12, kindText},
+	colSatisfaction: {i18n.T("满意度", "Satisfaction"), 9, kindScore},
 }
 
 // Columns are the tracking table's Chinese headers: the seed columns in
@@ -94,7 +99,9 @@ type tableRow struct {
 	text    [numColumns]string    // the text columns; "" is an empty cell
 	time    [numColumns]time.Time // the date columns; zero is an empty cell
 	count   int                   // 重复次数
+	score   int                   // 满意度, 0 when not rated
 	overdue bool                  // open and past its due time
+	stamp   string                // the hidden revision column (see Stamp)
 }
 
 // rowFiller fills tableRows for one export.
@@ -134,6 +141,8 @@ func (rf *rowFiller) fill(row *tableRow, r *demand.Record) {
 	row.time[colReceived] = r.Source.ReceivedAt
 	row.time[colDue] = r.DueAt
 	row.count = r.Occurrences
+	row.score = r.Satisfaction
+	row.stamp = StampOf(r).String()
 }
 
 // labeled is an enumeration of package demand.

@@ -51,6 +51,11 @@ func WriteCSV(ctx context.Context, w io.Writer, src Records, f demand.Filter, op
 				}
 			case kindNumber:
 				fields[i] = strconv.Itoa(tr.count)
+			case kindScore:
+				fields[i] = ""
+				if tr.score > 0 {
+					fields[i] = strconv.Itoa(tr.score)
+				}
 			default:
 				fields[i] = csvText(tr.text[i])
 			}

@@ -29,8 +29,10 @@ func TestOpenpyxl(t *testing.T) {
 	bare.Department, bare.ResponsePlan, bare.FeedbackResult, bare.SLA, bare.DueAt = "", "", "", "", time.Time{}
 	late := record(4)
 	late.DueAt = now.Add(-time.Hour)
+	rated := record(1)
+	rated.Satisfaction = 4
 	path := filepath.Join(t.TempDir(), "t.xlsx")
-	if _, err := WriteFile(t.Context(), path, slice{record(1), formula, bare, late}, demand.Filter{}, TableOptions{Now: now}); err != nil {
+	if _, err := WriteFile(t.Context(), path, slice{rated, formula, bare, late}, demand.Filter{}, TableOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(python, "testdata/openpyxl_check.py", path).Output()
@@ -59,6 +61,7 @@ func TestOpenpyxl(t *testing.T) {
 		FitToHeight         any    `json:"fit_to_height"`
 		FitToPage           bool   `json:"fit_to_page"`
 		FreezePanes         string `json:"freeze_panes"`
+		Hidden              []string
 		Rows                [][]cell
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -70,10 +73,13 @@ func TestOpenpyxl(t *testing.T) {
 	if got.LegendFill == "" || got.LegendFill != got.OverdueFill || strings.HasSuffix(got.LegendFill, "000000") {
 		t.Errorf("legend fill %q, overdue row fill %q", got.LegendFill, got.OverdueFill)
 	}
-	if strings.Join(got.Header, ",") != strings.Join(Columns, ",") {
+	if strings.Join(got.Header, ",") != strings.Join(Columns, ",")+",demandd 修订（请勿修改）" {
 		t.Errorf("header %q", got.Header)
 	}
-	if strings.ReplaceAll(got.AutoFilter, "$", "") != "A3:R7" || got.PrintTitleRows != "$3:$3" || got.FreezePanes != "A4" {
+	if len(got.Hidden) != 1 || got.Hidden[0] != "T" {
+		t.Errorf("hidden columns %q, want the stamp column T alone", got.Hidden)
+	}
+	if strings.ReplaceAll(got.AutoFilter, "$", "") != "A3:T7" || got.PrintTitleRows != "$3:$3" || got.FreezePanes != "A4" {
 		t.Errorf("filter %q, print titles %q, frozen at %q", got.AutoFilter, got.PrintTitleRows, got.FreezePanes)
 	}
 	if got.Orientation != "landscape" || !num(got.PaperSize, 9) || !num(got.FitToWidth, 1) || !num(got.FitToHeight, 0) || !got.FitToPage {
@@ -89,12 +95,18 @@ func TestOpenpyxl(t *testing.T) {
 	if c := got.Rows[0][colSLA]; c.Value != "24小时" {
 		t.Errorf("响应时限 %+v", c)
 	}
+	if c := got.Rows[0][colSatisfaction]; c.Type != "n" || c.Value != 4.0 {
+		t.Errorf("满意度 %+v, want the number 4", c)
+	}
+	if c := got.Rows[0][numColumns]; c.Type != "s" || !strings.HasPrefix(c.Value.(string), "d1;") {
+		t.Errorf("stamp %+v", c)
+	}
 	for _, col := range []int{colCustomer, colDescription} {
 		if c := got.Rows[1][col]; c.Type != "s" || c.Value != map[int]string{colCustomer: "@SUM(A1:A9)", colDescription: "=1+1"}[col] {
 			t.Errorf("formula-like %s: %+v", Columns[col], c)
 		}
 	}
-	for _, col := range []int{colDepartment, colPlan, colMilestone, colFeedback, colDue, colSLA} {
+	for _, col := range []int{colDepartment, colPlan, colMilestone, colFeedback, colDue, colSLA, colSatisfaction} {
 		if c := got.Rows[2][col]; c.Value != nil {
 			t.Errorf("empty %s reads as %+v, want None", Columns[col], c)
 		}

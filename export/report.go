@@ -372,6 +372,11 @@ func (s *listSheet) record(r *demand.Record, pre ...string) error {
 			*v = s.tr.time[c]
 		case kindNumber:
 			*v = s.tr.count
+		case kindScore:
+			*v = ""
+			if s.tr.score > 0 {
+				*v = s.tr.score
+			}
 		default:
 			*v = s.tr.text[c]
 		}

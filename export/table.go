@@ -102,6 +102,10 @@ const (
 	legendCol = colType
 )
 
+// stampCol is the hidden column of the row stamps (1-based), last, inside
+// the filter range so that sorting moves it with its row.
+const stampCol = numColumns + 1
+
 // overdueFill is the fill of an overdue row and of its legend.
 var overdueFill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F8CBAD"}}
 
@@ -146,6 +150,7 @@ func newStyles(f *excelize.File) (styles, error) {
 		kind[kindDay] = add(&excelize.Style{Fill: fill, Border: border, CustomNumFmt: &day, Alignment: top})
 		kind[kindTime] = add(&excelize.Style{Fill: fill, Border: border, CustomNumFmt: &tm, Alignment: top})
 		kind[kindNumber] = add(&excelize.Style{Fill: fill, Border: border, Alignment: top})
+		kind[kindScore] = kind[kindNumber]
 		for c, col := range columns {
 			s.col[i][c] = kind[col.kind]
 		}
@@ -189,7 +194,14 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		return 0, fmt.Errorf("export: stream writer: %w", err)
 	}
 	// Last column first: excelize puts each new width before the ones it
-	// has, and Excel wants the columns in ascending order.
+	// has, and Excel wants the columns in ascending order. The stamp
+	// column after them is hidden (see returned.go).
+	if err := sw.SetColWidth(stampCol, stampCol, 12); err != nil {
+		return 0, fmt.Errorf("export: column width: %w", err)
+	}
+	if err := sw.SetColVisible(stampCol, stampCol, false); err != nil {
+		return 0, fmt.Errorf("export: hidden column: %w", err)
+	}
 	for i := len(columns) - 1; i >= 0; i-- {
 		if err := sw.SetColWidth(i+1, i+1, columns[i].width); err != nil {
 			return 0, fmt.Errorf("export: column width: %w", err)
@@ -214,11 +226,14 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	}
 	// One row of cells, reused: row holds pointers to them, so a row costs
 	// no allocation beyond its values.
-	var cells [numColumns]excelize.Cell
+	var cells [stampCol]excelize.Cell
 	row := make([]interface{}, len(cells))
 	for i := range cells {
 		row[i] = &cells[i]
-		cells[i] = excelize.Cell{StyleID: st.header, Value: columns[i].name.In(opts.Locale)}
+		cells[i] = excelize.Cell{StyleID: st.header, Value: stampHeader.In(opts.Locale)}
+		if i < numColumns {
+			cells[i].Value = columns[i].name.In(opts.Locale)
+		}
 	}
 	if err := sw.SetRow(cellName(1, headerRow), row, excelize.RowOpts{Height: 20}); err != nil {
 		return 0, fmt.Errorf("export: header: %w", err)
@@ -229,7 +244,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 		if tr.overdue {
 			o = 1
 		}
-		for i := range cells {
+		for i := range columns {
 			c := &cells[i]
 			c.StyleID = st.col[o][i]
 			// An empty field is a cell with a style and no value, not
@@ -240,6 +255,11 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 				c.Value = excelTime(tr.time[i], opts.Location)
 			case kindNumber:
 				c.Value = tr.count
+			case kindScore:
+				c.Value = nil
+				if tr.score > 0 {
+					c.Value = tr.score
+				}
 			default:
 				if s := tr.text[i]; s != "" {
 					c.Value = cellText(s)
@@ -248,6 +268,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 				}
 			}
 		}
+		cells[numColumns] = excelize.Cell{StyleID: st.kind[o][kindText], Value: tr.stamp}
 		cell, err := excelize.CoordinatesToCellName(1, headerRow+n) // fails past Excel's last row
 		if err != nil {
 			return err
@@ -262,7 +283,7 @@ func WriteTable(ctx context.Context, w io.Writer, src Records, f demand.Filter, 
 	// buttons of the sheet's autoFilter with its _xlnm._FilterDatabase
 	// name, which AutoFilter writes; it must come before Flush, which
 	// writes the sheet's autoFilter element.)
-	ref := cellName(1, headerRow) + ":" + cellName(numColumns, headerRow+n)
+	ref := cellName(1, headerRow) + ":" + cellName(stampCol, headerRow+n)
 	if err := book.AutoFilter(opts.Sheet, ref, nil); err != nil {
 		return 0, fmt.Errorf("export: filter: %w", err)
 	}

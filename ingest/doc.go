@@ -20,6 +20,11 @@
 // may Prepare batch N+1 while batch N commits, as long as it commits them in
 // order and acknowledges each only after its Commit returned nil.
 //
+// A Sink that is also a TableReturner takes back tracking tables: a file
+// whose header is the exported tracking table's is applied to the register
+// through ApplyReturned, a chunk per transaction, instead of being emitted
+// (returned.go).
+//
 // A source reads its own checkpoints through State when it starts.
 // Channel packages import ingest, demand and their protocol library only.
 package ingest

@@ -113,6 +113,9 @@ type Result struct {
 	// Outcomes says, per item of the batch in order, what became of it and
 	// the code of its demand (see store.Outcome); Add leaves it out.
 	Outcomes []Outcome
+	// Table is set when the file was a returned tracking table
+	// (returned.go): nothing above counts, its rows are counted here.
+	Table *ReturnedResult
 }
 
 // Outcome is what became of one item: Kind is new, linked, follow_up,

@@ -34,6 +34,14 @@
 // redo a whole batch of a thousand rows. SQLite needs nothing: it has one
 // writer at a time.
 //
+// Revisions: every demand has one, 1 when inserted and one more on every
+// UPDATE of its row, counted by a trigger (migration 0011) so that no update
+// path can forget it. ApplyTable applies a chunk of a returned tracking
+// table in one transaction (its rows locked FOR UPDATE on PostgreSQL, in id
+// order): a value equal to the register's is unchanged, another applied
+// only while the record is at the revision the row was exported at, and a
+// conflict otherwise (returned.go).
+//
 // Codes are prefix + yyyymm + sequence, taken from code_sequences inside the
 // same transaction, so a rolled-back batch takes no numbers and two
 // concurrent batches never share one.

@@ -70,6 +70,7 @@ type demandRow struct {
 	ConfirmedUrgency string         `db:"confirmed_urgency"`
 	ConfirmedBy      string         `db:"confirmed_by"`
 	ConfirmedAt      sql.NullTime   `db:"confirmed_at"`
+	Revision         int64          `db:"revision"`
 }
 
 // confirmed is the row's confirmed labels.
@@ -92,7 +93,7 @@ func (r *demandRow) record() (*demand.Record, error) {
 		PainScore: r.PainScore, BusinessValue: r.BusinessValue, Status: demand.Status(r.Status),
 		ResponsePlan: r.ResponsePlan, FeedbackResult: r.FeedbackResult, Satisfaction: r.Satisfaction,
 		DuplicateOf: r.DuplicateOf.Int64, DuplicateOfCode: r.DuplicateOfCode.String, Occurrences: r.Occurrences, Fingerprint: r.Fingerprint,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastActivityAt: r.LastActivityAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastActivityAt: r.LastActivityAt, Revision: r.Revision,
 	}
 	for _, j := range []struct {
 		name string
@@ -117,7 +118,7 @@ func (r *demandRow) record() (*demand.Record, error) {
 
 // summaryColumns select every column but the detail lists, left empty.
 var summaryColumns = func() string {
-	cols := []string{"id", "confirmed_type", "confirmed_urgency", "confirmed_by", "confirmed_at"}
+	cols := []string{"id", "confirmed_type", "confirmed_urgency", "confirmed_by", "confirmed_at", "revision"}
 	for _, c := range demandColumns {
 		switch c {
 		case "reasons", "extra", "attachments", "flags", "tags":

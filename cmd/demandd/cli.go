@@ -386,7 +386,7 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location(), JSONMappers: mappers})
 	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang,
-		Dedupe: &cfg.Dedupe})
+		Dedupe: &cfg.Dedupe, Tracking: engine.Tracking{Departments: cfg.Tracking.Departments}})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
 }

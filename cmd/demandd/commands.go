@@ -172,6 +172,8 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 	defer a.Close()
 
 	var total ingest.Result
+	var tables ingest.ReturnedResult // returned tracking tables
+	nTables := 0
 	failed := 0
 	tty := c.progress
 	for i, path := range files {
@@ -194,11 +196,19 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 		res, err := folder.ImportFile(ctx, real, *source, origin, a.lang(), a.engine, a.store, progress)
 		if tty {
 			if err == nil {
-				show(res.Total(), true) // the bar ends full
+				show(importedRows(res), true) // the bar ends full
 			}
 			fmt.Fprintln(c.stderr)
 		}
 		total = total.Add(res)
+		if t := res.Table; t != nil {
+			nTables++
+			tables = tables.Add(ingest.ReturnedResult{Rows: t.Rows, Updated: t.Updated, Unchanged: t.Unchanged,
+				Conflicts: t.Conflicts, Rejected: t.Rejected})
+			if err == nil {
+				fmt.Fprintf(c.stdout, "%s: %s; %s\n", path, t.Summary().In(a.lang()), i18n.Tf("回执 %s", "receipt %s", t.Receipt).In(a.lang()))
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return i18n.Errorf("已中断（%s）；再次运行同一条 import 命令即可完成（不会重复导入）",
@@ -216,11 +226,25 @@ func (c *cli) importFiles(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stderr, "%s: %s\n", path, i18n.T("没有新内容：这些行以前已导入", "nothing new: its rows were imported before").In(a.lang()))
 		}
 	}
-	fmt.Fprintln(c.stdout, summary(total))
+	if nTables < len(files) {
+		fmt.Fprintln(c.stdout, summary(total))
+	}
+	if nTables > 1 {
+		fmt.Fprintln(c.stdout, tables.Summary().In(a.lang()))
+	}
 	if failed > 0 {
 		return i18n.Errorf("%d 个文件（共 %d 个）无法导入；原因见上", "%d of %d files could not be imported", failed, len(files))
 	}
 	return nil
+}
+
+// importedRows is what the progress bar counts of a file: its items, or a
+// returned tracking table's rows.
+func importedRows(r ingest.Result) int {
+	if r.Table != nil {
+		return r.Table.Rows
+	}
+	return r.Total()
 }
 
 // bar is the progress bar: the row count does not tell the total of a

@@ -38,5 +38,6 @@ json.dump({
     "fit_to_height": setup.fitToHeight,
     "fit_to_page": ws.sheet_properties.pageSetUpPr.fitToPage if ws.sheet_properties.pageSetUpPr else None,
     "freeze_panes": ws.freeze_panes,
+    "hidden": sorted(k for k, d in ws.column_dimensions.items() if d.hidden),
     "rows": [[cell(c) for c in row] for row in ws.iter_rows(min_row=4, max_col=ws.max_column)],
 }, sys.stdout, ensure_ascii=False)

@@ -375,7 +375,9 @@ func ignored(name string) bool {
 func (s *Source) handle(ctx context.Context, path string, c *candidate, sink ingest.Sink, state ingest.State) error {
 	name := filepath.Base(path)
 	start := time.Now()
-	sum, err := importFile(ctx, path, s.cfg.Name, s.cfg.Origin, s.readOptions(), sink, state, nil)
+	table := &tableImport{locale: s.cfg.Locale}
+	defer table.receipt.close()
+	sum, err := importAny(ctx, path, s.cfg.Name, s.cfg.Origin, s.readOptions(), sink, state, nil, table)
 	if reason, ok := Reason(err); ok {
 		return s.fail(ctx, sink, path, reason)
 	}
@@ -391,6 +393,10 @@ func (s *Source) handle(ctx context.Context, path string, c *candidate, sink ing
 	dst, err := moveInto(path, dir)
 	if err != nil {
 		return fmt.Errorf("folder %s: move %s to %s: %w", s.cfg.Name, name, dir, err)
+	}
+	if table.found {
+		s.tableReturned(ctx, sink, table, dst, time.Since(start))
+		return nil
 	}
 	s.log.Info("file imported", "file", name, "new", sum.New, "duplicate", sum.Duplicate,
 		"quarantined", sum.Quarantined, "rows", sum.Total(), "took", time.Since(start).Round(time.Millisecond), "moved_to", dst)
@@ -574,13 +580,24 @@ func writeFile(path string, b []byte, mode os.FileMode) error {
 }
 
 // ImportFile reads one file through the folder channel's path, once, for
-// `demandd import`: it does not move the file. progress, if set, is called
+// `demandd import`: it does not move the file. A returned tracking table
+// (returned.go) is applied when sink takes them, its receipt written
+// beside the file, and its counts are in Result.Table. progress, if set, is called
 // with the rows handled so far. The default limits apply; locale is the
 // language of the reasons stored with quarantined rows.
 func ImportFile(ctx context.Context, path, source string, origin demand.Origin, locale i18n.Locale, sink ingest.Sink, state ingest.State, progress func(rows int)) (ingest.Result, error) {
 	opts := defaultReadOptions()
 	opts.locale = locale
-	return importFile(ctx, path, source, origin, opts, sink, state, progress)
+	table := &tableImport{locale: locale}
+	defer table.receipt.close()
+	res, err := importAny(ctx, path, source, origin, opts, sink, state, progress, table)
+	if err != nil || !table.found {
+		return res, err
+	}
+	// A returned tracking table: its receipt beside it.
+	_, err = table.finish(ctx, sink, path, 0)
+	res.Table = &table.result
+	return res, err
 }
 
 // fileCheckpoint is the cursor of one file, keyed by its SHA-256.
@@ -592,7 +609,13 @@ type fileCheckpoint struct {
 
 func checkpointKey(sha string) string { return "questionnaire-file/" + sha }
 
-func importFile(ctx context.Context, path, source string, origin demand.Origin, opts readOptions, sink ingest.Sink, state ingest.State, progress func(int)) (_ ingest.Result, err error) {
+func importFile(ctx context.Context, path, source string, origin demand.Origin, opts readOptions, sink ingest.Sink, state ingest.State, progress func(int)) (ingest.Result, error) {
+	return importAny(ctx, path, source, origin, opts, sink, state, progress, nil)
+}
+
+// importAny is importFile that, given table, reads a returned tracking
+// table into it instead (returned.go): table.found then says so.
+func importAny(ctx context.Context, path, source string, origin demand.Origin, opts readOptions, sink ingest.Sink, state ingest.State, progress func(int), table *tableImport) (_ ingest.Result, err error) {
 	var total ingest.Result
 	id, err := fileIdentity(path)
 	if err != nil {
@@ -639,12 +662,21 @@ func importFile(ctx context.Context, path, source string, origin demand.Origin, 
 	if err != nil {
 		return total, err
 	}
-	defer rr.Close()
+	defer func() {
+		if rr != nil {
+			rr.Close()
+		}
+	}()
 	rd := &rowBatcher{rows: rr, file: filepath.Base(path), sha: sha, source: source, origin: origin,
 		received: id.mtime, after: cp.Rows, items: cp.Items, size: opts.batchSize, limits: opts.limits, locale: opts.locale,
 		verify: func() error { return id.recheck(path, sha) }}
 	if err := rd.readHeader(); err != nil {
 		return total, err
+	}
+	if ret, ok := isTable(sink, rd); table != nil && ok {
+		rr.Close() // read again with raw values
+		rr = nil
+		return total, table.run(ctx, path, id, sha, validUTF8, opts, ret, progress)
 	}
 	if n := rowBytes(rd.header) + rowBytes(rd.labels) + rowBytes(rd.importIDs); n > maxHeaderBytes {
 		return total, fileErrorf("表头有 %s，超过上限 %s：这不是问卷导出文件；请从问卷平台重新导出",

@@ -88,6 +88,7 @@ type xlsxRows struct {
 	rows  *excelize.Rows
 	sheet string
 	n     int
+	raw   bool // cell values without their number formats (a returned tracking table)
 }
 
 // openXLSX opens a workbook within lim: the checks of xlsxlimits.go run
@@ -195,7 +196,7 @@ func (r *xlsxRows) Next() (cells []string, n int, err error) {
 		return nil, 0, io.EOF
 	}
 	r.n++
-	cells, err = r.rows.Columns()
+	cells, err = r.rows.Columns(excelize.Options{RawCellValue: r.raw})
 	if err != nil {
 		return nil, 0, xlsxError(err)
 	}
