@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: bench-archive bench-roundtrip bench-webhook bench-xls build run test lint licenses bench bench-imap bench-hostile bench-report clean
+.PHONY: bench-archive bench-dedupe bench-roundtrip bench-webhook bench-xls build run test lint licenses bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -26,6 +26,10 @@ lint:
 bench: ## import 100k rows into PostgreSQL and export them; classify 1 KB texts; figures in the output
 	$(GO) test -run '^$$' -bench 'Import|Export|Bare' -benchtime 1x -timeout 30m ./cmd/demandd/
 	$(GO) test -run '^$$' -bench 'Classify' -cpu 1 -benchtime 2s ./classify/
+
+bench-dedupe: ## near-duplicate linking over 10,000 and 1,000,000 stored demands: store batches (rows/s, p99 per batch) and a 10,000-row import, on and off
+	$(GO) test -run '^$$' -bench DedupeLookup -benchtime 20x -timeout 30m ./store/ | grep -E '^Benchmark'
+	$(GO) test -run '^$$' -bench ImportDedupe -benchtime 1x -timeout 30m ./cmd/demandd/ | grep -E '^Benchmark'
 
 bench-roundtrip: ## a 100,000-row tracking table with 5% of its rows edited back through `demandd import`, beside the questionnaire import of the same run: rows/s, their ratio, peak RSS
 	$(GO) test -run '^$$' -bench RoundTrip100k -benchtime 1x -timeout 30m -v ./cmd/demandd/ | grep -E 'Benchmark|questionnaire import:|export:|round trip:'
