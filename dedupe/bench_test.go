@@ -3,7 +3,9 @@ package dedupe
 import (
 	"bufio"
 	"encoding/json"
+	"hash/fnv"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -49,4 +51,24 @@ func pairTexts(b *testing.B) [][2]string {
 		out = append(out, [2]string{p.A.Title, p.A.Text}, [2]string{p.B.Title, p.B.Text})
 	}
 	return out
+}
+
+// TestShinglesMatchFNV pins the shingle hashes to hash/fnv's FNV-1a of
+// kind and text: SimHashes stored in registers depend on them.
+func TestShinglesMatchFNV(t *testing.T) {
+	ref := func(kind, s string) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(kind + s))
+		return h.Sum64()
+	}
+	cases := map[string][]uint64{
+		"导出很慢":               {ref("c", "导出"), ref("c", "出很"), ref("c", "很慢")},
+		"excel exports fail": {ref("w", "excel"), ref("w", "export"), ref("p", "excel export"), ref("w", "fail"), ref("p", "export fail")},
+		"a报":                 {ref("w", "a"), ref("c", "报")},
+	}
+	for text, want := range cases {
+		if got := Shingles(text); !slices.Equal(got, want) {
+			t.Errorf("Shingles(%q) = %x, want %x", text, got, want)
+		}
+	}
 }

@@ -10,7 +10,6 @@
 package dedupe
 
 import (
-	"hash/fnv"
 	"math/bits"
 	"slices"
 	"strings"
@@ -35,18 +34,18 @@ func Shingles(cleaned string) []uint64 {
 			return
 		}
 		if len(run) < cjkGram {
-			out = append(out, hash("c", string(run)))
+			out = append(out, hashRunes("c", run))
 		}
 		for i := 0; i+cjkGram <= len(run); i++ {
-			out = append(out, hash("c", string(run[i:i+cjkGram])))
+			out = append(out, hashRunes("c", run[i:i+cjkGram]))
 		}
 		run = run[:0]
 	}
 	flushWords := func() {
 		for i, w := range words {
-			out = append(out, hash("w", w))
+			out = append(out, fnvAdd(fnvAdd(fnvOffset, "w"), w))
 			if i > 0 {
-				out = append(out, hash("p", words[i-1]+" "+w))
+				out = append(out, fnvAdd(fnvAdd(fnvAdd(fnvAdd(fnvOffset, "p"), words[i-1]), " "), w))
 			}
 		}
 		words = words[:0]
@@ -77,6 +76,38 @@ func Shingles(cleaned string) []uint64 {
 	flushRun()
 	flushWords()
 	return out
+}
+
+// FNV-1a, 64 bits, written out so that shingles are hashed without
+// building their strings: the same values hash/fnv gives (stored SimHashes
+// depend on them).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvAdd(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+// hashRunes is the FNV-1a hash of kind and the runes rs, without building
+// their string.
+func hashRunes(kind string, rs []rune) uint64 {
+	var buf [utf8.UTFMax * cjkGram]byte
+	n := 0
+	for _, r := range rs {
+		n += utf8.EncodeRune(buf[n:], r)
+	}
+	h := fnvAdd(fnvOffset, kind)
+	for _, c := range buf[:n] {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
 }
 
 // stem folds the English inflections that change most between two
@@ -115,30 +146,21 @@ func undouble(w string) string {
 	return w
 }
 
-func hash(kind, s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(kind))
-	h.Write([]byte(s))
-	return h.Sum64()
-}
-
 // SimHash is the 64-bit SimHash of cleaned text's shingles.
 func SimHash(cleaned string) uint64 { return simHash(Shingles(cleaned)) }
 
 func simHash(shingles []uint64) uint64 {
-	var v [64]int
+	// Count the set bits per position; a position is set in the hash when
+	// more than half of the shingles set it.
+	var ones [64]int
 	for _, sh := range shingles {
 		for i := range 64 {
-			if sh&(1<<i) != 0 {
-				v[i]++
-			} else {
-				v[i]--
-			}
+			ones[i] += int(sh >> i & 1)
 		}
 	}
 	var h uint64
 	for i := range 64 {
-		if v[i] > 0 {
+		if 2*ones[i] > len(shingles) {
 			h |= 1 << i
 		}
 	}
@@ -181,9 +203,16 @@ type Text struct {
 }
 
 // NewText prepares cleaned text (as Clean leaves it) for comparison.
-func NewText(cleaned string) *Text {
+func NewText(cleaned string) *Text { return NewTextHash(cleaned, 0) }
+
+// NewTextHash is NewText for a text whose SimHash is known (stored with a
+// demand; 0 when not), which saves computing it again.
+func NewTextHash(cleaned string, hash uint64) *Text {
 	sh := Shingles(cleaned)
-	t := &Text{Cleaned: cleaned, Runes: utf8.RuneCountInString(cleaned), Hash: simHash(sh)}
+	if hash == 0 {
+		hash = simHash(sh)
+	}
+	t := &Text{Cleaned: cleaned, Runes: utf8.RuneCountInString(cleaned), Hash: hash}
 	slices.Sort(sh)
 	t.shingles = slices.Compact(sh)
 	return t

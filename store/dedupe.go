@@ -91,7 +91,7 @@ type textCache map[int64]*dedupe.Text
 func (tc textCache) of(c *candidate) *dedupe.Text {
 	t := tc[c.ID]
 	if t == nil {
-		t = dedupe.NewText(c.Cleaned)
+		t = dedupe.NewTextHash(c.Cleaned, uint64(c.Hash))
 		tc[c.ID] = t
 	}
 	return t

@@ -81,7 +81,7 @@ func seedDemands(b *testing.B, url string, n int) {
 // dedupeWorkbook is a cached n-row 问卷星 export of varied demands.
 func dedupeWorkbook(b *testing.B, n int) string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("demandd-bench-dedupe-%d.xlsx", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("demandd-bench-dedupe2-%d.xlsx", n))
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
@@ -92,8 +92,9 @@ func dedupeWorkbook(b *testing.B, n int) string {
 		"The mobile app crashes when uploading photos", "We need an API to read order status"}
 	areas := []string{"财务模块", "仓储模块", "客户管理", "移动端", "报表中心", "权限设置", "billing", "inventory", "CRM", "dashboard"}
 	need := func(k int) string {
+		j := k / 3000 // a respondent's j-th row asks about another area and problem
 		return fmt.Sprintf("%s里，%s，影响%d个门店的日常工作，版本%d.%d",
-			areas[k%len(areas)], problems[(k/len(areas))%len(problems)], k%97+3, k%7+1, k%13)
+			areas[(k+3*j)%len(areas)], problems[(k/len(areas)+5*j)%len(problems)], k%97+3, k%7+1, k%13)
 	}
 	row := func(k int) []string {
 		text, cust := need(k), k%3000
