@@ -74,6 +74,8 @@ type Config struct {
 	Archive archive.Config `toml:"archive"`
 	// Dedupe links reworded and near-identical demands (on by default).
 	Dedupe dedupe.Config `toml:"dedupe"`
+	// Serve holds the lease and shutdown settings of `serve`.
+	Serve Serve `toml:"serve"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -447,6 +449,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Archive.SetDefaults() // only a directory; nothing runs unless monthly = true
 	c.Dedupe.SetDefaults()
+	c.Serve.SetDefaults()
 }
 
 // has reports whether the file has the table key or a key inside it.
@@ -616,6 +619,9 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Dedupe.Validate() {
 		badText("dedupe."+p.Key, p.Text)
+	}
+	for _, p := range c.Serve.Validate() {
+		badText("serve."+p.Key, p.Text)
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {
