@@ -3,6 +3,7 @@ package testdb
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -39,7 +40,9 @@ func StartCluster(t testing.TB) *Cluster {
 // connections cut, crash recovery at the start), and starts it again on
 // the same port.
 func (c *Cluster) Restart() error {
-	out, err := c.c.run(c.c.pgctl, "-D", c.c.data(), "-m", "immediate", "-w", "restart")
+	// -l: without a log file the new server would write to, and hold open,
+	// the pipe run reads to its end.
+	out, err := c.c.run(c.c.pgctl, "-D", c.c.data(), "-l", filepath.Join(c.c.dir, "pg.log"), "-m", "immediate", "-w", "restart")
 	if err != nil {
 		return fmt.Errorf("testdb: pg_ctl restart: %w\n%s", err, out)
 	}
