@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: bench-archive bench-webhook build run test lint bench bench-imap bench-hostile bench-report clean
+.PHONY: chaos bench-failover bench-archive bench-webhook build run test lint bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -46,6 +46,14 @@ bench-hostile: ## serve over zip bombs, odd line endings, bad bytes, links: wher
 
 bench-archive: ## 50,000 raw emails of ~20 KB (~1 GB) in PostgreSQL archived by demandd archive: MB/s and peak RSS, beside zip -r of the same files
 	$(GO) test -run '^$$' -bench Archive50k -benchtime 1x -timeout 60m -v ./cmd/demandd/ | grep -E 'Benchmark|→|verify'
+
+chaos: ## the fault run (also in make test): 3 serve processes on one PostgreSQL, 20 SIGKILLs, PostgreSQL and Dovecot restarted mid-ingest; sent, stored, lost, twice, recovery times
+	@log=$$(mktemp); $(GO) test -run '^TestChaos$$' -count=1 -v -timeout 15m ./cmd/demandd/ >$$log 2>&1; status=$$?; \
+	  grep -E '^(chaos|  [a-zA-Z])|chaos_test|^(--- |ok|FAIL|PASS)' $$log; rm -f $$log; exit $$status
+
+bench-failover: ## failover time, 10 runs over 3 serve processes (lease_ttl 3s, poll 1s): SIGKILL of the mailbox's lease holder → first mail committed by another
+	@log=$$(mktemp); $(GO) test -run '^$$' -bench Failover -benchtime 1x -count=1 -v -timeout 15m ./cmd/demandd/ >$$log 2>&1; status=$$?; \
+	  grep -E 'Benchmark|failover' $$log; rm -f $$log; exit $$status
 
 clean:
 	rm -f demandd
