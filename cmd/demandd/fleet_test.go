@@ -31,8 +31,16 @@ import (
 // process listening on its own port), fed continuously by the test: the
 // harness of the replica, failover and chaos tests.
 
+// fleetTTL is [serve] lease_ttl: 3s, or DEMANDD_FLEET_LEASE_TTL (`make
+// bench-failover LEASE_TTL=15s` measures the default).
+var fleetTTL = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("DEMANDD_FLEET_LEASE_TTL")); err == nil && d >= time.Second {
+		return d
+	}
+	return 3 * time.Second
+}()
+
 const (
-	fleetTTL  = 3 * time.Second // [serve] lease_ttl
 	fleetPoll = 1 * time.Second // [[email]] poll_interval
 	// fleetRows is the rows of each questionnaire file dropped.
 	fleetRows = 5
