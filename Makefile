@@ -1,8 +1,9 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
+LEASE_TTL ?= 3s
 
-.PHONY: bench-archive bench-dedupe bench-roundtrip bench-webhook bench-xls build run test lint licenses bench bench-imap bench-hostile bench-report clean
+.PHONY: chaos bench-failover bench-archive bench-dedupe bench-roundtrip bench-webhook bench-xls build run test lint licenses bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -59,6 +60,14 @@ bench-archive: ## 50,000 raw emails of ~20 KB (~1 GB) in PostgreSQL archived by 
 
 bench-xls: ## the two 800-row 问卷星 .xls exports read whole: rows/s of demandd's reader (and of the folder channel's rows), beside xlrd's on the same files when /usr/bin/python3 has it (apt-get install python3-xlrd)
 	$(GO) test -run '^$$' -bench XLS -benchtime 2s -v ./ingest/folder/biff/ ./ingest/folder/ | grep -E 'Benchmark|xlrd '
+
+chaos: ## the fault run (also in make test): 3 serve processes on one PostgreSQL, 20 SIGKILLs, PostgreSQL and Dovecot restarted mid-ingest; sent, stored, lost, twice, recovery times
+	@log=$$(mktemp); $(GO) test -run '^TestChaos$$' -count=1 -v -timeout 15m ./cmd/demandd/ >$$log 2>&1; status=$$?; \
+	  grep -E '^(chaos|  [a-zA-Z])|chaos_test|^(--- |ok|FAIL|PASS)' $$log; rm -f $$log; exit $$status
+
+bench-failover: ## failover time, 10 runs over 3 serve processes (lease_ttl 3s or LEASE_TTL=15s, poll 1s): SIGKILL of the mailbox's lease holder → first mail committed by another
+	@log=$$(mktemp); DEMANDD_FLEET_LEASE_TTL=$(LEASE_TTL) $(GO) test -run '^$$' -bench Failover -benchtime 1x -count=1 -v -timeout 15m ./cmd/demandd/ >$$log 2>&1; status=$$?; \
+	  grep -E 'Benchmark|failover' $$log; rm -f $$log; exit $$status
 
 clean:
 	rm -f demandd

@@ -77,6 +77,8 @@ type Config struct {
 	// Tracking governs returned tracking tables (a worked export dropped
 	// back or imported).
 	Tracking Tracking `toml:"tracking"`
+	// Serve holds the lease and shutdown settings of `serve`.
+	Serve Serve `toml:"serve"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -458,6 +460,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Archive.SetDefaults() // only a directory; nothing runs unless monthly = true
 	c.Dedupe.SetDefaults()
+	c.Serve.SetDefaults()
 }
 
 // has reports whether the file has the table key or a key inside it.
@@ -637,6 +640,9 @@ func (c *Config) validate() []lineError {
 			bad("tracking.departments", "部门 %q 写了两次", "department %q is listed twice", d)
 		}
 		seenDept[d] = true
+	}
+	for _, p := range c.Serve.Validate() {
+		badText("serve."+p.Key, p.Text)
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {

@@ -18,4 +18,9 @@
 // Shutdown: when the run context ends, sources stop reading; a commit that
 // is under way finishes on a context of its own (bounded by DrainTimeout),
 // so what was read is either committed with its checkpoint or not at all.
+//
+// Replicas: with Options.LeaseTTL set, a source that is not ingest.Shared
+// runs only while this process holds its lease in the database, and each
+// of its batches commits fenced by that lease; see lease.go for the
+// protocol and its margins.
 package engine

@@ -42,6 +42,15 @@ type Options struct {
 	Locale i18n.Locale
 	// Tracking configures returned tracking tables (returned.go).
 	Tracking Tracking
+	// LeaseTTL, when set, runs every source that is not ingest.Shared
+	// under a lease of this length (see lease.go); 0 runs every source
+	// without one.
+	LeaseTTL time.Duration
+	// Owner names this process in leases (default hostname:pid:random).
+	Owner string
+	// OnLease, when set, is told whenever this process takes (held) or
+	// gives up (!held) the lease of a source.
+	OnLease func(source string, held bool)
 }
 
 // Engine connects sources, normalisation, classification and the store.
@@ -67,6 +76,9 @@ func New(st *store.Store, n Normalizer, c classify.Classifier, opts Options) *En
 	}
 	if opts.CodePrefix == "" {
 		opts.CodePrefix = "DEM"
+	}
+	if opts.Owner == "" {
+		opts.Owner = NewOwner()
 	}
 	codeRe := regexp.MustCompile(regexp.QuoteMeta(opts.CodePrefix) + `\d{9,}`)
 	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger, codeRe: codeRe}
@@ -94,6 +106,11 @@ func (e *Engine) Prepare(ctx context.Context, b ingest.Batch) (*ingest.Prepared,
 
 // Commit implements ingest.Sink: one transaction for the batch.
 func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result, error) {
+	return e.commit(ctx, p, nil)
+}
+
+// commit is Commit under fence, when set (see lease.go).
+func (e *Engine) commit(ctx context.Context, p *ingest.Prepared, fence *store.Fence) (ingest.Result, error) {
 	b := p.Batch
 	if len(p.Items) != len(b.Items) {
 		return ingest.Result{}, errors.New("engine: commit: batch was not prepared by this engine")
@@ -110,7 +127,8 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	// the source then acknowledges it, or never learns of it and re-reads.
 	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
 	defer cancel()
-	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe})
+	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe,
+		Fence: fence})
 	if err != nil {
 		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
 	}
@@ -272,8 +290,7 @@ func (e *Engine) Run(ctx context.Context, sources []ingest.Source) {
 func (e *Engine) runSource(ctx context.Context, src ingest.Source) {
 	log := e.log.With("source", src.Name())
 	for {
-		log.Info("source started")
-		err := src.Run(ctx, e, e.store)
+		err := e.run(ctx, src, log)
 		if ctx.Err() != nil {
 			log.Info("source stopped")
 			return

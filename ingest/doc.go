@@ -26,5 +26,11 @@
 // (returned.go).
 //
 // A source reads its own checkpoints through State when it starts.
+//
+// Several `serve` processes may share one PostgreSQL. A source that is not
+// Shared runs in one of them at a time, under a lease (see engine): it must
+// stop reading when its context ends, and its commits are refused once the
+// lease is lost, so the next holder resumes from the last committed
+// checkpoint. A Shared source (webhooks) runs in every process.
 // Channel packages import ingest, demand and their protocol library only.
 package ingest

@@ -116,6 +116,10 @@ type BatchOptions struct {
 	// Dedupe, when on, links near-duplicates too (see linkNear) and keeps
 	// every link's reason in the history; nil links by fingerprint only.
 	Dedupe *dedupe.Config
+	// Fence, when set, is the lease the batch's source runs under: the
+	// batch commits only while it is held (see Lease), else SaveBatch
+	// fails with ErrLeaseLost and writes nothing.
+	Fence *Fence
 }
 
 func (o BatchOptions) withDefaults() BatchOptions {
@@ -208,6 +212,11 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 	if cp != nil {
 		if _, err := tx.ExecContext(ctx, s.q.putCheckpoint, cp.Key, cp.Value, now); err != nil {
 			return res, fmt.Errorf("store: write checkpoint %s: %w", cp.Key, err)
+		}
+	}
+	if opts.Fence != nil { // last, so that the lease row is locked only for the commit
+		if err := s.checkFence(ctx, tx, opts.Fence); err != nil {
+			return SaveResult{}, err
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -45,16 +45,21 @@ func (s *Store) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers are unique and increasing; a gap is allowed, because
+	// branches developed side by side take their numbers ahead of the
+	// merge. Migrate applies every migration not recorded yet, so a gap
+	// filled later is applied too.
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("store: migrations must be numbered 1, 2, 3…; %s is out of order", m.name)
+		if m.version < 1 || (i > 0 && m.version == ms[i-1].version) {
+			return nil, fmt.Errorf("store: migrations must be numbered 1, 2, 3… once each; %s is not", m.name)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion returns the database's version (0 for a database demandd
-// never migrated) and the binary's latest. It only reads: commands that
+// SchemaVersion returns the database's version — its highest applied
+// migration, 0 for a database demandd never migrated — and the binary's
+// highest. It only reads: commands that
 // look at a register must not start one.
 func (s *Store) SchemaVersion(ctx context.Context) (db, binary int, err error) {
 	ms, err := s.migrations()
@@ -69,13 +74,17 @@ func (s *Store) SchemaVersion(ctx context.Context) (db, binary int, err error) {
 	if err := s.db.GetContext(ctx, &n, exists); err != nil {
 		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
 	}
+	latest := 0
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].version
+	}
 	if n == 0 {
-		return 0, len(ms), nil
+		return 0, latest, nil
 	}
 	if err := s.db.GetContext(ctx, &db, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`); err != nil {
 		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
 	}
-	return db, len(ms), nil
+	return db, latest, nil
 }
 
 // Migrate applies the missing migrations, each in its own transaction, and
@@ -97,8 +106,19 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if current > latest {
 		return 0, fmt.Errorf("store: %w: the database is at version %d, this binary knows up to %d; upgrade demandd (never run an older binary against a newer database)", ErrSchemaNewer, current, latest)
 	}
+	var have []int
+	if err := s.db.SelectContext(ctx, &have, `SELECT version FROM schema_migrations`); err != nil {
+		return 0, fmt.Errorf("store: read applied migrations: %w", err)
+	}
+	recorded := map[int]bool{}
+	for _, v := range have {
+		recorded[v] = true
+	}
 	applied := 0
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if recorded[m.version] {
+			continue
+		}
 		done, err := s.apply(ctx, m)
 		if err != nil {
 			return applied, err

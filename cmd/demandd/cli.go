@@ -294,10 +294,12 @@ func (c *cli) loadConfig(path string) (*config.Config, error) {
 }
 
 // newLogger logs in the configured format, with times in the configured
-// zone (a log line in UTC beside a report in Beijing time misleads).
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+// zone (a log line in UTC beside a report in Beijing time misleads), at
+// the configured level, set in level so that SIGHUP can change it.
+func newLogger(cfg *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(cfg.Log.Level))
+	level.Set(l)
 	loc := cfg.Location()
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime {
@@ -319,6 +321,7 @@ type app struct {
 	engine   *engine.Engine
 	classify *classify.Engine
 	reloader *classify.Reloader
+	level    *slog.LevelVar // the log level, which SIGHUP may change
 }
 
 // How a command opens the register.
@@ -343,7 +346,8 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(cfg, c.stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(cfg, c.stderr, level)
 	url := cfg.DatabaseURL()
 	if p := store.SQLitePath(url); p != "" && mustExist {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
@@ -386,9 +390,10 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location(), JSONMappers: mappers})
 	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang,
-		Dedupe: &cfg.Dedupe, Tracking: engine.Tracking{Departments: cfg.Tracking.Departments}})
+		Dedupe: &cfg.Dedupe, Tracking: engine.Tracking{Departments: cfg.Tracking.Departments},
+		DrainTimeout: cfg.Serve.DrainTimeout.Duration, LeaseTTL: cfg.Serve.LeaseTTL.Duration})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
-		reloader: classify.NewReloader(cls, classifySources(cfg), log)}, nil
+		reloader: classify.NewReloader(cls, classifySources(cfg), log), level: level}, nil
 }
 
 // databaseName is the database as a person looks for it: the absolute

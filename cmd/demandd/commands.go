@@ -43,6 +43,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	release, err := a.exclusive(ctx) // one serve per SQLite database
+	if err != nil {
+		return err
+	}
+	defer release()
 	if os.Getenv("GOGC") == "" {
 		// The daemon's heap is small and short-lived (a batch's rows, a
 		// delivery's payload): collecting at twice the live heap rather
@@ -99,12 +104,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			a.log.Info("SIGHUP received: reloading the rules and the customer directory")
-			_ = a.reloader.Reload() // a broken file is logged and the old rules stay
-		}
-	}()
+	go a.hangups(ctx, hup) // rules, customer directory, log level
+
 	go func() {
 		if err := a.reloader.Watch(ctx); err != nil {
 			a.log.Warn("rules files are not watched; reload them with SIGHUP", "err", err)
@@ -112,9 +113,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}()
 	go a.watchdog(ctx)
 
-	a.log.Info("demandd serving", "version", buildVersion(), "database", string(a.store.Dialect()), "sources", len(sources))
+	a.log.Info("demandd serving", "version", buildVersion(), "database", string(a.store.Dialect()), "sources", len(sources),
+		"owner", a.engine.Owner())
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
-	a.engine.Run(ctx, sources)
+	intake := make(chan struct{})
+	go func() {
+		defer close(intake)
+		a.engine.Run(ctx, sources)
+	}()
+	if err := a.waitDrained(ctx, intake); err != nil {
+		return err
+	}
 	<-schedDone
 	<-archDone
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)

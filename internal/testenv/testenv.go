@@ -52,6 +52,12 @@ type Env struct {
 // and the given questionnaire aliases.
 func New(t testing.TB, url string, aliases map[string][]string) *Env {
 	t.Helper()
+	return NewWith(t, url, aliases, nil)
+}
+
+// NewWith is New with engine options changed by set (leases, an owner).
+func NewWith(t testing.TB, url string, aliases map[string][]string, set func(*engine.Options)) *Env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, url, store.Options{})
 	if err != nil {
@@ -75,8 +81,11 @@ func New(t testing.TB, url string, aliases map[string][]string) *Env {
 		t.Fatal(err)
 	}
 	norm := normalize.New(normalize.Options{Aliases: aliases, Location: Shanghai})
-	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond,
-		Locale: i18n.EN})
+	opts := engine.Options{CodePrefix: "DEM", Location: Shanghai, RestartDelay: 100 * time.Millisecond, Locale: i18n.EN}
+	if set != nil {
+		set(&opts)
+	}
+	eng := engine.New(st, norm, cls, opts)
 	return &Env{Store: st, Engine: eng}
 }
 

@@ -22,6 +22,23 @@ import (
 // installs dovecot-imapd).
 func StartDovecot(t testing.TB) (addr, maildir string) {
 	t.Helper()
+	d := Start(t)
+	return d.Addr, d.Maildir
+}
+
+// Dovecot is a running Dovecot of one test.
+type Dovecot struct {
+	Addr    string // 127.0.0.1:PORT, IMAP without TLS
+	Maildir string // user test's Maildir
+	bin     string
+	conf    string
+	dir     string
+	cmd     *exec.Cmd
+}
+
+// Start is StartDovecot returning the server, which the test may restart.
+func Start(t testing.TB) *Dovecot {
+	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
 		if _, err2 := os.Stat("/usr/sbin/dovecot"); err2 == nil {
@@ -97,30 +114,52 @@ service stats {
 		}
 		os.Chown(filepath.Join(dir, "mail"), uid, gid)
 	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	d := &Dovecot{Addr: fmt.Sprintf("127.0.0.1:%d", port), Maildir: filepath.Join(dir, "mail", "test"), bin: bin, conf: confPath, dir: dir}
+	t.Cleanup(d.stop)
+	if err := d.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		cmd.Wait()
-	})
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	return d
+}
+
+// start runs Dovecot in the foreground, in a process group of its own, and
+// waits until it answers.
+func (d *Dovecot) start() error {
+	d.cmd = exec.Command(d.bin, "-F", "-c", d.conf)
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		return err
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("tcp", d.Addr, time.Second)
 		if err == nil {
 			c.Close()
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("dovecot did not start: %v\n%s", err, b)
+			b, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
+			return fmt.Errorf("dovecot did not start: %v\n%s", err, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return addr, filepath.Join(dir, "mail", "test")
+}
+
+// stop ends Dovecot and all its processes.
+func (d *Dovecot) stop() {
+	if d.cmd == nil {
+		return
+	}
+	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	d.cmd.Wait()
+	d.cmd = nil
+}
+
+// Restart stops Dovecot — every connection is cut — and starts it again
+// on the same port with the same mail.
+func (d *Dovecot) Restart() error {
+	d.stop()
+	return d.start()
 }
 
 var seq atomic.Int64
