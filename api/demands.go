@@ -295,20 +295,20 @@ func (s *server) writeDetail(w http.ResponseWriter, r *http.Request, code string
 		s.internalError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", etag(d.Record.UpdatedAt))
+	w.Header().Set("ETag", etag(d.Record.Revision))
 	writeJSON(w, http.StatusOK, detailToJSON(d))
 }
 
-// etag is the record's version: its last update, to the nanosecond read.
-func etag(t time.Time) string { return `"` + strconv.FormatInt(t.UnixNano(), 36) + `"` }
+// etag is the record's version: its revision, which moves on every change.
+func etag(rev int64) string { return `"r` + strconv.FormatInt(rev, 10) + `"` }
 
-func parseETag(s string) (time.Time, bool) {
+func parseETag(s string) (int64, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "W/") // a proxy may have weakened it
-	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
-		return time.Time{}, false
+	if len(s) < 4 || s[0] != '"' || s[1] != 'r' || s[len(s)-1] != '"' {
+		return 0, false
 	}
-	n, err := strconv.ParseInt(s[1:len(s)-1], 36, 64)
-	return time.Unix(0, n), err == nil
+	n, err := strconv.ParseInt(s[2:len(s)-1], 10, 64)
+	return n, err == nil && n > 0
 }
 
 // patchFields are the fields PATCH takes.
@@ -323,12 +323,12 @@ func (s *server) patchDemand(w http.ResponseWriter, r *http.Request, tok *Token)
 	}
 	p.By = "api:" + tok.Name
 	if m := r.Header.Get("If-Match"); m != "" && strings.TrimSpace(m) != "*" {
-		t, ok := parseETag(m)
+		rev, ok := parseETag(m)
 		if !ok {
 			writeError(w, http.StatusBadRequest, i18n.T("If-Match 应为此前响应中的 ETag", "If-Match: want an ETag from an earlier answer"))
 			return
 		}
-		p.IfUpdatedAt = &t
+		p.IfRevision = &rev
 	}
 	_, changed, err := s.st.UpdateProgress(r.Context(), code, p)
 	switch {

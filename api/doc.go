@@ -36,7 +36,7 @@
 //   - A PATCH that changes nothing answers 200 and adds no history; a type
 //     or urgency equal to the rules' answer but not yet confirmed does
 //     change something: the confirmation.
-//   - GET one answers an ETag (the record's last update); PATCH with
+//   - GET one answers an ETag (the record's revision); PATCH with
 //     If-Match answers 409 when the demand changed since.
 //   - Stats count every record, duplicates included, and list the values
 //     present only.

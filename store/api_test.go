@@ -39,8 +39,8 @@ func TestUpdateProgressConfirmedLabelSurvivesReclassify(t *testing.T) {
 		if _, _, err := s.UpdateProgress(ctx, code, store.Progress{Satisfaction: ptr(6)}); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("satisfaction 6: %v, want ErrInvalid", err)
 		}
-		stale := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-		if _, _, err := s.UpdateProgress(ctx, code, store.Progress{Satisfaction: ptr(5), IfUpdatedAt: &stale}); !errors.Is(err, store.ErrConflict) {
+		stale := int64(1)
+		if _, _, err := s.UpdateProgress(ctx, code, store.Progress{Satisfaction: ptr(5), IfRevision: &stale}); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("stale If-Match: %v, want ErrConflict", err)
 		}
 

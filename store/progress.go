@@ -35,9 +35,11 @@ type Progress struct {
 	// not overwrite. Urgency also moves the priority to its quadrant.
 	Type    *demand.Type
 	Urgency *demand.Urgency
-	// IfUpdatedAt, when set, makes the update fail with ErrConflict unless
-	// the record was last updated at that time (an HTTP If-Match).
-	IfUpdatedAt *time.Time
+	// IfRevision, when set, makes the update fail with ErrConflict unless
+	// the record is at that revision (an HTTP If-Match): the revision moves
+	// on every change of a demand, also those that keep updated_at (a
+	// duplicate counted, a follow-up's status).
+	IfRevision *int64
 	// By names who recorded it (the CLI user, an API token), for history.
 	By string
 }
@@ -106,7 +108,7 @@ func (s *Store) UpdateProgress(ctx context.Context, code string, p Progress) (*d
 	if err != nil {
 		return nil, false, fmt.Errorf("store: update %s: %w", code, err)
 	}
-	if p.IfUpdatedAt != nil && !p.IfUpdatedAt.Equal(row.UpdatedAt) {
+	if p.IfRevision != nil && *p.IfRevision != row.Revision {
 		return nil, false, fmt.Errorf("store: update %s: %w", code, ErrConflict)
 	}
 	old := progressOf(&row)
