@@ -40,6 +40,9 @@ type Options struct {
 	// Locale is the language of the reasons stored with quarantined
 	// items, which people read in `quarantine list` (default Chinese).
 	Locale i18n.Locale
+	// Observer is told of every commit and source state (metrics); nil
+	// tells no one.
+	Observer Observer
 }
 
 // Engine connects sources, normalisation, classification and the store.
@@ -65,6 +68,9 @@ func New(st *store.Store, n Normalizer, c classify.Classifier, opts Options) *En
 	}
 	if opts.CodePrefix == "" {
 		opts.CodePrefix = "DEM"
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
 	}
 	codeRe := regexp.MustCompile(regexp.QuoteMeta(opts.CodePrefix) + `\d{9,}`)
 	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger, codeRe: codeRe}
@@ -108,8 +114,10 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	// the source then acknowledges it, or never learns of it and re-reads.
 	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
 	defer cancel()
+	start := time.Now()
 	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe})
 	if err != nil {
+		e.opts.Observer.Committed(CommitInfo{Items: b.Items, Duration: time.Since(start), Err: err})
 		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
 	}
 	out := ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
@@ -117,11 +125,15 @@ func (e *Engine) Commit(ctx context.Context, p *ingest.Prepared) (ingest.Result,
 	for i, o := range res.Outcomes {
 		out.Outcomes[i] = ingest.Outcome{Kind: string(o.Kind), Code: o.Code, Reason: o.Reason, Stored: string(o.Stored)}
 	}
+	e.opts.Observer.Committed(CommitInfo{Items: b.Items, Outcomes: out.Outcomes, Duration: time.Since(start)})
 	return out, nil
 }
 
 // FileFailed implements ingest.Sink.
 func (e *Engine) FileFailed(ctx context.Context, f ingest.FailedFile) error {
+	if !f.Found {
+		e.opts.Observer.FileFailed(f)
+	}
 	return e.store.RecordFailedFile(ctx, store.FailedFile{Channel: string(f.Channel), Source: f.Source, Name: f.Name,
 		SHA256: f.SHA256, Size: f.Size, Reason: f.Reason, OriginalPath: f.OriginalPath, MovedTo: f.MovedTo, FailedAt: f.FailedAt}, f.Found)
 }
@@ -269,17 +281,30 @@ func (e *Engine) Run(ctx context.Context, sources []ingest.Source) {
 
 func (e *Engine) runSource(ctx context.Context, src ingest.Source) {
 	log := e.log.With("source", src.Name())
+	lastErr := "" // logged once per change, not once per restart
 	for {
-		log.Info("source started")
+		if lastErr == "" {
+			log.Info("source started")
+		}
+		e.opts.Observer.SourceState(src.Name(), SourceRunning, nil)
+		started := time.Now()
 		err := src.Run(ctx, e, e.store)
 		if ctx.Err() != nil {
 			log.Info("source stopped")
+			e.opts.Observer.SourceState(src.Name(), SourceStopped, nil)
 			return
 		}
 		if err == nil {
 			err = errors.New("returned without being stopped")
 		}
-		log.Error("source failed; restarting", "err", err, "after", e.opts.RestartDelay)
+		e.opts.Observer.SourceState(src.Name(), SourceFailed, err)
+		if time.Since(started) > time.Minute {
+			lastErr = "" // it ran for a while: a new failure is news
+		}
+		if err.Error() != lastErr {
+			log.Error("source failed; restarting until it runs", "err", err, "after", e.opts.RestartDelay)
+			lastErr = err.Error()
+		}
 		t := time.NewTimer(e.opts.RestartDelay)
 		select {
 		case <-ctx.Done():
