@@ -20,6 +20,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/demandd/demandd/admin"
 	"github.com/demandd/demandd/api"
 	"github.com/demandd/demandd/archive"
 	"github.com/demandd/demandd/config/setting"
@@ -74,6 +75,9 @@ type Config struct {
 	Archive archive.Config `toml:"archive"`
 	// Dedupe links reworded and near-identical demands (on by default).
 	Dedupe dedupe.Config `toml:"dedupe"`
+	// Admin is the operations listener: health, readiness, Prometheus
+	// metrics and the status page (on 127.0.0.1:9090 unless it says).
+	Admin admin.Config `toml:"admin"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -447,6 +451,11 @@ func (c *Config) SetDefaults() {
 	}
 	c.Archive.SetDefaults() // only a directory; nothing runs unless monthly = true
 	c.Dedupe.SetDefaults()
+	// An empty listen written in the file turns the listener off; only an
+	// absent one takes the default.
+	if c.Admin.Listen == "" && !c.has("admin.listen") {
+		c.Admin.Listen = admin.DefaultListen
+	}
 }
 
 // has reports whether the file has the table key or a key inside it.
@@ -616,6 +625,9 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Dedupe.Validate() {
 		badText("dedupe."+p.Key, p.Text)
+	}
+	for _, p := range c.Admin.Validate() {
+		badText("admin."+p.Key, p.Text)
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {
