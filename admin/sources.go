@@ -176,6 +176,10 @@ func (t *sources) snapshot() []SourceStatus {
 	for _, r := range rows {
 		st := SourceStatus{Name: r.Name, Channel: r.Channel, State: r.state, Since: r.since, LastSuccess: r.lastSuccess,
 			LastError: r.lastError, LastErrorAt: r.lastErrorAt, Lease: r.lease}
+		if r.Parts != nil {
+			// Its parts say when it last worked; starting is no success.
+			st.LastSuccess = time.Time{}
+		}
 		if at := commits[r.Name]; at.After(st.LastSuccess) {
 			st.LastSuccess = at
 		}
