@@ -341,10 +341,12 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 	return c, nil
 }
 
-// resolve joins every relative path to dir.
+// resolve joins every relative path to dir, after expanding a leading
+// $CREDENTIALS_DIRECTORY (see credentialsPath).
 func (c *Config) resolve(dir string) {
 	abs := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
+		*p = credentialsPath(*p)
+		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "$") {
 			*p = filepath.Join(dir, *p)
 		}
 	}
@@ -369,6 +371,23 @@ func (c *Config) resolve(dir string) {
 	c.Report.Resolve(abs)
 	c.SMTP.Resolve(abs)
 	c.Archive.Resolve(abs)
+}
+
+// credentialsPath expands a leading ${CREDENTIALS_DIRECTORY} or
+// $CREDENTIALS_DIRECTORY in a path: the folder where systemd puts the
+// unit's LoadCredential= secrets, so that password_file =
+// "${CREDENTIALS_DIRECTORY}/imap-password" works whatever the unit is
+// called. Outside such a unit the path is left as written, and reading it
+// fails naming it.
+func credentialsPath(p string) string {
+	for _, v := range []string{"${CREDENTIALS_DIRECTORY}", "$CREDENTIALS_DIRECTORY"} {
+		if rest, ok := strings.CutPrefix(p, v); ok {
+			if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+				return dir + rest
+			}
+		}
+	}
+	return p
 }
 
 // Default is the configuration used when a file leaves everything out.

@@ -647,3 +647,38 @@ func TestAdminBlock(t *testing.T) {
 		}
 	}
 }
+
+// A secret file under ${CREDENTIALS_DIRECTORY} is where systemd's
+// LoadCredential= put it; outside such a unit the path stays as written.
+func TestCredentialsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "demandd.toml")
+	os.WriteFile(file, []byte(`[[email]]
+name = "support"
+host = "imap.example.com"
+username = "support@example.com"
+password_file = "${CREDENTIALS_DIRECTORY}/imap-password"
+[smtp]
+host = "smtp.example.com"
+username = "u"
+password_file = "$CREDENTIALS_DIRECTORY/smtp"
+`), 0o644)
+	t.Setenv("CREDENTIALS_DIRECTORY", "/run/credentials/demandd.service")
+	c, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Emails[0].PasswordFile; got != "/run/credentials/demandd.service/imap-password" {
+		t.Errorf("email password_file %q", got)
+	}
+	if got := c.SMTP.PasswordFile; got != "/run/credentials/demandd.service/smtp" {
+		t.Errorf("smtp password_file %q", got)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	if c, err = config.Load(file); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Emails[0].PasswordFile; got != "${CREDENTIALS_DIRECTORY}/imap-password" {
+		t.Errorf("outside systemd: %q", got)
+	}
+}
