@@ -2,7 +2,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: bench-archive bench-webhook build run test lint bench bench-imap bench-hostile bench-report clean
+.PHONY: bench-archive bench-idle bench-webhook build verify-unit run test lint bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -46,6 +46,17 @@ bench-hostile: ## serve over zip bombs, odd line endings, bad bytes, links: wher
 
 bench-archive: ## 50,000 raw emails of ~20 KB (~1 GB) in PostgreSQL archived by demandd archive: MB/s and peak RSS, beside zip -r of the same files
 	$(GO) test -run '^$$' -bench Archive50k -benchtime 1x -timeout 60m -v ./cmd/demandd/ | grep -E 'Benchmark|→|verify'
+
+IDLE ?= 1h
+bench-idle: ## resident memory of an idle serve (3 mailboxes polled, 2 folders, /metrics scraped) over IDLE (default 1h; IDLE=10m for a quick look): per minute, peak, slope
+	$(GO) test -run '^$$' -bench IdleRSS -benchtime 1x -timeout 0 -v ./cmd/demandd/ -args -idle=$(IDLE) | grep -E 'Benchmark|idle|seeded'
+
+verify-unit: ## systemd-analyze verify deploy/demandd.service, its ExecStart pointed at a binary built here
+	@command -v systemd-analyze >/dev/null || { echo "no systemd-analyze: apt-get install systemd"; exit 1; }
+	@d=$$(mktemp -d) && $(GO) build -o $$d/demandd ./cmd/demandd && \
+	  sed "s#/usr/local/bin/demandd#$$d/demandd#g" deploy/demandd.service > $$d/demandd.service && \
+	  out=$$(systemd-analyze verify $$d/demandd.service 2>&1); rc=$$?; rm -rf $$d; \
+	  if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "deploy/demandd.service: verified"
 
 clean:
 	rm -f demandd
