@@ -208,7 +208,10 @@ func (s *Server) pageSource(src SourceStatus, now time.Time) pageSource {
 	ps := pageSource{Name: src.Name, Channel: valueLabel("channel", src.Channel), State: or(st[0], src.State), StateClass: st[1],
 		Since: ago(src.Since, now), LastSuccess: ago(src.LastSuccess, now), LastError: src.LastError}
 	if src.State == StateRunning && !src.Ready {
-		ps.StateClass = "warn"
+		ps.State, ps.StateClass = "运行中，有邮件夹未连接", "warn"
+	}
+	if len(src.Parts) > 0 && src.State == StateRunning {
+		ps.LastError = "" // each mailbox shows its own
 	}
 	if src.LastError != "" && !src.LastErrorAt.IsZero() && src.State != StateRunning {
 		ps.LastError = ago(src.LastErrorAt, now) + "：" + src.LastError

@@ -154,7 +154,7 @@ func TestStatusPage(t *testing.T) {
 				}
 			})
 			for name, want := range map[string][]string{
-				"support": {"邮件", "运行中", "最近成功 2 分钟前", "延迟 4 秒", "INBOX", "已连接（IDLE 推送）", "售后", "未连接", "authentication failed"},
+				"support": {"邮件", "运行中，有邮件夹未连接", "最近成功 2 分钟前", "延迟 4 秒", "INBOX", "已连接（IDLE 推送）", "售后", "未连接", "authentication failed"},
 				"inbox":   {"问卷", "失败，稍后重启", "permission denied"},
 				"webhook": {"工单", "运行中", "最近成功 刚刚"},
 			} {
@@ -194,7 +194,7 @@ func TestStatusPage(t *testing.T) {
 			if want := "reports/" + url.PathEscape(name); href != want {
 				t.Fatalf("report link %q, want %q", href, want)
 			}
-			if got := text(byID(doc, "reports")); !strings.Contains(got, yesterday+" 已生成 不发送 "+name) {
+			if got := text(byID(doc, "reports")); !strings.Contains(got, yesterday+" 已生成 邮件：不发送 "+name) {
 				t.Errorf("reports: %q", got)
 			}
 			code, body, _ = f.get(t, "/"+href)
