@@ -3,7 +3,7 @@ GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 LEASE_TTL ?= 3s
 
-.PHONY: chaos bench-failover bench-archive bench-dedupe bench-roundtrip bench-webhook bench-xls build run test lint licenses bench bench-imap bench-hostile bench-report clean
+.PHONY: chaos bench-failover bench-archive bench-dedupe bench-idle bench-roundtrip bench-webhook bench-xls build verify-unit run test lint licenses bench bench-imap bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -68,6 +68,17 @@ chaos: ## the fault run (also in make test): 3 serve processes on one PostgreSQL
 bench-failover: ## failover time, 10 runs over 3 serve processes (lease_ttl 3s or LEASE_TTL=15s, poll 1s): SIGKILL of the mailbox's lease holder → first mail committed by another
 	@log=$$(mktemp); DEMANDD_FLEET_LEASE_TTL=$(LEASE_TTL) $(GO) test -run '^$$' -bench Failover -benchtime 1x -count=1 -v -timeout 15m ./cmd/demandd/ >$$log 2>&1; status=$$?; \
 	  grep -E 'Benchmark|failover' $$log; rm -f $$log; exit $$status
+
+IDLE ?= 1h
+bench-idle: ## resident memory of an idle serve (3 mailboxes polled, 2 folders, /metrics scraped) over IDLE (default 1h; IDLE=10m for a quick look): per minute, peak, slope
+	$(GO) test -run '^$$' -bench IdleRSS -benchtime 1x -timeout 0 -v ./cmd/demandd/ -args -idle=$(IDLE) | grep -E 'Benchmark|idle|seeded'
+
+verify-unit: ## systemd-analyze verify deploy/demandd.service, its ExecStart pointed at a binary built here
+	@command -v systemd-analyze >/dev/null || { echo "no systemd-analyze: apt-get install systemd"; exit 1; }
+	@d=$$(mktemp -d) && $(GO) build -o $$d/demandd ./cmd/demandd && \
+	  sed "s#/usr/local/bin/demandd#$$d/demandd#g" deploy/demandd.service > $$d/demandd.service && \
+	  out=$$(systemd-analyze verify $$d/demandd.service 2>&1); rc=$$?; rm -rf $$d; \
+	  if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "deploy/demandd.service: verified"
 
 clean:
 	rm -f demandd

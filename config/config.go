@@ -20,6 +20,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/demandd/demandd/admin"
 	"github.com/demandd/demandd/api"
 	"github.com/demandd/demandd/archive"
 	"github.com/demandd/demandd/config/setting"
@@ -79,6 +80,9 @@ type Config struct {
 	Tracking Tracking `toml:"tracking"`
 	// Serve holds the lease and shutdown settings of `serve`.
 	Serve Serve `toml:"serve"`
+	// Admin is the operations listener: health, readiness, Prometheus
+	// metrics and the status page (on 127.0.0.1:9090 unless it says).
+	Admin admin.Config `toml:"admin"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -350,10 +354,12 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 	return c, nil
 }
 
-// resolve joins every relative path to dir.
+// resolve joins every relative path to dir, after expanding a leading
+// $CREDENTIALS_DIRECTORY (see credentialsPath).
 func (c *Config) resolve(dir string) {
 	abs := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
+		*p = credentialsPath(*p)
+		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "$") {
 			*p = filepath.Join(dir, *p)
 		}
 	}
@@ -378,6 +384,23 @@ func (c *Config) resolve(dir string) {
 	c.Report.Resolve(abs)
 	c.SMTP.Resolve(abs)
 	c.Archive.Resolve(abs)
+}
+
+// credentialsPath expands a leading ${CREDENTIALS_DIRECTORY} or
+// $CREDENTIALS_DIRECTORY in a path: the folder where systemd puts the
+// unit's LoadCredential= secrets, so that password_file =
+// "${CREDENTIALS_DIRECTORY}/imap-password" works whatever the unit is
+// called. Outside such a unit the path is left as written, and reading it
+// fails naming it.
+func credentialsPath(p string) string {
+	for _, v := range []string{"${CREDENTIALS_DIRECTORY}", "$CREDENTIALS_DIRECTORY"} {
+		if rest, ok := strings.CutPrefix(p, v); ok {
+			if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+				return dir + rest
+			}
+		}
+	}
+	return p
 }
 
 // Default is the configuration used when a file leaves everything out.
@@ -461,6 +484,11 @@ func (c *Config) SetDefaults() {
 	c.Archive.SetDefaults() // only a directory; nothing runs unless monthly = true
 	c.Dedupe.SetDefaults()
 	c.Serve.SetDefaults()
+	// An empty listen written in the file turns the listener off; only an
+	// absent one takes the default.
+	if c.Admin.Listen == "" && !c.has("admin.listen") {
+		c.Admin.Listen = admin.DefaultListen
+	}
 }
 
 // has reports whether the file has the table key or a key inside it.
@@ -643,6 +671,9 @@ func (c *Config) validate() []lineError {
 	}
 	for _, p := range c.Serve.Validate() {
 		badText("serve."+p.Key, p.Text)
+	}
+	for _, p := range c.Admin.Validate() {
+		badText("admin."+p.Key, p.Text)
 	}
 	for i := range c.API.Tokens {
 		for _, p := range c.API.Tokens[i].Validate() {

@@ -609,3 +609,76 @@ func TestReportBlocks(t *testing.T) {
 		t.Errorf("clear-text smtp to a remote host: %v", msgs)
 	}
 }
+
+// [admin]: on at 127.0.0.1:9090 unless the file says; "off" or an empty
+// listen turns it off; a bad address and pprof on a public address are
+// named with their line.
+func TestAdminBlock(t *testing.T) {
+	for _, c := range []struct {
+		name, file string
+		listen     string
+		on         bool
+	}{
+		{"absent", "", "127.0.0.1:9090", true},
+		{"block without listen", "[admin]\npprof = true\n", "127.0.0.1:9090", true},
+		{"port", "[admin]\nlisten = \"127.0.0.1:19090\"\n", "127.0.0.1:19090", true},
+		{"off", "[admin]\nlisten = \"off\"\n", "off", false},
+		{"empty", "[admin]\nlisten = \"\"\n", "", false},
+	} {
+		cfg, err := config.Parse("d.toml", []byte(c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if cfg.Admin.Listen != c.listen || cfg.Admin.On() != c.on {
+			t.Errorf("%s: listen %q on %v, want %q %v", c.name, cfg.Admin.Listen, cfg.Admin.On(), c.listen, c.on)
+		}
+	}
+	if def := config.Default(); def.Admin.Listen != "127.0.0.1:9090" {
+		t.Errorf("Default(): listen %q", def.Admin.Listen)
+	}
+	for _, c := range []struct{ file, want string }{
+		{"data_dir = \"d\"\n[admin]\nlisten = \"9090\"\n", "d.toml:3: admin.listen"},
+		{"[admin]\nlisten = \"127.0.0.1:99999\"\n", "d.toml:2: admin.listen"},
+		{"[admin]\nlisten = \"0.0.0.0:9090\"\npprof = true\n", "d.toml:3: admin.pprof"},
+	} {
+		_, err := config.Parse("d.toml", []byte(c.file))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %s", c.file, err, c.want)
+		}
+	}
+}
+
+// A secret file under ${CREDENTIALS_DIRECTORY} is where systemd's
+// LoadCredential= put it; outside such a unit the path stays as written.
+func TestCredentialsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "demandd.toml")
+	os.WriteFile(file, []byte(`[[email]]
+name = "support"
+host = "imap.example.com"
+username = "support@example.com"
+password_file = "${CREDENTIALS_DIRECTORY}/imap-password"
+[smtp]
+host = "smtp.example.com"
+username = "u"
+password_file = "$CREDENTIALS_DIRECTORY/smtp"
+`), 0o644)
+	t.Setenv("CREDENTIALS_DIRECTORY", "/run/credentials/demandd.service")
+	c, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Emails[0].PasswordFile; got != "/run/credentials/demandd.service/imap-password" {
+		t.Errorf("email password_file %q", got)
+	}
+	if got := c.SMTP.PasswordFile; got != "/run/credentials/demandd.service/smtp" {
+		t.Errorf("smtp password_file %q", got)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	if c, err = config.Load(file); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Emails[0].PasswordFile; got != "${CREDENTIALS_DIRECTORY}/imap-password" {
+		t.Errorf("outside systemd: %q", got)
+	}
+}

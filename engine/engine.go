@@ -51,6 +51,9 @@ type Options struct {
 	// OnLease, when set, is told whenever this process takes (held) or
 	// gives up (!held) the lease of a source.
 	OnLease func(source string, held bool)
+	// Observer is told of every commit and source state (metrics); nil
+	// tells no one.
+	Observer Observer
 }
 
 // Engine connects sources, normalisation, classification and the store.
@@ -79,6 +82,9 @@ func New(st *store.Store, n Normalizer, c classify.Classifier, opts Options) *En
 	}
 	if opts.Owner == "" {
 		opts.Owner = NewOwner()
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
 	}
 	codeRe := regexp.MustCompile(regexp.QuoteMeta(opts.CodePrefix) + `\d{9,}`)
 	return &Engine{store: st, norm: n, cls: c, opts: opts, log: opts.Logger, codeRe: codeRe}
@@ -127,9 +133,11 @@ func (e *Engine) commit(ctx context.Context, p *ingest.Prepared, fence *store.Fe
 	// the source then acknowledges it, or never learns of it and re-reads.
 	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
 	defer cancel()
+	start := time.Now()
 	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe,
 		Fence: fence})
 	if err != nil {
+		e.opts.Observer.Committed(CommitInfo{Items: b.Items, Duration: time.Since(start), Err: err})
 		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
 	}
 	out := ingest.Result{New: res.New, Duplicate: res.Duplicate + res.Linked, Quarantined: res.Quarantined, Ignored: res.Ignored,
@@ -137,11 +145,15 @@ func (e *Engine) commit(ctx context.Context, p *ingest.Prepared, fence *store.Fe
 	for i, o := range res.Outcomes {
 		out.Outcomes[i] = ingest.Outcome{Kind: string(o.Kind), Code: o.Code, Reason: o.Reason, Stored: string(o.Stored)}
 	}
+	e.opts.Observer.Committed(CommitInfo{Items: b.Items, Outcomes: out.Outcomes, Duration: time.Since(start)})
 	return out, nil
 }
 
 // FileFailed implements ingest.Sink.
 func (e *Engine) FileFailed(ctx context.Context, f ingest.FailedFile) error {
+	if !f.Found {
+		e.opts.Observer.FileFailed(f)
+	}
 	return e.store.RecordFailedFile(ctx, store.FailedFile{Channel: string(f.Channel), Source: f.Source, Name: f.Name,
 		SHA256: f.SHA256, Size: f.Size, Reason: f.Reason, OriginalPath: f.OriginalPath, MovedTo: f.MovedTo, FailedAt: f.FailedAt}, f.Found)
 }
@@ -289,16 +301,30 @@ func (e *Engine) Run(ctx context.Context, sources []ingest.Source) {
 
 func (e *Engine) runSource(ctx context.Context, src ingest.Source) {
 	log := e.log.With("source", src.Name())
+	lastErr := "" // logged once per change, not once per restart
 	for {
+		if lastErr == "" && !e.leased(src) { // a leased source logs its lease instead
+			log.Info("source started")
+		}
+		e.opts.Observer.SourceState(src.Name(), SourceRunning, nil)
+		started := time.Now()
 		err := e.run(ctx, src, log)
 		if ctx.Err() != nil {
 			log.Info("source stopped")
+			e.opts.Observer.SourceState(src.Name(), SourceStopped, nil)
 			return
 		}
 		if err == nil {
 			err = errors.New("returned without being stopped")
 		}
-		log.Error("source failed; restarting", "err", err, "after", e.opts.RestartDelay)
+		e.opts.Observer.SourceState(src.Name(), SourceFailed, err)
+		if time.Since(started) > time.Minute {
+			lastErr = "" // it ran for a while: a new failure is news
+		}
+		if err.Error() != lastErr {
+			log.Error("source failed; restarting until it runs", "err", err, "after", e.opts.RestartDelay)
+			lastErr = err.Error()
+		}
 		t := time.NewTimer(e.opts.RestartDelay)
 		select {
 		case <-ctx.Done():

@@ -66,11 +66,13 @@ func NewOwner() string {
 // Owner is the name this process holds leases under.
 func (e *Engine) Owner() string { return e.opts.Owner }
 
+// leased reports whether src runs under a lease.
+func (e *Engine) leased(src ingest.Source) bool { return e.opts.LeaseTTL > 0 && !ingest.IsShared(src) }
+
 // run runs src once: under its lease unless it is shared or leases are off.
 // It returns when ctx ends or the source fails.
 func (e *Engine) run(ctx context.Context, src ingest.Source, log *slog.Logger) error {
-	if e.opts.LeaseTTL <= 0 || ingest.IsShared(src) {
-		log.Info("source started")
+	if !e.leased(src) {
 		return src.Run(ctx, e, e.store)
 	}
 	key := ingest.LeaseKey(src)

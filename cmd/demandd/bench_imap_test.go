@@ -125,7 +125,7 @@ func BenchmarkIMAP(b *testing.B) {
 		dir := b.TempDir()
 		host, port, _ := strings.Cut(addr, ":")
 		cfg := filepath.Join(dir, "demandd.toml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[log]\nlevel = \"warn\"\n[database]\nurl = %q\n[[email]]\nname = \"bench\"\nhost = %q\nport = %s\ntls = \"none\"\nusername = \"test\"\npassword = \"secret\"\nsender_limit = -1\n",
+		os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[log]\nlevel = \"warn\"\n[database]\nurl = %q\n[[email]]\nname = \"bench\"\nhost = %q\nport = %s\ntls = \"none\"\nusername = \"test\"\npassword = \"secret\"\nsender_limit = -1\n[admin]\nlisten = \"off\"\n",
 			dir, url, host, port)), 0o600)
 		db, err := sql.Open("postgres", url)
 		if err != nil {

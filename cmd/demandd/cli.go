@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/demandd/demandd/admin"
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/config"
 	"github.com/demandd/demandd/demand"
@@ -308,9 +309,9 @@ func newLogger(cfg *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logg
 		return a
 	}}
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(requestIDs{slog.NewJSONHandler(w, opts)})
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(requestIDs{slog.NewTextHandler(w, opts)})
 }
 
 // app is the wired-up daemon: configuration, database, engine.
@@ -322,6 +323,8 @@ type app struct {
 	classify *classify.Engine
 	reloader *classify.Reloader
 	level    *slog.LevelVar // the log level, which SIGHUP may change
+	// metrics counts what the engine does, for the admin listener.
+	metrics *admin.Metrics
 }
 
 // How a command opens the register.
@@ -389,11 +392,13 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 		mappers[name] = m
 	}
 	norm := normalize.New(normalize.Options{Aliases: cfg.Questionnaire.Aliases, Location: cfg.Location(), JSONMappers: mappers})
+	metrics := admin.NewMetrics(buildVersion())
 	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang,
 		Dedupe: &cfg.Dedupe, Tracking: engine.Tracking{Departments: cfg.Tracking.Departments},
-		DrainTimeout: cfg.Serve.DrainTimeout.Duration, LeaseTTL: cfg.Serve.LeaseTTL.Duration})
+		DrainTimeout: cfg.Serve.DrainTimeout.Duration, LeaseTTL: cfg.Serve.LeaseTTL.Duration,
+		Observer: metrics, OnLease: metrics.SetLease})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
-		reloader: classify.NewReloader(cls, classifySources(cfg), log), level: level}, nil
+		reloader: classify.NewReloader(cls, classifySources(cfg), log), level: level, metrics: metrics}, nil
 }
 
 // databaseName is the database as a person looks for it: the absolute

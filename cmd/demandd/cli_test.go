@@ -42,8 +42,13 @@ func demandd(t testing.TB, args ...string) (int, string, string) {
 }
 
 // writeConfig writes a config for a database URL and a watched folder.
+// The admin listener takes a free port (tests run side by side), unless
+// extra has an [admin] block of its own.
 func writeConfig(t testing.TB, dir, dbURL, extra string) string {
 	t.Helper()
+	if !strings.Contains(extra, "[admin]") {
+		extra += "\n[admin]\nlisten = \"127.0.0.1:0\"\n"
+	}
 	cfg := fmt.Sprintf(`data_dir = %q
 [database]
 url = %q

@@ -66,7 +66,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		sources = append(sources, src)
 	}
 	if a.cfg.Listens() {
-		opts := webhook.Options{Env: env}
+		opts := webhook.Options{Env: env, Observe: a.metrics.WebhookRequest}
 		if len(a.cfg.API.Tokens) > 0 {
 			var tokens []api.Token
 			for i := range a.cfg.API.Tokens {
@@ -92,6 +92,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		sources = append(sources, srv)
 	}
+	adminDone, err := a.startAdmin(ctx, sources)
+	if err != nil {
+		return err
+	}
 	schedDone, err := a.startReports(ctx)
 	if err != nil {
 		return err
@@ -115,7 +119,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 	a.log.Info("demandd serving", "version", buildVersion(), "database", string(a.store.Dialect()), "sources", len(sources),
 		"owner", a.engine.Owner())
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
+	// systemd hears of the stop when it begins: the drain that follows is
+	// bounded by TimeoutStopSec, not by the watchdog.
+	notified := make(chan struct{})
+	context.AfterFunc(ctx, func() {
+		defer close(notified)
+		_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping+"\nSTATUS=stopping: draining in-flight batches")
+	})
 	intake := make(chan struct{})
 	go func() {
 		defer close(intake)
@@ -126,35 +137,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	<-schedDone
 	<-archDone
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	<-adminDone
+	<-notified
 	a.log.Info("demandd stopped: intake stopped, in-flight batches committed")
 	return nil
-}
-
-// watchdog pings systemd's watchdog while the database answers, so that a
-// daemon that lost its database is restarted rather than silently idle.
-func (a *app) watchdog(ctx context.Context) {
-	interval, err := daemon.SdWatchdogEnabled(false)
-	if err != nil || interval == 0 {
-		return
-	}
-	t := time.NewTicker(interval / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, interval/4)
-			err := a.store.Ping(pctx)
-			cancel()
-			if err != nil {
-				a.log.Error("database does not answer; withholding the watchdog ping", "err", err)
-				continue
-			}
-			_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
-		}
-	}
 }
 
 func (c *cli) importFiles(ctx context.Context, args []string) error {

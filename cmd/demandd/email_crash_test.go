@@ -78,6 +78,8 @@ tls = "none"
 username = "support"
 password = "secret"
 sender_limit = -1
+[admin]
+listen = "127.0.0.1:0"
 `, dir, url, host, port)), 0o644)
 	db, err := sql.Open("postgres", url)
 	if err != nil {

@@ -82,6 +82,8 @@ url = %q
 [serve]
 lease_ttl = %q
 drain_timeout = "30s"
+[admin]
+listen = "127.0.0.1:0"
 [[folder]]
 name = "inbox"
 path = %q

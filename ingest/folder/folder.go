@@ -222,12 +222,20 @@ func (s *Source) Run(ctx context.Context, sink ingest.Sink, state ingest.State) 
 			c.size, c.mtime, c.since = fi.Size(), fi.ModTime(), now
 		}
 	}
+	listErr := "" // logged once per change, not at every rescan
 	scan := func() {
 		s.recordFailedFolder(ctx, sink)
 		entries, err := os.ReadDir(s.cfg.Path)
 		if err != nil {
-			s.log.Error("cannot list the folder", "path", s.cfg.Path, "err", err)
+			if err.Error() != listErr {
+				s.log.Error("cannot list the folder; looking again at every rescan", "path", s.cfg.Path, "err", err)
+				listErr = err.Error()
+			}
 			return
+		}
+		if listErr != "" {
+			s.log.Info("folder can be listed again", "path", s.cfg.Path)
+			listErr = ""
 		}
 		for _, e := range entries {
 			if !e.IsDir() {

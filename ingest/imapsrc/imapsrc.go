@@ -193,11 +193,17 @@ func (s *Source) watch(ctx context.Context, mailbox string, sink ingest.Sink, st
 		if err != nil {
 			msg = err.Error()
 		}
-		if msg != lastErr { // once per change of state, not once per retry
+		var wasOpen bool
+		s.update(mailbox, func(st *State) {
+			wasOpen = st.Connected
+			st.Connected, st.Idle, st.LastError = false, false, msg
+		})
+		// Once per change of state, not once per retry: a mailbox that was
+		// open and is lost again is a change even with the same error.
+		if msg != lastErr || wasOpen {
 			log.Error("mailbox unavailable; retrying with backoff", "err", msg)
 			lastErr = msg
 		}
-		s.update(mailbox, func(st *State) { st.Connected, st.Idle, st.LastError = false, false, msg })
 		if time.Since(start) > 2*time.Minute {
 			wait = time.Second // it worked for a while: start the backoff again
 		}

@@ -33,6 +33,11 @@ type Options struct {
 	API http.Handler
 	// Now is the clock of signature timestamps (default time.Now).
 	Now func() time.Time
+	// Observe, when set, is told of every answered request (metrics):
+	// its endpoint (EndpointHook, EndpointAPI or EndpointOther), the
+	// configured source it was for ("" unless a hook), the HTTP status and
+	// how long the answer took.
+	Observe func(endpoint, source string, status int, d time.Duration)
 }
 
 // Server is the webhook channel: one listener for every configured
@@ -161,7 +166,7 @@ func (s *Server) Handler(ctx context.Context, sink ingest.Sink) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such path: POST webhooks to /hooks/{source}")
 	})
-	return mux
+	return s.observe(mux)
 }
 
 // answer is the JSON body of a webhook answer.
@@ -217,7 +222,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, sink ingest.Sink, 
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over the limit of %d bytes (webhook.max_body)", limit))
 		return
 	}
-	log := s.log.With("source", name)
+	log := s.log.With("source", name, "request_id", RequestID(r.Context()))
 	payload, err := src.preset.Authenticate(r.Header, body, s.opts.Now())
 	var challenge *Challenge
 	var authErr *AuthError
