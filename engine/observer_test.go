@@ -18,7 +18,6 @@ import (
 	"github.com/demandd/demandd/normalize"
 )
 
-
 // recorder is an Observer that keeps what it is told.
 type recorder struct {
 	mu      sync.Mutex
