@@ -130,8 +130,14 @@ func BenchmarkIMAP(b *testing.B) {
 		dir := b.TempDir()
 		host, port, _ := strings.Cut(addr, ":")
 		cfg := filepath.Join(dir, "demandd.toml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[log]\nlevel = \"warn\"\n[database]\nurl = %q\n[[email]]\nname = \"bench\"\nhost = %q\nport = %s\ntls = \"none\"\nusername = \"test\"\npassword = \"secret\"\nsender_limit = -1\n",
-			dir, url, host, port)), 0o600)
+		// DEMANDD_BENCH_LOG=debug logs each batch's fetch, prepare and
+		// commit times (in the serve log named below).
+		level := os.Getenv("DEMANDD_BENCH_LOG")
+		if level == "" {
+			level = "warn"
+		}
+		os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[log]\nlevel = %q\n[database]\nurl = %q\n[[email]]\nname = \"bench\"\nhost = %q\nport = %s\ntls = \"none\"\nusername = \"test\"\npassword = \"secret\"\nsender_limit = -1\n",
+			dir, level, url, host, port)), 0o600)
 		db, err := sql.Open("postgres", url)
 		if err != nil {
 			b.Fatal(err)
