@@ -6,14 +6,12 @@ import (
 )
 
 const sample = `goos: linux
-BenchmarkImport/rows=10000-2         	       1	         0 ns/op	     30000 rows/s	        80.0 peak-RSS-MB
-BenchmarkImport/rows=100000-2        	       1	         0 ns/op	     26000 rows/s	       120.0 peak-RSS-MB
-BenchmarkImport/rows=100000-2        	       1	         0 ns/op	     24000 rows/s	       121.0 peak-RSS-MB
-BenchmarkImport/rows=100000-2        	       1	         0 ns/op	     10000 rows/s	       160.0 peak-RSS-MB
+BenchmarkImport/rows=10000-2         	       1	         0 ns/op	     30000 rows/s	        80.0 peak-RSS-MB	 0.7 x-bare-read
+BenchmarkImport/rows=100000-2        	       1	         0 ns/op	     26000 rows/s	       120.0 peak-RSS-MB	 0.65 x-bare-read
+BenchmarkImport/rows=100000-2        	       1	         0 ns/op	     24000 rows/s	       121.0 peak-RSS-MB	 0.60 x-bare-read
+BenchmarkImport/rows=100000-2        	       1	         0 ns/op	     10000 rows/s	       160.0 peak-RSS-MB	 0.25 x-bare-read
+BenchmarkExport/rows=100000-2        	       1	         0 ns/op	     10000 rows/s	       160.0 peak-RSS-MB
 BenchmarkBare/read/rows=100000-2     	       1	         0 ns/op	     40000 rows/s	        30.0 peak-RSS-MB
-BenchmarkBare/read/rows=100000-2     	       1	         0 ns/op	     40000 rows/s	        30.0 peak-RSS-MB
-BenchmarkBare/read/rows=100000-2     	       1	         0 ns/op	     40000 rows/s	        30.0 peak-RSS-MB
-BenchmarkBare/write/rows=100000-2    	       1	         0 ns/op	     50000 rows/s	        30.0 peak-RSS-MB
 PASS
 `
 
