@@ -2,8 +2,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 LEASE_TTL ?= 3s
+# runs per throughput benchmark: the gates compare medians (make bench BENCH_COUNT=1 for a quick look)
+BENCH_COUNT ?= 3
 
-.PHONY: chaos bench-failover bench-archive bench-dedupe bench-idle bench-roundtrip bench-webhook bench-xls build verify-unit run test lint licenses bench bench-imap bench-hostile bench-report clean
+.PHONY: chaos bench-failover bench-archive bench-dedupe bench-idle bench-roundtrip bench-webhook bench-xls build verify-unit run test lint licenses bench bench-imap bench-check bench-hostile bench-report clean
 
 build: ## the one binary
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o demandd ./cmd/demandd
@@ -24,9 +26,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
 
-bench: ## import 100k rows into PostgreSQL and export them; classify 1 KB texts; figures in the output
-	$(GO) test -run '^$$' -bench 'Import|Export|Bare' -benchtime 1x -timeout 30m ./cmd/demandd/
+bench: ## classify 1 KB texts; import 10k/100k rows into PostgreSQL and export them beside bare excelize (saved in bench.out); the ratios last
 	$(GO) test -run '^$$' -bench 'Classify' -cpu 1 -benchtime 2s ./classify/
+	$(GO) test -run '^$$' -bench '^Benchmark(Import|Export|Bare)$$' -benchtime 1x -count $(BENCH_COUNT) -timeout 60m ./cmd/demandd/ | tee bench.out
+	@$(GO) run ./internal/benchgate/cmd bench.out
 
 bench-dedupe: ## near-duplicate linking over 10,000 and 1,000,000 stored demands: store batches (rows/s, p99 per batch) and a 10,000-row import, on and off
 	$(GO) test -run '^$$' -bench DedupeLookup -benchtime 20x -timeout 30m ./store/ | grep -E '^Benchmark'
@@ -35,8 +38,12 @@ bench-dedupe: ## near-duplicate linking over 10,000 and 1,000,000 stored demands
 bench-roundtrip: ## a 100,000-row tracking table with 5% of its rows edited back through `demandd import`, beside the questionnaire import of the same run: rows/s, their ratio, peak RSS
 	$(GO) test -run '^$$' -bench RoundTrip100k -benchtime 1x -timeout 30m -v ./cmd/demandd/ | grep -E 'Benchmark|questionnaire import:|export:|round trip:'
 
-bench-imap: ## 20,000 messages from a local Dovecot into PostgreSQL, beside mbsync and a bare fetch+parse
-	$(GO) test -run '^$$' -bench IMAP -benchtime 1x -timeout 30m ./cmd/demandd/
+bench-imap: ## 20,000 messages from a local Dovecot into PostgreSQL, beside mbsync and a bare fetch+parse (saved in bench-imap.out); the ratios last
+	$(GO) test -run '^$$' -bench '^BenchmarkIMAP$$' -benchtime 1x -count $(BENCH_COUNT) -timeout 90m ./cmd/demandd/ | tee bench-imap.out
+	@$(GO) run ./internal/benchgate/cmd bench-imap.out
+
+bench-check: ## fails when a ratio of the last make bench / make bench-imap (bench.out, bench-imap.out) is below its target, or has no figures
+	@$(GO) run ./internal/benchgate/cmd -check bench.out bench-imap.out
 
 bench-webhook: ## 20,000 signed deliveries from a second process into PostgreSQL, beside pgbench's single-INSERT commits/s
 	@if command -v pgbench >/dev/null && psql -h 127.0.0.1 -U postgres -Atc 'SELECT 1' postgres >/dev/null 2>&1; then \

@@ -197,3 +197,47 @@ func TestSignatureContact(t *testing.T) {
 		t.Errorf("customer %+v, text %q", rec.Customer, rec.Description.Text)
 	}
 }
+
+// TestStripReplyPrefilter pins the literal prefilters of StripReply to the
+// expressions they guard: with and without them, the same cut.
+func TestStripReplyPrefilter(t *testing.T) {
+	plain := func(text string) string {
+		cut := len(text)
+		for _, re := range append(replyMarkers, signatureMarker) {
+			if loc := re.FindStringIndex(text); loc != nil && loc[0] < cut {
+				cut = loc[0]
+			}
+		}
+		if loc := signOff.FindStringIndex(text[:cut]); loc != nil && loc[0] > 0 {
+			cut = loc[0]
+		}
+		var kept []string
+		for _, line := range strings.Split(text[:cut], "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), ">") {
+				kept = append(kept, line)
+			}
+		}
+		return strings.TrimSpace(strings.Join(kept, "\n"))
+	}
+	parts := []string{"请处理报表导出。", "在 周一，李雷 写道：", "On Mon, Ann wrote:", "-----Original Message-----", "-- 转发的邮件 --",
+		"发件人：a@b.cn", "From: x", "发送时间：周一", "Sent: Monday", strings.Repeat("_", 24), "-- ", "--", "谢谢！", "此致",
+		"THANKS!", "Best,", "Kind Regards,", "Cheers", "> quoted", "thank you.", "  regards  ", "best regards", "顺祝商祺"}
+	for i := 0; i < 4000; i++ {
+		var b strings.Builder
+		for j, x := 0, i; j < 4; j, x = j+1, x/len(parts) {
+			b.WriteString(parts[(x+j*7)%len(parts)])
+			b.WriteString("\n")
+		}
+		in := b.String()
+		if got, want := StripReply(in), plain(in); got != want {
+			t.Fatalf("StripReply(%q) = %q, without prefilters %q", in, got, want)
+		}
+	}
+}
+
+func BenchmarkStripReply(b *testing.B) {
+	text := strings.Repeat("您好，我们的收银系统从今天上午开始很慢，结账要等很久，麻烦尽快安排技术人员看一下。\n", 5)
+	for i := 0; i < b.N; i++ {
+		StripReply(text)
+	}
+}

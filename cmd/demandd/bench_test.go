@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,10 @@ import (
 // and compare it with bare excelize doing the same read or write in a
 // process of its own (this test binary, re-run with DEMANDD_BARE set).
 //
-//	make bench   (go test -run '^$' -bench 'Import|Export|Bare' -benchtime 1x ./cmd/demandd/)
+//	make bench   (go test -run '^$' -bench '^Benchmark(Import|Export|Bare)$' -benchtime 1x -count 3 ./cmd/demandd/)
+//
+// followed by the ratios of internal/benchgate (import/bare-read,
+// export/bare-write), medians of the runs.
 
 var benchSizes = []int{10000, 100000}
 
@@ -73,11 +77,44 @@ func report(b *testing.B, rows int, took time.Duration, rssMB float64) {
 }
 
 func importInto(b *testing.B, bin, file string) (cfg string, took time.Duration, rss float64) {
+	cfg, took, rss, _ = importWAL(b, bin, file)
+	return cfg, took, rss
+}
+
+// importWAL is importInto that also returns the WAL PostgreSQL wrote
+// meanwhile (the whole cluster's: another client's writes count too).
+func importWAL(b *testing.B, bin, file string) (cfg string, took time.Duration, rss float64, wal int64) {
 	b.Helper()
 	url := testdb.Postgres(b)
 	cfg = writeConfig(b, b.TempDir(), url, "")
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	before := walLSN(b, db)
 	took, rss = measure(b, exec.Command(bin, "import", file, "--config", cfg))
-	return cfg, took, rss
+	return cfg, took, rss, walSince(b, db, before)
+}
+
+// walLSN and walSince measure the WAL written between two points, the
+// figure the WAL settings in the README act on.
+func walLSN(b *testing.B, db *sql.DB) string {
+	b.Helper()
+	var lsn string
+	if err := db.QueryRow(`SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
+	return lsn
+}
+
+func walSince(b *testing.B, db *sql.DB, lsn string) int64 {
+	b.Helper()
+	var n int64
+	if err := db.QueryRow(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint`, lsn).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 func BenchmarkImport(b *testing.B) {
@@ -86,8 +123,11 @@ func BenchmarkImport(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
 			file := benchWorkbook(b, n)
 			for i := 0; i < b.N; i++ {
-				_, took, rss := importInto(b, bin, file)
+				_, took, rss, wal := importWAL(b, bin, file)
 				report(b, n, took, rss)
+				b.ReportMetric(float64(wal)/float64(n), "WAL-B/row")
+				bare := bareRun(b, "read:"+file)
+				b.ReportMetric(bare.Seconds()/took.Seconds(), "x-bare-read")
 			}
 		})
 	}
@@ -104,6 +144,8 @@ func BenchmarkExport(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				took, rss := measure(b, exec.Command(bin, "export", "--out", out, "--config", cfg))
 				report(b, n, took, rss)
+				bare := bareRun(b, fmt.Sprintf("write:%s:%d", filepath.Join(b.TempDir(), "bare.xlsx"), n))
+				b.ReportMetric(bare.Seconds()/took.Seconds(), "x-bare-write")
 			}
 		})
 	}
@@ -131,6 +173,18 @@ func BenchmarkBare(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bareRun times a DEMANDD_BARE job right after the demandd run it is the
+// ceiling of, so that the ratio (x-bare-read, x-bare-write: demandd's
+// rows/s over bare excelize's) compares two runs under the same load of
+// the machine — BenchmarkBare's own runs come minutes later.
+func bareRun(b *testing.B, job string) time.Duration {
+	b.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "DEMANDD_BARE="+job)
+	took, _ := measure(b, cmd)
+	return took
 }
 
 // bareExcelize does the DEMANDD_BARE job of a benchmark subprocess and

@@ -453,6 +453,7 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		next   checkpoint
 		newest time.Time
 		done   chan error
+		took   time.Duration // the commit's, for the stage timings below
 	}
 	var pending *inFlight
 	settle := func() error {
@@ -461,7 +462,13 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		}
 		p := pending
 		pending = nil
-		if err := <-p.done; err != nil {
+		waited := time.Now()
+		err := <-p.done
+		// Which stage bounds the first sync: fetch + prepare of the next
+		// batch, or the commit of this one (waited > 0 means the commit).
+		s.log.Debug("batch committed", "mailbox", mailbox, "messages", len(p.batch), "commit", p.took.Round(time.Millisecond),
+			"waited", time.Since(waited).Round(time.Millisecond))
+		if err != nil {
 			return fmt.Errorf("store messages of %s: %w", mailbox, err)
 		}
 		*cp = p.next
@@ -472,10 +479,12 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 	next := *cp
 	for start := 0; start < len(uids); start += s.cfg.BatchSize {
 		batch := uids[start:min(start+s.cfg.BatchSize, len(uids))]
+		fetchStart := time.Now()
 		items, newest, err := s.fetch(c, mailbox, cp.UIDValidity, batch)
 		if err != nil {
 			return err
 		}
+		fetched := time.Since(fetchStart)
 		next.LastUID = uint32(batch[len(batch)-1])
 		v, _ := json.Marshal(next)
 		prepared, err := sink.Prepare(ctx, ingest.Batch{Items: items,
@@ -483,12 +492,16 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		if err != nil {
 			return fmt.Errorf("prepare messages of %s: %w", mailbox, err)
 		}
+		s.log.Debug("batch prepared", "mailbox", mailbox, "messages", len(batch), "fetch", fetched.Round(time.Millisecond),
+			"prepare", (time.Since(fetchStart) - fetched).Round(time.Millisecond))
 		if err := settle(); err != nil {
 			return err
 		}
 		p := &inFlight{batch: batch, next: next, newest: newest, done: make(chan error, 1)}
 		go func() {
+			start := time.Now()
 			_, err := sink.Commit(ctx, prepared)
+			p.took = time.Since(start)
 			p.done <- err
 		}()
 		pending = p
