@@ -15,14 +15,13 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/demandd/demandd/admin"
 	"github.com/demandd/demandd/classify"
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/engine"
 	"github.com/demandd/demandd/ingest"
+	"github.com/demandd/demandd/internal/promtest"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/internal/testenv"
 	"github.com/demandd/demandd/normalize"
@@ -99,43 +98,11 @@ func (f *fixture) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	if code != http.StatusOK || !strings.HasPrefix(ct, "text/plain") {
 		t.Fatalf("/metrics: %d %s", code, ct)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v\n%s", err, body)
-	}
-	return fams
+	return promtest.Parse(t, strings.NewReader(body))
 }
 
-// value is the metric of fams named name whose labels include want: a
-// counter's or gauge's value, a histogram's count; -1 when there is none.
-func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	fam := fams[name]
-	if fam == nil {
-		return -1
-	}
-next:
-	for _, m := range fam.Metric {
-		labels := map[string]string{}
-		for _, l := range m.Label {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return -1
-}
+// value is promtest.Value, short for the many checks below.
+var value = promtest.Value
 
 type l = map[string]string
 

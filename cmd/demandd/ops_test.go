@@ -16,10 +16,9 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/demandd/demandd/internal/fixture"
+	"github.com/demandd/demandd/internal/promtest"
 	"github.com/demandd/demandd/internal/testenv"
 )
 
@@ -82,43 +81,11 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
-	}
-	return fams
+	return promtest.Parse(t, resp.Body)
 }
 
-// metric is the value (a histogram's count) of the first series of name
-// whose labels include want; -1 when there is none.
-func metric(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	fam := fams[name]
-	if fam == nil {
-		return -1
-	}
-next:
-	for _, m := range fam.Metric {
-		got := map[string]string{}
-		for _, l := range m.Label {
-			got[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if got[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return -1
-}
+// metric is promtest.Value, short for the checks below.
+var metric = promtest.Value
 
 // notifications is a systemd notification socket: what serve sends
 // through NOTIFY_SOCKET, in order.
