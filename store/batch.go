@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -402,6 +403,9 @@ func (s *Store) rawValues(r *RawItem, now time.Time) []any {
 	if body == nil {
 		body, codec = encodeBody(r.Body)
 	}
+	if body == nil {
+		body = []byte{} // an empty body, not NULL
+	}
 	return []any{clean(r.Channel), clean(r.Source), clean(r.ExternalKey), clean(r.Ref), r.SHA256, r.ContentType, body, codec,
 		clean(r.Origin), string(r.Status), clean(r.Reason), r.ReceivedAt.UTC(), now, now}
 }
@@ -413,10 +417,8 @@ func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now
 	switch {
 	case len(entries) == 0: // a batch that only moves a checkpoint
 		return ids, nil
-	case s.dialect == Postgres && len(entries) <= smallBatch:
-		return ids, s.insertRawValues(ctx, tx, entries, now, ids)
 	case s.dialect == Postgres:
-		return ids, s.insertRawCopy(ctx, tx, entries, now, ids)
+		return ids, s.insertRawValues(ctx, tx, entries, now, ids)
 	}
 	stmt, err := tx.PreparexContext(ctx, s.q.insertRaw)
 	if err != nil {
@@ -434,57 +436,6 @@ func (s *Store) insertRaw(ctx context.Context, tx *sqlx.Tx, entries []Entry, now
 		entries[i].Raw.ID = ids[i]
 	}
 	return ids, nil
-}
-
-// insertRawCopy COPYs the batch into a per-session staging table and moves
-// it over with one INSERT … ON CONFLICT DO NOTHING: COPY's speed with SQL's
-// idempotency.
-func (s *Store) insertRawCopy(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time, ids []int64) error {
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_raw (
-		ord INTEGER, channel TEXT, source TEXT, external_key TEXT, ref TEXT, sha256 TEXT, content_type TEXT,
-		body BYTEA, body_codec TEXT, origin TEXT, status TEXT, reason TEXT, received_at TIMESTAMPTZ, created_at TIMESTAMPTZ,
-		updated_at TIMESTAMPTZ) ON COMMIT DELETE ROWS`); err != nil {
-		return fmt.Errorf("store: create staging table: %w", err)
-	}
-	stmt, err := tx.PrepareContext(ctx, copyFrom("stage_raw", append([]string{"ord"}, rawColumns...)))
-	if err != nil {
-		return fmt.Errorf("store: copy raw items: %w", err)
-	}
-	for i := range entries {
-		if _, err := stmt.ExecContext(ctx, append([]any{i}, s.rawValues(&entries[i].Raw, now)...)...); err != nil {
-			stmt.Close()
-			return fmt.Errorf("store: copy raw items: %w", err)
-		}
-	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		stmt.Close()
-		return fmt.Errorf("store: copy raw items: %w", err)
-	}
-	if err := stmt.Close(); err != nil {
-		return fmt.Errorf("store: copy raw items: %w", err)
-	}
-	cols := strings.Join(rawColumns, ", ")
-	rows, err := tx.QueryContext(ctx, `WITH ins AS (
-		INSERT INTO raw_items (`+cols+`) SELECT `+cols+` FROM stage_raw ORDER BY ord
-		ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key)
-		SELECT ins.id, MIN(stage_raw.ord) FROM ins JOIN stage_raw USING (channel, external_key) GROUP BY ins.id`)
-	if err != nil {
-		return fmt.Errorf("store: insert raw items: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var ord int
-		if err := rows.Scan(&id, &ord); err != nil {
-			return fmt.Errorf("store: insert raw items: %w", err)
-		}
-		ids[ord] = id
-		entries[ord].Raw.ID = id
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: insert raw items: %w", err)
-	}
-	return nil
 }
 
 var demandColumns = []string{"code", "raw_item_id", "customer_name", "customer_industry", "contact_name",
@@ -630,10 +581,13 @@ func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry
 	return nil
 }
 
-// smallBatch is the most entries written with one multi-row INSERT on
-// PostgreSQL; bigger batches are COPYed. A webhook group is small: one
-// statement is one round trip, where COPY takes four and a staging table.
-const smallBatch = 64
+// A multi-row INSERT of raw items holds at most rawChunkRows rows and,
+// unless one body alone is bigger, rawChunkBytes of bodies: bounded
+// memory for the statement, few round trips for a batch of mail.
+const (
+	rawChunkRows  = 500
+	rawChunkBytes = 8 << 20
+)
 
 // insertValues is a multi-row INSERT of rows into table; args are bound by
 // position ($1 …), in row order.
@@ -659,24 +613,47 @@ func insertValues(table string, columns []string, rows [][]any, suffix string) (
 	return b.String(), args
 }
 
-// insertRawValues inserts a small batch's raw items in one statement,
-// idempotent as insertRawCopy is: an item stored before (or twice in the
-// batch) gets id 0, the first of a repeated key in the batch the new id.
+// insertRawValues inserts the raw items with multi-row INSERTs (bodies
+// bound in binary, see openPostgres), idempotent: an item stored before
+// (or twice in the batch) gets id 0, the first of a repeated key in the
+// batch the new id. It replaced a COPY into a staging table moved over
+// with INSERT … SELECT: lib/pq's COPY is text only, so bodies went as hex.
 func (s *Store) insertRawValues(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time, ids []int64) error {
-	rows := make([][]any, len(entries))
-	for i := range entries {
-		rows[i] = s.rawValues(&entries[i].Raw, now)
+	first := make(map[string]int, len(entries))
+	for i := len(entries) - 1; i >= 0; i-- {
+		first[entries[i].Raw.Channel+"\x00"+entries[i].Raw.ExternalKey] = i
 	}
+	for start := 0; start < len(entries); {
+		var rows [][]any
+		size := 0
+		end := start
+		for ; end < len(entries) && len(rows) < rawChunkRows; end++ {
+			row := s.rawValues(&entries[end].Raw, now)
+			n := len(row[rawBodyColumn].([]byte))
+			if len(rows) > 0 && size+n > rawChunkBytes {
+				break
+			}
+			rows = append(rows, row)
+			size += n
+		}
+		if err := s.insertRawChunk(ctx, tx, entries, rows, first, ids); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// rawBodyColumn is the index of body in rawColumns.
+var rawBodyColumn = slices.Index(rawColumns, "body")
+
+func (s *Store) insertRawChunk(ctx context.Context, tx *sqlx.Tx, entries []Entry, rows [][]any, first map[string]int, ids []int64) error {
 	q, args := insertValues("raw_items", rawColumns, rows, " ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key")
 	res, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert raw items: %w", err)
 	}
 	defer res.Close()
-	first := map[string]int{}
-	for i := len(entries) - 1; i >= 0; i-- {
-		first[entries[i].Raw.Channel+"\x00"+entries[i].Raw.ExternalKey] = i
-	}
 	for res.Next() {
 		var id int64
 		var channel, key string
