@@ -261,12 +261,7 @@ func eachRow(ctx context.Context, src Records, f demand.Filter, opts TableOption
 	f.Summary = true // reasons, extras, flags: not in the table
 	rf := newRowFiller(opts)
 	var tr tableRow
-	err := src.EachDemand(ctx, f, func(r *demand.Record) error {
-		if n%1000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	err := readAhead(ctx, src, f, func(r *demand.Record) error {
 		n++
 		rf.fill(&tr, r)
 		return write(n, &tr)
@@ -275,4 +270,52 @@ func eachRow(ctx context.Context, src Records, f demand.Filter, opts TableOption
 		err = ctx.Err()
 	}
 	return n, err
+}
+
+// readAhead calls fn for every record matching f, in order, while the
+// records after it are read and decoded on a goroutine of their own: the
+// database read and the workbook's writing overlap on two cores.
+func readAhead(ctx context.Context, src Records, f demand.Filter, fn func(*demand.Record) error) error {
+	const chunk = 256
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []*demand.Record, 4)
+	read := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		buf := make([]*demand.Record, 0, chunk)
+		send := func() error {
+			select {
+			case chunks <- buf:
+				buf = make([]*demand.Record, 0, chunk)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		err := src.EachDemand(ctx, f, func(r *demand.Record) error {
+			if buf = append(buf, r); len(buf) == chunk {
+				return send()
+			}
+			return nil
+		})
+		if len(buf) > 0 && ctx.Err() == nil { // the rows read before a failure too
+			if e := send(); err == nil {
+				err = e
+			}
+		}
+		read <- err
+	}()
+	for recs := range chunks {
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				cancel()
+				for range chunks { // let the reader finish
+				}
+				<-read
+				return err
+			}
+		}
+	}
+	return <-read
 }

@@ -567,3 +567,50 @@ func TestDuplicateOfColumn(t *testing.T) {
 		t.Errorf("重复于 %q and %q, want the canonical code on the duplicate only", rows[1][colDuplicateOf], got)
 	}
 }
+
+// failing is a source whose read fails after n records, and that says
+// whether its read has returned.
+type failing struct {
+	n        int
+	err      error
+	returned *bool
+}
+
+func (f failing) EachDemand(ctx context.Context, _ demand.Filter, fn func(*demand.Record) error) error {
+	defer func() { *f.returned = true }()
+	for i := range f.n {
+		if err := fn(record(i + 1)); err != nil {
+			return err
+		}
+	}
+	return f.err
+}
+
+// The records are read ahead on a goroutine of their own: a read that
+// fails after rows were written fails the export with its error, a write
+// that fails stops the read, and either way the read has returned — no
+// goroutine is left behind — and every row written came in order.
+func TestReadAheadErrors(t *testing.T) {
+	ctx := context.Background()
+	broken := errors.New("connection lost")
+	returned := false
+	var seen []string
+	err := readAhead(ctx, failing{n: 1000, err: broken, returned: &returned}, demand.Filter{}, func(r *demand.Record) error {
+		seen = append(seen, r.Code)
+		return nil
+	})
+	if !errors.Is(err, broken) || len(seen) != 1000 || !returned || seen[999] != record(1000).Code {
+		t.Errorf("read failing: %v, %d rows, returned %v", err, len(seen), returned)
+	}
+	full := errors.New("disk full")
+	returned, seen = false, nil
+	err = readAhead(ctx, failing{n: 100000, returned: &returned}, demand.Filter{}, func(r *demand.Record) error {
+		if seen = append(seen, r.Code); len(seen) == 700 {
+			return full
+		}
+		return nil
+	})
+	if !errors.Is(err, full) || len(seen) != 700 || !returned {
+		t.Errorf("write failing: %v, %d rows, returned %v", err, len(seen), returned)
+	}
+}
