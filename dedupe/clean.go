@@ -184,7 +184,7 @@ cut:
 	}
 	var kept []string
 	for _, l := range lines {
-		if l == "" || isEmptyAnswer(l) || (strings.ContainsAny(l, ":0123456789") && metadataLine.MatchString(l)) ||
+		if l == "" || isEmptyAnswer(l) || (mayBeMetadata(l) && metadataLine.MatchString(l)) ||
 			(strings.ContainsAny(l[:1], "(sS") && surveyFooter.MatchString(l)) {
 			continue
 		}
@@ -247,8 +247,11 @@ func followedByHeader(rest []string) bool {
 func stripGreetings(lines []string) []string {
 	for n := 0; n < 3 && len(lines) > 0; n++ {
 		l := lines[0]
-		s := greetingsZH.ReplaceAllString(l, "")
-		if s == l {
+		s := l
+		if mayGreetZH(l) {
+			s = greetingsZH.ReplaceAllString(l, "")
+		}
+		if s == l && mayGreetEN(l) {
 			if greetingLineEN.MatchString(l) {
 				s = ""
 			} else {
@@ -357,7 +360,41 @@ func isEmptyAnswer(l string) bool {
 	if len(l) > 160 && strings.Trim(l, "-/. \t:") != "" {
 		return false
 	}
+	// The answer ends the line, before only [\s.。!！]: the last rune
+	// left is an answer's last rune, or the line is only a run of dots
+	// (with a label).
+	t := strings.TrimRight(l, "\t\n\f\r .。!！")
+	if r, _ := utf8.DecodeLastRuneInString(t); t != "" && r != ':' && !strings.ContainsRune("无有了见议他略aAeElLoOgGtTsSſ-/", r) {
+		return false
+	}
 	return emptyAnswer.MatchString(l)
+}
+
+// The guards below are necessary conditions of a regular expression's
+// match, checked first because most lines fail them: the expressions cost
+// ~9 µs of a questionnaire answer's 16 µs in Clean. FuzzGuards pins them.
+
+// mayGreetZH reports whether greetingsZH can match l: it starts with
+// 尊敬的 or 各位, or holds a greeting, each of which has 好 or 早安.
+func mayGreetZH(l string) bool {
+	return strings.HasPrefix(l, "尊敬的") || strings.HasPrefix(l, "各位") || strings.Contains(l, "好") || strings.Contains(l, "早安")
+}
+
+// mayGreetEN reports whether greetingsEN or greetingLineEN can match l:
+// each greeting starts with h, d or g, in either case.
+func mayGreetEN(l string) bool {
+	return l != "" && (l[0]|0x20 == 'h' || l[0]|0x20 == 'd' || l[0]|0x20 == 'g')
+}
+
+// mayBeMetadata reports whether metadataLine can match l: a label, from
+// its fixed list, then ':' or a number.
+func mayBeMetadata(l string) bool {
+	if !strings.ContainsAny(l, ":0123456789") {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(l)
+	// ſ folds to s under (?i).
+	return strings.ContainsRune("提填答开结所来序优紧报联满是iIpPsSſrRcCtTeEuU", r)
 }
 
 // mayThank reports whether l holds one of the thanks thanksEnd ends on.
