@@ -698,6 +698,11 @@ func importAny(ctx context.Context, path, source string, origin demand.Origin, o
 	defer stop()
 	batches := make(chan batchOrErr, 1)
 	go rd.produce(readCtx, sink, batches)
+	defer func() { // before the rows are closed: the reader may be in them
+		stop()
+		for range batches {
+		}
+	}()
 	for b := range batches {
 		if b.err != nil {
 			return total, b.err
@@ -767,11 +772,49 @@ type rowBatcher struct {
 	ahead                     []aheadRow // rows read with the header, not yet returned by next
 }
 
+// produce reads the rows into batches on one goroutine and prepares them
+// on another, so that reading a batch overlaps preparing the one before
+// (and the caller's commit of the one before that); out is closed once
+// both have stopped, so the caller may then close the rows.
 func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- batchOrErr) {
+	defer close(out)
+	readCtx, stop := context.WithCancel(ctx)
+	read := make(chan readBatch, 1)
+	go r.read(readCtx, read)
+	defer func() {
+		stop()
+		for range read { // until the reader has stopped
+		}
+	}()
+	for b := range read {
+		res := batchOrErr{rows: b.rows, err: b.err}
+		if b.err == nil {
+			res.prepared, res.err = sink.Prepare(ctx, b.batch)
+		}
+		select {
+		case out <- res:
+		case <-ctx.Done():
+			return
+		}
+		if res.err != nil {
+			return
+		}
+	}
+}
+
+// readBatch is a batch of items as read, not yet prepared.
+type readBatch struct {
+	batch ingest.Batch
+	rows  int // rows handled up to and including this batch
+	err   error
+}
+
+// read reads the rows into item batches; it closes out when it stops.
+func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 	defer close(out)
 	send := func(b batchOrErr) bool {
 		select {
-		case out <- b:
+		case out <- readBatch{rows: b.rows, err: b.err}:
 			return b.err == nil
 		case <-ctx.Done():
 			return false
@@ -780,8 +823,12 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 	prepare := func(items []ingest.Item, last int, done bool, handled int) bool {
 		v, _ := json.Marshal(fileCheckpoint{Rows: last, Items: r.items, Done: done})
 		b := ingest.Batch{Items: items, Checkpoint: &ingest.Checkpoint{Key: checkpointKey(r.sha), Value: string(v)}}
-		p, err := sink.Prepare(ctx, b)
-		return send(batchOrErr{prepared: p, rows: handled, err: err})
+		select {
+		case out <- readBatch{batch: b, rows: handled}:
+			return true
+		case <-ctx.Done():
+			return false
+		}
 	}
 	items := make([]ingest.Item, 0, r.size)
 	handled, last := 0, r.after
