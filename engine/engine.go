@@ -206,6 +206,9 @@ func (e *Engine) entry(ctx context.Context, it ingest.Item) (ingest.PreparedItem
 	sum := sha256.Sum256(it.Body)
 	p.SHA256 = hex.EncodeToString(sum[:])
 	p.StoredBody, p.BodyCodec = e.store.EncodeBody(it.Body)
+	if p.Record != nil {
+		p.Stored = store.Precompute(p.Record)
+	}
 	return p, nil
 }
 
@@ -244,7 +247,8 @@ func storeEntry(it ingest.Item, p ingest.PreparedItem) store.Entry {
 	if p.Status != ingest.ItemOK {
 		return store.Entry{Raw: raw}
 	}
-	return store.Entry{Raw: raw, Record: p.Record, ThreadCode: p.ThreadCode, SetStatus: p.SetStatus, Event: p.Event}
+	pre, _ := p.Stored.(*store.Precomputed)
+	return store.Entry{Raw: raw, Record: p.Record, ThreadCode: p.ThreadCode, SetStatus: p.SetStatus, Event: p.Event, Pre: pre}
 }
 
 // threadCode finds a demand code in an email's subject ("Re: [DEM202611001]

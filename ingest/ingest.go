@@ -208,6 +208,9 @@ type PreparedItem struct {
 	SHA256     string
 	StoredBody []byte
 	BodyCodec  string
+	// Stored is the sink's own work on Record done while preparing (the
+	// store's encoded documents and hashed text), opaque here.
+	Stored any
 }
 
 // Merge joins prepared batches without checkpoints into one, so that

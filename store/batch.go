@@ -65,6 +65,35 @@ type Entry struct {
 	// Event names what the item is (a webhook event such as
 	// "issues/closed"), kept in the demand's history.
 	Event string
+	// Pre, when set, is Precompute(Record), done before the commit.
+	Pre *Precomputed
+}
+
+// Precomputed is the part of storing a record that needs no database —
+// its documents encoded, its text cleaned, cut and hashed for duplicate
+// linking — done by the caller while preparing a batch, in parallel and
+// before the transaction that would otherwise wait for it (1.6 s of a
+// 100,000-row import's commit time). The record must not change after.
+type Precomputed struct {
+	docs    [5]string // attachments, tags, reasons, extra, flags as stored
+	cleaned string
+	text    *dedupe.Text
+}
+
+// Precompute does a record's database-free work of SaveBatch.
+func Precompute(r *demand.Record) *Precomputed {
+	p := &Precomputed{docs: [5]string{jsonText(r.Description.Attachments), jsonText(r.Tags), jsonText(r.Reasons),
+		jsonText(r.Extra), jsonText(r.Flags)}}
+	p.setText(r)
+	return p
+}
+
+func (p *Precomputed) setText(r *demand.Record) {
+	p.cleaned = r.CleanText
+	if p.cleaned == "" {
+		p.cleaned = dedupe.Clean(r.Description.Title, r.Description.Text)
+	}
+	p.text = dedupe.NewText(p.cleaned)
 }
 
 // OutcomeKind is what SaveBatch did with one entry.
@@ -181,10 +210,11 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 	}
 	if len(fresh) > 0 {
 		recs := make([]*demand.Record, len(fresh))
+		pres := make([]*Precomputed, len(fresh))
 		for j, i := range fresh {
-			recs[j] = entries[i].Record
+			recs[j], pres[j] = entries[i].Record, entries[i].Pre
 		}
-		codes, link, err := s.insertRecords(ctx, tx, recs, opts)
+		codes, link, err := s.insertRecords(ctx, tx, recs, pres, opts)
 		if err != nil {
 			return res, err
 		}
@@ -228,7 +258,17 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 
 // insertRecords gives recs their codes and defaults, links duplicates and
 // inserts them: the part of a save that SaveBatch and Resolve share.
-func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, opts BatchOptions) ([]string, links, error) {
+// pres, parallel to recs, holds what was precomputed (nil: nothing).
+func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, pres []*Precomputed, opts BatchOptions) ([]string, links, error) {
+	pres = slices.Clone(pres)
+	for j := range recs {
+		if j >= len(pres) {
+			pres = append(pres, nil)
+		}
+		if pres[j] == nil {
+			pres[j] = Precompute(recs[j])
+		}
+	}
 	now := opts.Now.UTC()
 	codes, err := s.takeCodes(ctx, tx, len(recs), opts.CodePrefix, opts.Now.In(opts.Location))
 	if err != nil {
@@ -252,7 +292,7 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 	if cfg.On() {
 		near = make([]nearRec, len(recs))
 		for j, r := range recs {
-			near[j] = newNearRec(r, cfg)
+			near[j] = newNearRec(r, pres[j], cfg)
 		}
 		if err := s.lockBands(ctx, tx, near); err != nil {
 			return nil, links{}, err
@@ -268,7 +308,7 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 			return nil, links{}, err
 		}
 	}
-	if err := s.insertDemands(ctx, tx, recs); err != nil {
+	if err := s.insertDemands(ctx, tx, recs, pres); err != nil {
 		return nil, links{}, err
 	}
 	if err := s.linkInBatch(ctx, tx, link.inBatch); err != nil {
@@ -445,7 +485,7 @@ var demandColumns = []string{"code", "raw_item_id", "customer_name", "customer_i
 	"reasons", "status", "response_plan", "feedback_result", "satisfaction", "duplicate_of", "occurrences",
 	"fingerprint", "extra", "flags", "created_at", "updated_at", "last_activity_at"}
 
-func demandValues(r *demand.Record) []any {
+func demandValues(r *demand.Record, p *Precomputed) []any {
 	var rawID, dup, due any
 	if r.RawItemID != 0 {
 		rawID = r.RawItemID
@@ -459,22 +499,22 @@ func demandValues(r *demand.Record) []any {
 	c, d, src := &r.Customer, &r.Description, &r.Source
 	return []any{r.Code, rawID, clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
 		clean(c.Phone), string(c.Tier), clean(d.Title), clean(d.Text), clean(d.Scenario), clean(d.PainPoint),
-		clean(d.Goal), d.Language, jsonText(d.Attachments), string(src.Channel), clean(src.Name),
+		clean(d.Goal), d.Language, p.docs[0], string(src.Channel), clean(src.Name),
 		string(src.Origin), clean(src.ExternalRef), src.ReceivedAt.UTC(), string(r.Urgency), string(r.Type),
 		string(r.Importance), string(r.Priority), clean(r.Department), due, clean(r.SLA), r.PainScore,
-		r.BusinessValue, jsonText(r.Tags), jsonText(r.Reasons), string(r.Status), clean(r.ResponsePlan),
-		clean(r.FeedbackResult), r.Satisfaction, dup, r.Occurrences, r.Fingerprint, jsonText(r.Extra),
-		jsonText(r.Flags), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC()}
+		r.BusinessValue, p.docs[1], p.docs[2], string(r.Status), clean(r.ResponsePlan),
+		clean(r.FeedbackResult), r.Satisfaction, dup, r.Occurrences, r.Fingerprint, p.docs[3],
+		p.docs[4], r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC()}
 }
 
-func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record) error {
+func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, pres []*Precomputed) error {
 	if s.dialect == Postgres {
 		stmt, err := tx.PrepareContext(ctx, copyFrom("demands", demandColumns))
 		if err != nil {
 			return fmt.Errorf("store: copy demands: %w", err)
 		}
-		for _, r := range recs {
-			if _, err := stmt.ExecContext(ctx, demandValues(r)...); err != nil {
+		for j, r := range recs {
+			if _, err := stmt.ExecContext(ctx, demandValues(r, pres[j])...); err != nil {
 				stmt.Close()
 				return fmt.Errorf("store: copy demand %s: %w", r.Code, err)
 			}
@@ -493,8 +533,8 @@ func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 		return fmt.Errorf("store: prepare demand insert: %w", err)
 	}
 	defer stmt.Close()
-	for _, r := range recs {
-		if err := stmt.QueryRowContext(ctx, demandValues(r)...).Scan(&r.ID); err != nil {
+	for j, r := range recs {
+		if err := stmt.QueryRowContext(ctx, demandValues(r, pres[j])...).Scan(&r.ID); err != nil {
 			return fmt.Errorf("store: insert demand %s: %w", r.Code, err)
 		}
 	}

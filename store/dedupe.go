@@ -58,12 +58,13 @@ type nearRec struct {
 	long    bool // cleaned text long enough for near-duplicate linking
 }
 
-func newNearRec(r *demand.Record, cfg *dedupe.Config) nearRec {
-	cl := r.CleanText
-	if cl == "" {
-		cl = dedupe.Clean(r.Description.Title, r.Description.Text)
+// newNearRec prepares r for linking; p is Precompute(r), or nil.
+func newNearRec(r *demand.Record, p *Precomputed, cfg *dedupe.Config) nearRec {
+	if p == nil {
+		p = &Precomputed{}
+		p.setText(r)
 	}
-	n := nearRec{rec: r, cleaned: cl, text: dedupe.NewText(cl), key: CustomerKey(r)}
+	n := nearRec{rec: r, cleaned: p.cleaned, text: p.text, key: CustomerKey(r)}
 	if n.text.Runes >= cfg.MinLength && (n.key != "" || cfg.CrossCustomer) {
 		n.long = true
 		n.hash = n.text.Hash
@@ -932,7 +933,7 @@ func (s *Store) Unlink(ctx context.Context, code string, cfg *dedupe.Config) err
 			return err
 		}
 	}
-	if n := newNearRec(dup.record(), cfg); n.long {
+	if n := newNearRec(dup.record(), nil, cfg); n.long {
 		if err := s.insertSimhash(ctx, tx, [][]any{simhashValues(dup.ID, n)}); err != nil {
 			return err
 		}
@@ -1018,7 +1019,7 @@ func (s *Store) ReplayDedupe(ctx context.Context, cfg *dedupe.Config, since time
 	near := make([]nearRec, len(rows))
 	var fill [][]any
 	for i := range rows {
-		near[i] = newNearRec(rows[i].record(), cfg)
+		near[i] = newNearRec(rows[i].record(), nil, cfg)
 		if near[i].long {
 			fill = append(fill, simhashValues(rows[i].ID, near[i]))
 		}

@@ -282,7 +282,7 @@ func (s *Store) Resolve(ctx context.Context, rawID int64, rec *demand.Record, op
 		return "", fmt.Errorf("store: resolve raw item %d: not quarantined: %w", rawID, ErrNotFound)
 	}
 	rec.RawItemID = rawID
-	if _, _, err := s.insertRecords(ctx, tx, []*demand.Record{rec}, opts); err != nil {
+	if _, _, err := s.insertRecords(ctx, tx, []*demand.Record{rec}, nil, opts); err != nil {
 		return "", err
 	}
 	if err := tx.Commit(); err != nil {
