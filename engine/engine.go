@@ -203,8 +203,10 @@ func (e *Engine) entry(ctx context.Context, it ingest.Item) (ingest.PreparedItem
 	if err != nil {
 		return p, err
 	}
-	sum := sha256.Sum256(it.Body)
-	p.SHA256 = hex.EncodeToString(sum[:])
+	if p.SHA256 = it.SHA256; p.SHA256 == "" {
+		sum := sha256.Sum256(it.Body)
+		p.SHA256 = hex.EncodeToString(sum[:])
+	}
 	p.StoredBody, p.BodyCodec = e.store.EncodeBody(it.Body)
 	if p.Record != nil {
 		p.Stored = store.Precompute(p.Record)

@@ -28,8 +28,11 @@ type Item struct {
 	Key         string
 	ContentType string
 	Body        []byte
-	ReceivedAt  time.Time
-	Origin      demand.Origin
+	// SHA256, when the channel computed it already (a message's key holds
+	// it), is Body's digest in hex; the sink computes it otherwise.
+	SHA256     string
+	ReceivedAt time.Time
+	Origin     demand.Origin
 	// Ref is the human-readable external reference kept on the record
 	// (file name and row, Message-ID, ticket URL).
 	Ref string

@@ -476,28 +476,32 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		return s.after(c, p.batch)
 	}
 	defer settle() // never leave a commit behind unwaited
+	nextBatch, stop := s.batches(ctx, c, mailbox, cp.UIDValidity, uids)
+	defer stop()
 	next := *cp
-	for start := 0; start < len(uids); start += s.cfg.BatchSize {
-		batch := uids[start:min(start+s.cfg.BatchSize, len(uids))]
-		fetchStart := time.Now()
-		items, newest, err := s.fetch(c, mailbox, cp.UIDValidity, batch)
-		if err != nil {
-			return err
+	for {
+		f, ok := nextBatch()
+		if !ok {
+			break
 		}
-		fetched := time.Since(fetchStart)
+		if f.err != nil {
+			return f.err
+		}
+		batch := f.uids
 		next.LastUID = uint32(batch[len(batch)-1])
 		v, _ := json.Marshal(next)
-		prepared, err := sink.Prepare(ctx, ingest.Batch{Items: items,
+		prepStart := time.Now()
+		prepared, err := sink.Prepare(ctx, ingest.Batch{Items: f.items,
 			Checkpoint: &ingest.Checkpoint{Key: s.checkpointKey(mailbox), Value: string(v)}})
 		if err != nil {
 			return fmt.Errorf("prepare messages of %s: %w", mailbox, err)
 		}
-		s.log.Debug("batch prepared", "mailbox", mailbox, "messages", len(batch), "fetch", fetched.Round(time.Millisecond),
-			"prepare", (time.Since(fetchStart) - fetched).Round(time.Millisecond))
+		s.log.Debug("batch prepared", "mailbox", mailbox, "messages", len(batch), "fetch", f.took.Round(time.Millisecond),
+			"prepare", time.Since(prepStart).Round(time.Millisecond))
 		if err := settle(); err != nil {
 			return err
 		}
-		p := &inFlight{batch: batch, next: next, newest: newest, done: make(chan error, 1)}
+		p := &inFlight{batch: batch, next: next, newest: f.newest, done: make(chan error, 1)}
 		go func() {
 			start := time.Now()
 			_, err := sink.Commit(ctx, prepared)
@@ -507,6 +511,61 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		pending = p
 	}
 	return settle()
+}
+
+// fetched is one batch of a mailbox as fetched.
+type fetched struct {
+	uids   []imap.UID
+	items  []ingest.Item
+	newest time.Time
+	took   time.Duration
+	err    error
+}
+
+// batches returns a function that gives the next batch of uids fetched
+// (false after the last, or after an error), and one that stops. When
+// After leaves the mailbox alone, batches are fetched on a goroutine of
+// their own one ahead of the caller, so that the next batch crosses the
+// network while this one is prepared; else each is fetched when asked
+// for, so that no FETCH is interleaved with the STORE or MOVE of After.
+func (s *Source) batches(ctx context.Context, c *imapclient.Client, mailbox string, uidValidity uint32, uids []imap.UID) (func() (fetched, bool), func()) {
+	start := 0
+	fetchNext := func() (fetched, bool) {
+		if start >= len(uids) {
+			return fetched{}, false
+		}
+		batch := uids[start:min(start+s.cfg.BatchSize, len(uids))]
+		start += len(batch)
+		began := time.Now()
+		items, newest, err := s.fetch(c, mailbox, uidValidity, batch)
+		if err != nil {
+			start = len(uids)
+		}
+		return fetched{uids: batch, items: items, newest: newest, took: time.Since(began), err: err}, true
+	}
+	if s.cfg.After != "none" {
+		return fetchNext, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan fetched, 1)
+	go func() {
+		defer close(out)
+		for {
+			f, ok := fetchNext()
+			if !ok {
+				return
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done(): // the caller stopped; its session closes the connection
+				return
+			}
+		}
+	}()
+	return func() (fetched, bool) {
+		f, ok := <-out
+		return f, ok
+	}, cancel
 }
 
 // after marks or moves committed messages, as configured.
@@ -598,13 +657,13 @@ func (s *Source) fetch(c *imapclient.Client, mailbox string, uidValidity uint32,
 			it.Ref = fmt.Sprintf("%s/%s UID %d", s.cfg.Name, mailbox, u)
 			it.Problem = i18n.T("服务器没有返回这封邮件；已按 UID 记录——请在邮箱中查看", "the server did not deliver this message; it is recorded by its UID — check it in the mailbox").In(s.cfg.Locale)
 		case m.size > s.cfg.MaxMessageSize:
-			it.Key = messageKey(body, fmt.Sprintf("%s/%s/%d/%d", s.cfg.Name, mailbox, uidValidity, u))
+			it.Key, it.SHA256 = messageKey(body, fmt.Sprintf("%s/%s/%d/%d", s.cfg.Name, mailbox, uidValidity, u))
 			it.Ref = messageID(body)
 			it.Problem = i18n.Tf("邮件大小 %.1f MB，超过 max_message_size（%.1f MB）；已按邮件头记录——要导入这类邮件请调大 max_message_size",
 				"the message is %.1f MB, over max_message_size (%.1f MB); it is recorded from its headers — raise max_message_size to import such mail",
 				float64(m.size)/(1<<20), float64(s.cfg.MaxMessageSize)/(1<<20)).In(s.cfg.Locale)
 		default:
-			it.Key = messageKey(body, "")
+			it.Key, it.SHA256 = messageKey(body, "")
 			it.Ref = messageID(body)
 			if from := sender(body); !s.allow(from, m.date) {
 				it.Ignore = i18n.Tf("%[2]s 一小时内发来超过 %[1]d 封邮件：可能是邮件循环？已保留，不作为需求",
@@ -659,16 +718,18 @@ func isNetErr(err error) bool {
 // messageKey identifies a message by its Message-ID and content hash: the
 // same message seen again — after a UIDVALIDITY change, in two mailboxes —
 // is one item. extra distinguishes header-only items.
-func messageKey(body []byte, extra string) string {
+// The body's digest (hex) is returned too.
+func messageKey(body []byte, extra string) (key, digest string) {
 	sum := sha256.Sum256(body)
-	key := "sha256:" + hex.EncodeToString(sum[:])
+	digest = hex.EncodeToString(sum[:])
+	key = "sha256:" + digest
 	if id := messageID(body); id != "" {
 		key = "mid:" + id + "|" + key
 	}
 	if extra != "" {
 		key += "|headers:" + extra
 	}
-	return key
+	return key, digest
 }
 
 // messageID finds the Message-ID in the header section.
