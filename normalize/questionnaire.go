@@ -101,6 +101,26 @@ var anonymous = foldedSet("anonymous", "anonym", "匿名", "匿名用户")
 // answers are taken for free text: "Hello World!", 系统登录很慢.
 const minFreeText = 8
 
+// mayBeAnonymous is false for a value whose headerKey cannot be in
+// anonymous, found without headerKey's expressions (half of a row's
+// normalising, run on every name, company and address): a run of unified
+// Han characters is its own key; an ASCII value needs a y and an m
+// ("anonym"). FuzzAnonymous pins it.
+func mayBeAnonymous(v string) bool {
+	ascii, han := true, true
+	for _, r := range v {
+		ascii = ascii && r < utf8.RuneSelf
+		han = han && r >= 0x4E00 && r <= 0x9FFF
+	}
+	switch {
+	case han:
+		return anonymous[v]
+	case ascii:
+		return strings.ContainsAny(v, "yY") && strings.ContainsAny(v, "mM")
+	}
+	return true
+}
+
 func foldedSet(names ...string) map[string]bool {
 	set := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -498,7 +518,7 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 		Status: demand.StatusNew,
 	}
 	person := func(v string) string { // an anonymous respondent has no name
-		if anonymous[headerKey(v)] {
+		if mayBeAnonymous(v) && anonymous[headerKey(v)] {
 			return ""
 		}
 		return v
