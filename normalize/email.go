@@ -93,6 +93,12 @@ func Email(it ingest.Item) (*demand.Record, error) {
 		ct, params, _ := p.Header.(interface {
 			ContentType() (string, map[string]string, error)
 		}).ContentType()
+		if ah, ok := p.Header.(*gomail.AttachmentHeader); ok && ct != "message/rfc822" {
+			// Only its digest and size are kept: hashed as it is decoded,
+			// not held (a PDF of megabytes per message in a first sync).
+			rec.Description.Attachments = append(rec.Description.Attachments, attachmentOf(ah.Header, attachmentName(ah), ct, p.Body))
+			continue
+		}
 		body, _ := io.ReadAll(io.LimitReader(p.Body, maxPartBytes))
 		switch hh := p.Header.(type) {
 		case *gomail.InlineHeader:
@@ -109,11 +115,7 @@ func Email(it ingest.Item) (*demand.Record, error) {
 			}
 			rec.Description.Attachments = append(rec.Description.Attachments, attachment(hh.Header, "", ct, body))
 		case *gomail.AttachmentHeader:
-			name, _ := hh.Filename()
-			if n, ok := decodeHeader(name); ok {
-				name = n
-			}
-			rec.Description.Attachments = append(rec.Description.Attachments, attachment(hh.Header, name, ct, body))
+			rec.Description.Attachments = append(rec.Description.Attachments, attachment(hh.Header, attachmentName(hh), ct, body))
 			if ct == "message/rfc822" {
 				if inner, err := Email(ingest.Item{Body: body}); err == nil {
 					forwarded = append(forwarded, fmt.Sprintf("转发的邮件 Forwarded: %s — %s\n%s", inner.Description.Title,
@@ -233,8 +235,25 @@ var msgIDs = regexp.MustCompile(`<[^<>\s]+>`)
 
 var looseAddress = regexp.MustCompile(`[^\s<>"]+@[^\s<>"]+`)
 
+// attachmentName is the part's file name, its encoded words decoded.
+func attachmentName(h *gomail.AttachmentHeader) string {
+	name, _ := h.Filename()
+	if n, ok := decodeHeader(name); ok {
+		name = n
+	}
+	return name
+}
+
 func attachment(h message.Header, name, ct string, body []byte) demand.Attachment {
-	sum := sha256.Sum256(body)
+	return attachmentOf(h, name, ct, bytes.NewReader(body))
+}
+
+// attachmentOf is attachment reading the part's body from r, up to
+// maxPartBytes as attachment sees it.
+func attachmentOf(h message.Header, name, ct string, r io.Reader) demand.Attachment {
+	d := sha256.New()
+	size, _ := io.Copy(d, io.LimitReader(r, maxPartBytes))
+	sum := d.Sum(nil)
 	if name == "" {
 		_, params, _ := h.ContentType()
 		name = params["name"]
@@ -242,7 +261,7 @@ func attachment(h message.Header, name, ct string, body []byte) demand.Attachmen
 	if strings.EqualFold(name, "winmail.dat") || ct == "application/ms-tnef" {
 		ct = "application/ms-tnef" // Outlook's TNEF wrapper: listed, not unpacked
 	}
-	return demand.Attachment{Name: name, ContentType: ct, Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}
+	return demand.Attachment{Name: name, ContentType: ct, Size: size, SHA256: hex.EncodeToString(sum)}
 }
 
 // noise says why a message is an automatic one (auto-reply, bounce,
