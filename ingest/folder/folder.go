@@ -770,6 +770,7 @@ type rowBatcher struct {
 	headerEnd                 int // number of the last header row
 	freeText                  []int
 	ahead                     []aheadRow // rows read with the header, not yet returned by next
+	json                      rowJSON
 }
 
 // produce reads the rows into batches on one goroutine and prepares them
@@ -868,7 +869,7 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 		var body []byte
 		problem, size := "", rowBytes(cells)
 		if size <= maxRowBytes {
-			if body, err = json.Marshal(row); err != nil {
+			if body, err = r.json.encode(row); err != nil {
 				send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
 				return
 			}
