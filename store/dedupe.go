@@ -640,7 +640,15 @@ func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l 
 		}
 		hrows = append(hrows, []any{ids[h.code], now, "dedupe", clean(string(b))})
 	}
-	if err := s.insertRows(ctx, tx, "demand_history", historyColumns, hrows, ""); err != nil {
+	insert := s.insertRows
+	if s.dialect == Postgres && len(hrows) > 64 {
+		// A re-exported questionnaire links most of its rows: COPY spares
+		// the server planning statements of thousands of parameters.
+		insert = func(ctx context.Context, tx *sqlx.Tx, table string, columns []string, rows [][]any, _ string) error {
+			return s.copyRows(ctx, tx, table, columns, rows)
+		}
+	}
+	if err := insert(ctx, tx, "demand_history", historyColumns, hrows, ""); err != nil {
 		return fmt.Errorf("store: dedupe history: %w", err)
 	}
 	dup := map[string]bool{}
