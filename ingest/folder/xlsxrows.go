@@ -33,7 +33,7 @@ import (
 var errFallback = errors.New("folder: workbook left to excelize")
 
 const (
-	mainNS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+	nsMain = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 	// probeMark prefixes the text of each stand-in part of the skeleton:
 	// reading the chosen sheet gives its part's name.
 	probeMark = "\uE000demandd-part:"
@@ -81,7 +81,7 @@ func (x *fastXLSX) skeleton(active string) ([]byte, error) {
 			return nil, fmt.Errorf("folder: skeleton: %w", err)
 		}
 		if sst {
-			_, err = io.WriteString(out, `<sst xmlns="`+mainNS+`"></sst>`)
+			_, err = io.WriteString(out, `<sst xmlns="`+nsMain+`"></sst>`)
 		} else {
 			_, err = out.Write(probeSheet([]probeCell{{t: "inlineStr", v: probeMark + name}}))
 		}
@@ -253,7 +253,8 @@ func (r *sheetRows) columns() ([]string, error) {
 				}
 			case tokEnd:
 				if string(r.tok.local) == "sheetData" {
-					r.done = true
+					// Rows.Next reads on from here: a <row> after
+					// </sheetData> is read too.
 					return cells, nil
 				}
 			}
@@ -971,7 +972,7 @@ func readSharedStrings(c *xlsxCheck) ([]string, error) {
 			break
 		}
 	}
-	if string(t.local) != "sst" || inMemory && rootSpace(t) != mainNS {
+	if string(t.local) != "sst" || inMemory && rootSpace(t) != nsMain {
 		return nil, damaged(errBadXML)
 	}
 	if t.empty {
@@ -1164,7 +1165,7 @@ func (fm *cellFormatter) probe(c probeCell) (out string, err error) {
 // is written so that excelize reads back the same string.
 func probeSheet(cells []probeCell) []byte {
 	var b bytes.Buffer
-	b.WriteString(`<worksheet xmlns="` + mainNS + `"><sheetData><row r="1">`)
+	b.WriteString(`<worksheet xmlns="` + nsMain + `"><sheetData><row r="1">`)
 	for i, c := range cells {
 		name, _ := excelize.CoordinatesToCellName(i+1, 1)
 		fmt.Fprintf(&b, `<c r="%s" s="%d"`, name, c.s)
