@@ -293,11 +293,11 @@ func (r *sheetRows) columns() ([]string, error) {
 
 // cellRead is what rowXMLHandler reads of a <c>.
 type cellRead struct {
-	r, t   string
-	s      int
+	r, t    string
+	s       int
 	formula bool
-	is     bool // an <is> was read: its text is inline
-	inline string
+	is      bool // an <is> was read: its text is inline
+	inline  string
 }
 
 // cell reads a <c> (the tokenizer is at its start tag) as rowXMLHandler

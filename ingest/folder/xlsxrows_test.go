@@ -180,7 +180,7 @@ func compareWorkbook(t testing.TB, path string, strict bool, st *parityStats) {
 func rawWorkbook(t testing.TB, path string, parts map[string]string) {
 	t.Helper()
 	base := map[string]string{
-		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>`,
+		"[Content_Types].xml":        `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>`,
 		"_rels/.rels":                `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
 		"xl/workbook.xml":            rawWorkbookXML(false),
 		"xl/_rels/workbook.xml.rels": `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>`,
@@ -299,23 +299,23 @@ func styleMatrix() string {
 
 // structureSheets are sheets of odd structure, each its own workbook.
 var structureSheets = map[string]string{
-	"no-r":          `<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row><row><c><v>1</v></c><c/><c><v>3</v></c></row><row/><row><c t="s"><v>3</v></c></row>`,
-	"gaps":          `<row r="2"><c r="C2" t="s"><v>0</v></c></row><row r="5"><c r="A5"><v>1</v></c><c r="F5"><v>2</v></c></row><row r="6"/><row r="9"><c r="B9" t="s"><v>8</v></c></row>`,
-	"mixed-r":       `<row r="3"><c r="B3"><v>1</v></c><c><v>2</v></c><c r="A3"><v>0</v></c><c><v>9</v></c></row><row><c r="D4"><v>4</v></c></row><row r="4"><c><v>dup</v></c></row><row r="2"><c><v>back</v></c></row>`,
-	"row-zero":      `<row r="0"><c><v>1</v></c></row><row r="0"><c><v>2</v></c></row><row r="7"><c><v>7</v></c></row>`,
-	"empty-cells":   `<row r="1"><c r="A1" s="1"/><c r="B1" t="s"><v>0</v></c><c r="C1" s="3"/><c r="D1" t="str"><v></v></c><c r="E1"/></row><row r="2"><c r="A2" t="inlineStr"><is><t></t></is></c></row>`,
-	"wide":          `<row r="1"><c r="A1"><v>1</v></c><c r="XFD1"><v>2</v></c></row><row r="2"><c r="AA2" t="s"><v>0</v></c><c r="ZZ2"><v>3</v></c></row>`,
-	"prefixed":      `<x:row r="1" xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1"><x:v>2</x:v></x:c></x:row>`,
-	"quotes-spaces": `<row   r = '1'  spans="1:3" ><c r='A1'  t = "s" ><v> 0 </v></c><c r="B1" s='2'><v>45000.5</v></c></row>`,
-	"entities":      `<row r="1"><c r="A1" t="inlineStr"><is><t xml:space="preserve"> a&amp;b &#x41;&#66; &lt;&gt; </t></is></c><c r="B1" t="str"><v>x&#13;&#10;y` + "\r\n" + `z` + "\r" + `w</v></c><c r="C1"><v>&#49;&#50;</v></c></row>`,
-	"cdata-comments": `<!-- c --><row r="1"><!-- in row --><c r="A1" t="str"><v><![CDATA[<b>&]]><!-- x -->tail</v></c><c r="B1"><v>1<!-- c -->2</v></c></row>`,
-	"nested-v":      `<row r="1"><c r="A1" t="str"><v>keep<x>drop</x>this</v></c><c r="B1"><extLst><v>9</v></extLst></c><c r="C1"><v>1</v><v>2</v></c></row>`,
-	"formula-only":  `<row r="1"><c r="A1"><f>1+1</f></c><c r="C1" t="str"><f>""</f><v></v></c><c r="D1" s="5"><f/></c></row><row r="2"><c r="B2"><f aca="1" ca="true" si="1"/></c></row>`,
-	"bad-s":         `<row r="1"><c r="A1" s="x" t="s"><v>0</v></c><c r="B1" t="s" s=""><v>1</v></c><c r="C1"><v>3</v></c></row>`,
-	"chinese":       `<row r="1"><c r="A1" t="inlineStr"><is><t>序号</t></is></c><c r="B1" t="inlineStr"><is><t>提交答卷时间</t></is></c></row><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>2026/11/01 08:00:37</t></is></c><c r="C2" t="inlineStr"><is><t>性能┋稳定性〖培训〗</t></is></c></row>`,
-	"after-sheetData": ``, // see structureWorkbook
-	"empty-sheetData": ``,
-	"lowercase-ref":   `<row r="1"><c r="b1"><v>1</v></c><c r="$C$1"><v>2</v></c></row>`,
+	"no-r":             `<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row><row><c><v>1</v></c><c/><c><v>3</v></c></row><row/><row><c t="s"><v>3</v></c></row>`,
+	"gaps":             `<row r="2"><c r="C2" t="s"><v>0</v></c></row><row r="5"><c r="A5"><v>1</v></c><c r="F5"><v>2</v></c></row><row r="6"/><row r="9"><c r="B9" t="s"><v>8</v></c></row>`,
+	"mixed-r":          `<row r="3"><c r="B3"><v>1</v></c><c><v>2</v></c><c r="A3"><v>0</v></c><c><v>9</v></c></row><row><c r="D4"><v>4</v></c></row><row r="4"><c><v>dup</v></c></row><row r="2"><c><v>back</v></c></row>`,
+	"row-zero":         `<row r="0"><c><v>1</v></c></row><row r="0"><c><v>2</v></c></row><row r="7"><c><v>7</v></c></row>`,
+	"empty-cells":      `<row r="1"><c r="A1" s="1"/><c r="B1" t="s"><v>0</v></c><c r="C1" s="3"/><c r="D1" t="str"><v></v></c><c r="E1"/></row><row r="2"><c r="A2" t="inlineStr"><is><t></t></is></c></row>`,
+	"wide":             `<row r="1"><c r="A1"><v>1</v></c><c r="XFD1"><v>2</v></c></row><row r="2"><c r="AA2" t="s"><v>0</v></c><c r="ZZ2"><v>3</v></c></row>`,
+	"prefixed":         `<x:row r="1" xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1"><x:v>2</x:v></x:c></x:row>`,
+	"quotes-spaces":    `<row   r = '1'  spans="1:3" ><c r='A1'  t = "s" ><v> 0 </v></c><c r="B1" s='2'><v>45000.5</v></c></row>`,
+	"entities":         `<row r="1"><c r="A1" t="inlineStr"><is><t xml:space="preserve"> a&amp;b &#x41;&#66; &lt;&gt; </t></is></c><c r="B1" t="str"><v>x&#13;&#10;y` + "\r\n" + `z` + "\r" + `w</v></c><c r="C1"><v>&#49;&#50;</v></c></row>`,
+	"cdata-comments":   `<!-- c --><row r="1"><!-- in row --><c r="A1" t="str"><v><![CDATA[<b>&]]><!-- x -->tail</v></c><c r="B1"><v>1<!-- c -->2</v></c></row>`,
+	"nested-v":         `<row r="1"><c r="A1" t="str"><v>keep<x>drop</x>this</v></c><c r="B1"><extLst><v>9</v></extLst></c><c r="C1"><v>1</v><v>2</v></c></row>`,
+	"formula-only":     `<row r="1"><c r="A1"><f>1+1</f></c><c r="C1" t="str"><f>""</f><v></v></c><c r="D1" s="5"><f/></c></row><row r="2"><c r="B2"><f aca="1" ca="true" si="1"/></c></row>`,
+	"bad-s":            `<row r="1"><c r="A1" s="x" t="s"><v>0</v></c><c r="B1" t="s" s=""><v>1</v></c><c r="C1"><v>3</v></c></row>`,
+	"chinese":          `<row r="1"><c r="A1" t="inlineStr"><is><t>序号</t></is></c><c r="B1" t="inlineStr"><is><t>提交答卷时间</t></is></c></row><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>2026/11/01 08:00:37</t></is></c><c r="C2" t="inlineStr"><is><t>性能┋稳定性〖培训〗</t></is></c></row>`,
+	"after-sheetData":  ``, // see structureWorkbook
+	"empty-sheetData":  ``,
+	"lowercase-ref":    `<row r="1"><c r="b1"><v>1</v></c><c r="$C$1"><v>2</v></c></row>`,
 	"formula-bad-attr": `<row r="1"><c r="A1"><v>5</v><f ca="maybe">X</f><v>6</v></c><c r="B1"><v>7</v></c></row>`,
 	"phonetic-inline":  `<row r="1"><c r="A1" t="inlineStr"><is><t>漢字</t><rPh sb="0" eb="1"><t>かんじ</t></rPh></is></c></row>`,
 	"bool-raw":         `<row r="1"><c r="A1" t="b" s="1"><v>1</v></c><c r="B1" t="b" s="7"><v>2</v></c></row>`,

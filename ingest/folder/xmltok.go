@@ -56,7 +56,7 @@ const (
 type tokAttr struct {
 	prefix []byte // with its colon
 	local  []byte
-	value []byte // decoded
+	value  []byte // decoded
 }
 
 var (
