@@ -35,7 +35,7 @@ func excelizeOpts() excelize.Options {
 }
 
 // readExcelize reads path as openXLSX's excelize path does.
-func readExcelize(path string, raw bool) (side paritySide) {
+func readExcelize(path string, raw bool, maxRows int) (side paritySide) {
 	defer func() {
 		if p := recover(); p != nil {
 			side.err = fmt.Errorf("excelize panicked: %v", p)
@@ -63,7 +63,7 @@ func readExcelize(path string, raw bool) (side paritySide) {
 	}
 	defer rows.Close()
 	n := 0
-	for rows.Next() {
+	for rows.Next() && n < maxRows {
 		n++
 		cells, err := rows.Columns(excelize.Options{RawCellValue: raw})
 		if err != nil {
@@ -79,7 +79,7 @@ func readExcelize(path string, raw bool) (side paritySide) {
 
 // readFast reads path with openFastXLSX; fallback reports a workbook left
 // to excelize.
-func readFast(path string, raw bool) (side paritySide, fallback bool) {
+func readFast(path string, raw bool, maxRows int) (side paritySide, fallback bool) {
 	check, err := checkXLSX(path, parityLimits)
 	if err != nil {
 		side.err = err
@@ -104,7 +104,7 @@ func readFast(path string, raw bool) (side paritySide, fallback bool) {
 	}
 	defer xr.Close()
 	xr.raw = raw
-	for {
+	for len(side.rows) < maxRows {
 		cells, n, err := xr.Next()
 		if err == io.EOF {
 			return
@@ -116,6 +116,7 @@ func readFast(path string, raw bool) (side paritySide, fallback bool) {
 		side.rows = append(side.rows, cells)
 		side.nums = append(side.nums, n)
 	}
+	return
 }
 
 type parityStats struct {
@@ -128,9 +129,15 @@ type parityStats struct {
 // read the same rows or fail with a *FileError.
 func compareWorkbook(t testing.TB, path string, strict bool, st *parityStats) {
 	t.Helper()
+	// A few rows numbered in the millions are a million empty rows to
+	// both readers: the fuzzer compares the first rows only.
+	maxRows := 1 << 30
+	if !strict {
+		maxRows = 2000
+	}
 	for _, raw := range []bool{false, true} {
-		want := readExcelize(path, raw)
-		got, fallback := readFast(path, raw)
+		want := readExcelize(path, raw, maxRows)
+		got, fallback := readFast(path, raw, maxRows)
 		if fallback {
 			st.fallbacks++
 			if strict && want.err == nil {
