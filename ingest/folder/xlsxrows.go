@@ -117,6 +117,7 @@ type sheetRows struct {
 	done            bool
 
 	v     []byte // the <v> of the cell being read
+	ref   []byte // its r
 	cells []string
 }
 
@@ -293,7 +294,8 @@ func (r *sheetRows) columns() ([]string, error) {
 
 // cellRead is what rowXMLHandler reads of a <c>.
 type cellRead struct {
-	r, t    string
+	r       []byte // in sheetRows.ref
+	t       string
 	s       int
 	formula bool
 	is      bool // an <is> was read: its text is inline
@@ -309,7 +311,8 @@ func (r *sheetRows) cell(cells []string, cellCol int) ([]string, int, error) {
 	for _, a := range r.tok.attrs {
 		switch string(a.local) {
 		case "r":
-			c.r = string(a.value)
+			r.ref = append(r.ref[:0], a.value...)
+			c.r = r.ref
 		case "s":
 			v, err := strconv.ParseInt(string(a.value), 10, 64)
 			if err != nil {
@@ -318,7 +321,7 @@ func (r *sheetRows) cell(cells []string, cellCol int) ([]string, int, error) {
 				c.s = int(v)
 			}
 		case "t":
-			c.t = string(a.value)
+			c.t = cellType(a.value)
 		}
 		if !attrOK {
 			// cellXMLAttrHandler stops here, and cellXMLHandler reads
@@ -331,7 +334,7 @@ func (r *sheetRows) cell(cells []string, cellCol int) ([]string, int, error) {
 			return nil, 0, err
 		}
 	}
-	if c.r != "" {
+	if len(c.r) > 0 {
 		col, err := cellColumn(c.r)
 		if err != nil {
 			return nil, 0, xlsxError(err)
@@ -801,7 +804,7 @@ func isHex4(s string) bool {
 
 // cellColumn is excelize's CellNameToCoordinates' column, without its
 // cost for the common A1 form.
-func cellColumn(ref string) (int, error) {
+func cellColumn(ref []byte) (int, error) {
 	col, i := 0, 0
 	for i < len(ref) && i < 3 && 'A' <= ref[i] && ref[i] <= 'Z' {
 		col = col*26 + int(ref[i]-'A') + 1
@@ -815,8 +818,49 @@ func cellColumn(ref string) (int, error) {
 	if i > 0 && digits > 0 && i+digits == len(ref) && row > 0 && row <= excelize.TotalRows && col <= excelize.MaxColumns {
 		return col, nil
 	}
-	col, _, err := excelize.CellNameToCoordinates(ref)
+	col, _, err := excelize.CellNameToCoordinates(string(ref))
 	return col, err
+}
+
+// cellType is a cell's t attribute, without an allocation for the usual.
+func cellType(v []byte) string {
+	switch string(v) {
+	case "s":
+		return "s"
+	case "inlineStr":
+		return "inlineStr"
+	case "str":
+		return "str"
+	case "n":
+		return "n"
+	case "b":
+		return "b"
+	case "e":
+		return "e"
+	case "d":
+		return "d"
+	}
+	return string(v)
+}
+
+// sharedIndex is excelize's reading of a shared string cell's index:
+// strconv.Atoi of the trimmed text, whatever it returns on an error.
+func sharedIndex(v []byte) int {
+	n := 0
+	if len(v) > 0 && len(v) < 10 {
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 {
+			return n
+		}
+	}
+	i, _ := strconv.Atoi(strings.TrimSpace(string(v)))
+	return i
 }
 
 // value is getValueFrom's value of a cell.
@@ -842,7 +886,7 @@ func (r *sheetRows) value(c *cellRead) (string, error) {
 		if len(v) == 0 {
 			return r.text(c.s, "")
 		}
-		i, _ := strconv.Atoi(strings.TrimSpace(string(v)))
+		i := sharedIndex(v)
 		if i < 0 || i >= len(r.sst) {
 			return "", nil // excelize's error, which Rows.Columns drops
 		}
@@ -972,7 +1016,8 @@ func readSharedStrings(c *xlsxCheck) ([]string, error) {
 			break
 		}
 	}
-	if string(t.local) != "sst" || inMemory && rootSpace(t) != nsMain {
+	// Its counts are decoded as numbers.
+	if string(t.local) != "sst" || inMemory && rootSpace(t) != nsMain || !intAttrs(t.attrs, "count", "uniqueCount") {
 		return nil, damaged(errBadXML)
 	}
 	if t.empty {
