@@ -83,3 +83,38 @@ func BenchmarkXLSXReadExcelize(b *testing.B) {
 	}
 	b.ReportMetric(float64(benchRows+1)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkXLSXReadSheetRows is the reader alone: the zip directory and
+// shared strings checked, the sheet not scanned first.
+func BenchmarkXLSXReadSheetRows(b *testing.B) {
+	path := benchWorkbook(b)
+	lim := limits{fileSize: 1 << 30, rows: 1 << 20, cell: 1 << 20}
+	b.ResetTimer()
+	for b.Loop() {
+		check, err := checkXLSX(path, lim)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name, part := check.activeSheet()
+		xr, err := openFastXLSX(check, name, part, excelize.Options{UnzipSizeLimit: 1 << 34, UnzipXMLSizeLimit: unzipXMLLimit})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			_, _, err := xr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		xr.Close()
+		if n != benchRows+1 {
+			b.Fatalf("%d rows", n)
+		}
+	}
+	b.ReportMetric(float64(benchRows+1)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
