@@ -83,9 +83,13 @@ func cfbStreams(path string) (map[string]bool, bool) {
 	return names, true
 }
 
+// xlsxRows reads a workbook's sheet: with sheetRows (xlsxrows.go), or
+// with excelize's Rows for a workbook sheetRows leaves to it.
 type xlsxRows struct {
 	f     *excelize.File
 	rows  *excelize.Rows
+	fast  *sheetRows
+	check *xlsxCheck // held open while fast reads
 	sheet string
 	n     int
 	raw   bool // cell values without their number formats (a returned tracking table)
@@ -112,7 +116,12 @@ func openXLSX(path string, lim limits) (rr rowReader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer check.close()
+	keep := false // the fast reader reads on from the check's file
+	defer func() {
+		if !keep {
+			check.close()
+		}
+	}()
 	name, part := check.activeSheet()
 	if part != "" {
 		_, err = check.scanSheet(check.parts[part], true)
@@ -129,7 +138,16 @@ func openXLSX(path string, lim limits) (rr rowReader, err error) {
 	}()
 	// excelize wants UnzipSizeLimit ≥ UnzipXMLSizeLimit; the check above
 	// holds the workbook to unzipLimit already.
-	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: max(check.unzipLimit(), unzipXMLLimit), UnzipXMLSizeLimit: unzipXMLLimit})
+	opts := excelize.Options{UnzipSizeLimit: max(check.unzipLimit(), unzipXMLLimit), UnzipXMLSizeLimit: unzipXMLLimit}
+	fast, err := openFastXLSX(check, name, part, opts)
+	switch {
+	case err == nil:
+		keep = true
+		return fast, nil
+	case !errors.Is(err, errFallback):
+		return nil, err
+	}
+	f, err := excelize.OpenFile(path, opts)
 	if err != nil {
 		return nil, xlsxError(err)
 	}
@@ -189,6 +207,10 @@ func (r *xlsxRows) Next() (cells []string, n int, err error) {
 			cells, n, err = nil, 0, xlsxError(fmt.Errorf("excelize: %v", p))
 		}
 	}()
+	if r.fast != nil {
+		r.fast.raw = r.raw
+		return r.fast.Next()
+	}
 	if !r.rows.Next() {
 		if err := r.rows.Error(); err != nil {
 			return nil, 0, xlsxError(err)
@@ -206,6 +228,11 @@ func (r *xlsxRows) Next() (cells []string, n int, err error) {
 func (r *xlsxRows) Sheet() string { return r.sheet }
 
 func (r *xlsxRows) Close() error {
+	if r.fast != nil {
+		r.fast.Close()
+		r.check.close()
+		return r.f.Close()
+	}
 	r.rows.Close()
 	return r.f.Close()
 }
