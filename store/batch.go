@@ -260,12 +260,9 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 // inserts them: the part of a save that SaveBatch and Resolve share.
 // pres, parallel to recs, holds what was precomputed (nil: nothing).
 func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, pres []*Precomputed, opts BatchOptions) ([]string, links, error) {
-	pres = slices.Clone(pres)
-	for j := range recs {
-		if j >= len(pres) {
-			pres = append(pres, nil)
-		}
-		if pres[j] == nil {
+	pres = append(make([]*Precomputed, 0, len(recs)), pres...)[:len(recs)]
+	for j, p := range pres {
+		if p == nil {
 			pres[j] = Precompute(recs[j])
 		}
 	}

@@ -813,15 +813,13 @@ type readBatch struct {
 // read reads the rows into item batches; it closes out when it stops.
 func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 	defer close(out)
-	send := func(b batchOrErr) bool {
+	fail := func(err error) {
 		select {
-		case out <- readBatch{rows: b.rows, err: b.err}:
-			return b.err == nil
+		case out <- readBatch{err: err}:
 		case <-ctx.Done():
-			return false
 		}
 	}
-	prepare := func(items []ingest.Item, last int, done bool, handled int) bool {
+	emit := func(items []ingest.Item, last int, done bool, handled int) bool {
 		v, _ := json.Marshal(fileCheckpoint{Rows: last, Items: r.items, Done: done})
 		b := ingest.Batch{Items: items, Checkpoint: &ingest.Checkpoint{Key: checkpointKey(r.sha), Value: string(v)}}
 		select {
@@ -840,7 +838,7 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 			break
 		}
 		if err != nil {
-			send(batchOrErr{err: err})
+			fail(err)
 			return
 		}
 		handled++
@@ -849,12 +847,12 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 			// An .xlsx over max_rows failed before its first commit; a CSV
 			// is not counted ahead: its rows up to the limit are committed
 			// and stay, and the same file dropped again adds nothing twice.
-			if len(items) > 0 && !prepare(items, last, false, handled) {
+			if len(items) > 0 && !emit(items, last, false, handled) {
 				return
 			}
-			send(batchOrErr{err: fileErrorf("文件超过 max_rows（%[1]d 行）：前 %[1]d 行已导入，其余未导入；请把其余答卷另行导出，或在配置的 [[folder]] 中调大 max_rows 后重新放入文件（已导入的行不会重复）",
+			fail(fileErrorf("文件超过 max_rows（%[1]d 行）：前 %[1]d 行已导入，其余未导入；请把其余答卷另行导出，或在配置的 [[folder]] 中调大 max_rows 后重新放入文件（已导入的行不会重复）",
 				"the file has more than max_rows (%[1]d) rows: rows up to %[1]d were imported, the rest were not; export the remaining answers as a file of their own, or raise max_rows in the [[folder]] config and drop the file again (rows imported already are not added twice)",
-				r.limits.rows)})
+				r.limits.rows))
 			return
 		}
 		if num <= r.after {
@@ -870,7 +868,7 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 		problem, size := "", rowBytes(cells)
 		if size <= maxRowBytes {
 			if body, err = r.json.encode(row); err != nil {
-				send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
+				fail(fmt.Errorf("folder: encode row %d: %w", num, err))
 				return
 			}
 		}
@@ -882,7 +880,7 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 				num, byteSize(int64(size)), byteSize(maxRowBytes), byteSize(int64(r.limits.cell))).In(r.locale)
 			row = cutRow(row, r.limits.cell)
 			if body, err = json.Marshal(row); err != nil {
-				send(batchOrErr{err: fmt.Errorf("folder: encode row %d: %w", num, err)})
+				fail(fmt.Errorf("folder: encode row %d: %w", num, err))
 				return
 			}
 		}
@@ -891,7 +889,7 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 			Key: fmt.Sprintf("%s:%d", r.sha, num), ContentType: ingest.ContentTypeRow, Body: body,
 			ReceivedAt: r.received, Origin: r.origin, Ref: fmt.Sprintf("%s 第%d行", r.file, num), Row: row, Problem: firstOf(r.problem(num), problem)})
 		if batchBytes += len(body) + size; len(items) == r.size || batchBytes >= maxBatchBytes {
-			if !prepare(items, last, false, handled) {
+			if !emit(items, last, false, handled) {
 				return
 			}
 			items, batchBytes = make([]ingest.Item, 0, r.size), 0
@@ -900,16 +898,16 @@ func (r *rowBatcher) read(ctx context.Context, out chan<- readBatch) {
 	// Done is committed only for the file that was hashed, read whole.
 	if r.verify != nil {
 		if err := r.verify(); err != nil {
-			send(batchOrErr{err: err})
+			fail(err)
 			return
 		}
 	}
 	if r.items == 0 {
-		send(batchOrErr{err: fileErrorf("表头下面没有任何数据行：请确认导出的是答卷数据（不是空问卷），然后重新导出",
-			"the file has no data rows below its header: make sure the export holds the answers (not an empty survey), then export it again")})
+		fail(fileErrorf("表头下面没有任何数据行：请确认导出的是答卷数据（不是空问卷），然后重新导出",
+			"the file has no data rows below its header: make sure the export holds the answers (not an empty survey), then export it again"))
 		return
 	}
-	prepare(items, last, true, handled)
+	emit(items, last, true, handled)
 }
 
 // trimRow drops trailing empty cells; a row of empty cells becomes empty.
