@@ -260,11 +260,13 @@ func eachRow(ctx context.Context, src Records, f demand.Filter, opts TableOption
 	n := 0
 	f.Summary = true // reasons, extras, flags: not in the table
 	rf := newRowFiller(opts)
-	var tr tableRow
-	err := readAhead(ctx, src, f, func(r *demand.Record) error {
+	err := readAhead(ctx, src, f, func(r *demand.Record) *tableRow {
+		tr := &tableRow{}
+		rf.fill(tr, r)
+		return tr
+	}, func(tr *tableRow) error {
 		n++
-		rf.fill(&tr, r)
-		return write(n, &tr)
+		return write(n, tr)
 	})
 	if err == nil {
 		err = ctx.Err()
@@ -272,29 +274,30 @@ func eachRow(ctx context.Context, src Records, f demand.Filter, opts TableOption
 	return n, err
 }
 
-// readAhead calls fn for every record matching f, in order, while the
-// records after it are read and decoded on a goroutine of their own: the
-// database read and the workbook's writing overlap on two cores.
-func readAhead(ctx context.Context, src Records, f demand.Filter, fn func(*demand.Record) error) error {
+// readAhead calls fn for every record matching f, in order, as conv makes
+// it, while the records after it are read, decoded and converted on a
+// goroutine of their own: the database read and the filling of rows
+// overlap the workbook's writing on two cores.
+func readAhead[T any](ctx context.Context, src Records, f demand.Filter, conv func(*demand.Record) T, fn func(T) error) error {
 	const chunk = 256
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan []*demand.Record, 4)
+	chunks := make(chan []T, 4)
 	read := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		buf := make([]*demand.Record, 0, chunk)
+		buf := make([]T, 0, chunk)
 		send := func() error {
 			select {
 			case chunks <- buf:
-				buf = make([]*demand.Record, 0, chunk)
+				buf = make([]T, 0, chunk)
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
 		err := src.EachDemand(ctx, f, func(r *demand.Record) error {
-			if buf = append(buf, r); len(buf) == chunk {
+			if buf = append(buf, conv(r)); len(buf) == chunk {
 				return send()
 			}
 			return nil
@@ -306,9 +309,9 @@ func readAhead(ctx context.Context, src Records, f demand.Filter, fn func(*deman
 		}
 		read <- err
 	}()
-	for recs := range chunks {
-		for _, r := range recs {
-			if err := fn(r); err != nil {
+	for items := range chunks {
+		for _, it := range items {
+			if err := fn(it); err != nil {
 				cancel()
 				for range chunks { // let the reader finish
 				}

@@ -595,7 +595,8 @@ func TestReadAheadErrors(t *testing.T) {
 	broken := errors.New("connection lost")
 	returned := false
 	var seen []string
-	err := readAhead(ctx, failing{n: 1000, err: broken, returned: &returned}, demand.Filter{}, func(r *demand.Record) error {
+	same := func(r *demand.Record) *demand.Record { return r }
+	err := readAhead(ctx, failing{n: 1000, err: broken, returned: &returned}, demand.Filter{}, same, func(r *demand.Record) error {
 		seen = append(seen, r.Code)
 		return nil
 	})
@@ -604,7 +605,7 @@ func TestReadAheadErrors(t *testing.T) {
 	}
 	full := errors.New("disk full")
 	returned, seen = false, nil
-	err = readAhead(ctx, failing{n: 100000, returned: &returned}, demand.Filter{}, func(r *demand.Record) error {
+	err = readAhead(ctx, failing{n: 100000, returned: &returned}, demand.Filter{}, same, func(r *demand.Record) error {
 		if seen = append(seen, r.Code); len(seen) == 700 {
 			return full
 		}
