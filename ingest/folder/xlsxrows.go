@@ -445,19 +445,10 @@ func (r *sheetRows) directText(dst []byte) ([]byte, error) {
 
 // skip reads up to the end of the element whose start was just read.
 func (r *sheetRows) skip() error {
-	t := r.tok
-	depth := t.depth()
-	for {
-		if err := t.next(); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return r.tokenError(err)
-		}
-		if t.kind == tokEnd && t.depth() < depth {
-			return nil
-		}
+	if err := skipElement(r.tok); err != nil {
+		return r.tokenError(err)
 	}
+	return nil
 }
 
 // stringItem reads an <si> or <is> (its start was just read) as
@@ -614,14 +605,8 @@ func ownText(t *xmlTokenizer, dst []byte) ([]byte, error) {
 func skipElement(t *xmlTokenizer) error {
 	depth := t.depth()
 	for {
-		if err := t.next(); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
+		if in, err := t.nextIn(depth); !in || err != nil {
 			return err
-		}
-		if t.kind == tokEnd && t.depth() < depth {
-			return nil
 		}
 	}
 }
@@ -634,14 +619,8 @@ func runProperties(t *xmlTokenizer) error {
 		return t.next()
 	}
 	for {
-		if err := t.next(); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
+		if in, err := t.nextIn(depth); !in || err != nil {
 			return err
-		}
-		if t.kind == tokEnd && t.depth() < depth {
-			return nil
 		}
 		if t.kind != tokStart || t.depth() != depth+1 {
 			continue
@@ -1073,17 +1052,11 @@ func skipSI(t *xmlTokenizer) error {
 		return t.next()
 	}
 	for {
-		if err := t.next(); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
+		if in, err := t.nextIn(depth); !in || err != nil {
 			return err
 		}
 		if t.kind == tokStart && string(t.local) == "si" {
 			return errBadXML
-		}
-		if t.kind == tokEnd && t.depth() < depth {
-			return nil
 		}
 	}
 }

@@ -645,3 +645,16 @@ func (t *xmlTokenizer) attr(local string) ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// nextIn reads the next token inside the element whose start left the
+// tokenizer at depth: false once that element's end tag is read. A stream
+// that ends first is io.ErrUnexpectedEOF.
+func (t *xmlTokenizer) nextIn(depth int) (bool, error) {
+	if err := t.next(); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return false, err
+	}
+	return t.kind != tokEnd || t.depth() >= depth, nil
+}
