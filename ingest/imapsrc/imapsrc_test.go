@@ -313,11 +313,15 @@ func TestAfterSeenAndMove(t *testing.T) {
 		t.Run(after, func(t *testing.T) {
 			srv := startServer(t)
 			srv.user.Create("Done", nil)
-			srv.appendMsg(t, "INBOX", message(1, "x", "请安排培训"))
-			srv.appendMsg(t, "INBOX", message(2, "y", "请安排上门"))
+			// Five messages in batches of two: After runs between batches
+			// that are fetched one at a time (no FETCH beside a MOVE).
+			const n = 5
+			for i := 1; i <= n; i++ {
+				srv.appendMsg(t, "INBOX", message(i, fmt.Sprintf("m%d", i), fmt.Sprintf("请安排第%d次培训", i)))
+			}
 			env := testenv.New(t, testenv.Backends[0].URL(t), nil)
-			run(t, env, imapsrc.Config{Addr: srv.addr, After: after})
-			waitDemands(t, env, 2)
+			run(t, env, imapsrc.Config{Addr: srv.addr, After: after, BatchSize: 2})
+			waitDemands(t, env, n)
 			c := srv.client(t)
 			check := func() string {
 				sel, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
@@ -325,7 +329,10 @@ func TestAfterSeenAndMove(t *testing.T) {
 					return err.Error()
 				}
 				if after == "seen" {
-					msgs, _ := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{Flags: true}).Collect()
+					msgs, _ := c.Fetch(imap.SeqSetNum(1, 2, 3, 4, 5), &imap.FetchOptions{Flags: true}).Collect()
+					if len(msgs) != n {
+						return fmt.Sprintf("%d messages in INBOX", len(msgs))
+					}
 					for _, m := range msgs {
 						if len(m.Flags) == 0 || m.Flags[0] != imap.FlagSeen {
 							return fmt.Sprintf("flags %v", m.Flags)
@@ -334,7 +341,7 @@ func TestAfterSeenAndMove(t *testing.T) {
 					return ""
 				}
 				done, _ := c.Status("Done", &imap.StatusOptions{NumMessages: true}).Wait()
-				if sel.NumMessages != 0 || done == nil || *done.NumMessages != 2 {
+				if sel.NumMessages != 0 || done == nil || *done.NumMessages != n {
 					return fmt.Sprintf("INBOX has %d", sel.NumMessages)
 				}
 				return ""
