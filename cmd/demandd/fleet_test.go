@@ -130,13 +130,55 @@ email = "/ticket/email"
 }
 
 // start starts process i (again) and waits until it serves.
+//
+// The webhook port was free when newFleet picked it, and released: another
+// process on the machine may bind it first. serve then exits saying so, and
+// the replica is started again on another port.
 func (f *fleet) start(i int) {
 	f.t.Helper()
-	p := startServe(f.t, f.bin, f.cfgs[i], f.dir, fmt.Sprintf("replica-%d", i))
+	for attempt := 1; ; attempt++ {
+		p := startServe(f.t, f.bin, f.cfgs[i], f.dir, fmt.Sprintf("replica-%d", i))
+		f.mu.Lock()
+		f.procs[i] = p
+		f.mu.Unlock()
+		taken := false
+		testenv.Eventually(f.t, 60*time.Second, func() bool {
+			log := p.logText()
+			taken = !p.running() && strings.Contains(log, "address already in use")
+			return taken || strings.Contains(log, "demandd serving")
+		}, func() string { return fmt.Sprintf("%q not logged; %s", "demandd serving", p.tail()) })
+		if !taken {
+			return
+		}
+		if attempt == 5 {
+			f.t.Fatalf("replica %d: no free webhook port after %d tries; %s", i, attempt, p.tail())
+		}
+		f.moveWebhook(i)
+	}
+}
+
+// moveWebhook gives replica i's webhook listener another free port.
+func (f *fleet) moveWebhook(i int) {
+	f.t.Helper()
+	b, err := os.ReadFile(f.cfgs[i])
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	f.mu.Lock()
-	f.procs[i] = p
-	f.mu.Unlock()
-	p.waitLog(f.t, 60*time.Second, "demandd serving", 1)
+	defer f.mu.Unlock()
+	addr := freeAddr(f.t)
+	b = []byte(strings.Replace(string(b), fmt.Sprintf("listen = %q", f.addrs[i]), fmt.Sprintf("listen = %q", addr), 1))
+	if err := os.WriteFile(f.cfgs[i], b, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	f.addrs[i] = addr
+}
+
+// addr is a webhook address of a replica picked at random.
+func (f *fleet) addr() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addrs[rand.IntN(len(f.addrs))]
 }
 
 // proc is process i as last started.
@@ -266,7 +308,7 @@ func (f *fleet) poster() func(int64) bool {
 	return func(i int64) bool {
 		body := fmt.Sprintf(`{"event":"created","ticket":{"id":"T-%d","title":"工单 %d：接口超时","body":"第%d号工单：订单接口偶尔超时，请排查。","company":"客户%d","email":"ops%d@t%d.example.com"}}`,
 			i, i, i, i%89, i, i%89)
-		req, _ := http.NewRequest(http.MethodPost, "http://"+f.addrs[rand.IntN(len(f.addrs))]+"/hooks/crm", bytes.NewReader([]byte(body)))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+f.addr()+"/hooks/crm", bytes.NewReader([]byte(body)))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer crm-secret")
 		resp, err := client.Do(req)
