@@ -521,7 +521,7 @@ func readStringItem(t *xmlTokenizer) (string, error) {
 					// <r/>: its end comes next.
 				}
 			case "rPh":
-				if !numAttrs(t.attrs, 32, "sb", "eb") {
+				if !uint32Attrs(t.attrs, "sb", "eb") {
 					return "", errBadAttr
 				}
 				if err := skipElement(t); err != nil {
@@ -683,50 +683,29 @@ func runProperties(t *xmlTokenizer) error {
 // The attribute checks decode as encoding/xml does into a field of that
 // type: spaces trimmed, empty as zero.
 func intAttrs(attrs []tokAttr, names ...string) bool {
-	return numAttrs(attrs, 64, names...)
+	return attrsParse(attrs, func(v string) error { _, err := strconv.ParseInt(v, 10, 64); return err }, names...)
 }
 
-func numAttrs(attrs []tokAttr, bits int, names ...string) bool {
-	for _, a := range attrs {
-		for _, n := range names {
-			if string(a.local) != n || len(a.value) == 0 {
-				continue
-			}
-			v := strings.TrimSpace(string(a.value))
-			var err error
-			if bits == 32 {
-				_, err = strconv.ParseUint(v, 10, 32)
-			} else {
-				_, err = strconv.ParseInt(v, 10, 64)
-			}
-			if err != nil {
-				return false
-			}
-		}
-	}
-	return true
+// uint32Attrs is intAttrs for an unsigned 32-bit field.
+func uint32Attrs(attrs []tokAttr, names ...string) bool {
+	return attrsParse(attrs, func(v string) error { _, err := strconv.ParseUint(v, 10, 32); return err }, names...)
 }
 
 func floatAttrs(attrs []tokAttr, names ...string) bool {
-	for _, a := range attrs {
-		for _, n := range names {
-			if string(a.local) == n && len(a.value) > 0 {
-				if _, err := strconv.ParseFloat(strings.TrimSpace(string(a.value)), 64); err != nil {
-					return false
-				}
-			}
-		}
-	}
-	return true
+	return attrsParse(attrs, func(v string) error { _, err := strconv.ParseFloat(v, 64); return err }, names...)
 }
 
 func boolAttrs(attrs []tokAttr, names ...string) bool {
+	return attrsParse(attrs, func(v string) error { _, err := strconv.ParseBool(v); return err }, names...)
+}
+
+// attrsParse reports whether parse takes every non-empty attribute named,
+// its spaces trimmed.
+func attrsParse(attrs []tokAttr, parse func(string) error, names ...string) bool {
 	for _, a := range attrs {
 		for _, n := range names {
-			if string(a.local) == n && len(a.value) > 0 {
-				if _, err := strconv.ParseBool(strings.TrimSpace(string(a.value))); err != nil {
-					return false
-				}
+			if string(a.local) == n && len(a.value) > 0 && parse(strings.TrimSpace(string(a.value))) != nil {
+				return false
 			}
 		}
 	}
