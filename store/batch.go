@@ -618,43 +618,20 @@ func (s *Store) duplicateCodes(ctx context.Context, tx *sqlx.Tx, entries []Entry
 	return nil
 }
 
-// A multi-row INSERT of raw items holds at most rawChunkRows rows and,
-// unless one body alone is bigger, rawChunkBytes of bodies: bounded
-// memory for the statement, few round trips for a batch of mail.
+// One INSERT of raw items holds at most rawChunkRows rows and, unless one
+// body alone is bigger, rawChunkBytes of bodies: bounded memory for the
+// statement, few round trips for a batch.
 const (
-	rawChunkRows  = 500
+	rawChunkRows  = 2000
 	rawChunkBytes = 8 << 20
 )
 
-// insertValues is a multi-row INSERT of rows into table; args are bound by
-// position ($1 …), in row order.
-func insertValues(table string, columns []string, rows [][]any, suffix string) (string, []any) {
-	var b strings.Builder
-	args := make([]any, 0, len(rows)*len(columns))
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ")
-	for i, row := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for j, v := range row {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			args = append(args, v)
-			b.WriteString("$" + strconv.Itoa(len(args)))
-		}
-		b.WriteByte(')')
-	}
-	b.WriteString(suffix)
-	return b.String(), args
-}
-
-// insertRawValues inserts the raw items with multi-row INSERTs (bodies
-// bound in binary, see openPostgres), idempotent: an item stored before
-// (or twice in the batch) gets id 0, the first of a repeated key in the
-// batch the new id. It replaced a COPY into a staging table moved over
-// with INSERT … SELECT: lib/pq's COPY is text only, so bodies went as hex.
+// insertRawValues inserts the raw items, a chunk at a time, each chunk's
+// columns as binary arrays unnested by one INSERT (see pgColumn),
+// idempotent: an item stored before (or twice in the batch) gets id 0, the
+// first of a repeated key in the batch the new id. It replaced a COPY into
+// a staging table (lib/pq's COPY is text only, so bodies went as hex) and
+// then a multi-row INSERT … VALUES (a parameter per cell to parse).
 func (s *Store) insertRawValues(ctx context.Context, tx *sqlx.Tx, entries []Entry, now time.Time, ids []int64) error {
 	first := make(map[string]int, len(entries))
 	for i := len(entries) - 1; i >= 0; i-- {
@@ -673,7 +650,7 @@ func (s *Store) insertRawValues(ctx context.Context, tx *sqlx.Tx, entries []Entr
 			rows = append(rows, row)
 			size += n
 		}
-		if err := s.insertRawChunk(ctx, tx, entries, rows, first, ids); err != nil {
+		if err := s.insertRawChunk(ctx, tx, entries, rows, size, first, ids); err != nil {
 			return err
 		}
 		start = end
@@ -684,9 +661,52 @@ func (s *Store) insertRawValues(ctx context.Context, tx *sqlx.Tx, entries []Entr
 // rawBodyColumn is the index of body in rawColumns.
 var rawBodyColumn = slices.Index(rawColumns, "body")
 
-func (s *Store) insertRawChunk(ctx context.Context, tx *sqlx.Tx, entries []Entry, rows [][]any, first map[string]int, ids []int64) error {
-	q, args := insertValues("raw_items", rawColumns, rows, " ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key")
-	res, err := tx.QueryContext(ctx, q, args...)
+// rawReceivedColumn is the index of received_at in rawColumns; the two
+// after it, created_at and updated_at, are the batch's one time.
+var rawReceivedColumn = slices.Index(rawColumns, "received_at")
+
+// insertRawUnnest is the statement of insertRawChunk: a parameter per
+// column, the rows as arrays.
+var insertRawUnnest = func() string {
+	arrayed := rawColumns[:rawReceivedColumn+1]
+	params := make([]string, len(arrayed))
+	for i := range arrayed {
+		typ := "text[]"
+		switch i {
+		case rawBodyColumn:
+			typ = "bytea[]"
+		case rawReceivedColumn:
+			typ = "timestamptz[]"
+		}
+		params[i] = "$" + strconv.Itoa(i+1) + "::" + typ
+	}
+	now := "$" + strconv.Itoa(len(arrayed)+1) + "::timestamptz"
+	return "INSERT INTO raw_items (" + strings.Join(rawColumns, ", ") + ") SELECT u.*, " + now + ", " + now +
+		" FROM unnest(" + strings.Join(params, ", ") + ") AS u" +
+		" ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key"
+}()
+
+func (s *Store) insertRawChunk(ctx context.Context, tx *sqlx.Tx, entries []Entry, rows [][]any, bodies int, first map[string]int, ids []int64) error {
+	n := rawReceivedColumn + 1
+	args := make([]any, n+1)
+	for c := range n {
+		oid, size := uint32(oidText), 64*len(rows)
+		switch c {
+		case rawBodyColumn:
+			oid, size = oidBytea, bodies
+		case rawReceivedColumn:
+			oid = oidTimestamptz
+		}
+		col := newPGColumn(oid, len(rows), size)
+		for _, row := range rows {
+			if err := col.value(row[c]); err != nil {
+				return fmt.Errorf("store: insert raw items: %w", err)
+			}
+		}
+		args[c] = col.b
+	}
+	args[n] = rows[0][n]
+	res, err := tx.QueryContext(ctx, insertRawUnnest, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert raw items: %w", err)
 	}

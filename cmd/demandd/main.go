@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	// The time zone database inside the binary (about 450 KB): a minimal
 	// host or container without tzdata would otherwise fail to load
@@ -44,10 +45,19 @@ func main() {
 	os.Exit(profiled(func() int { return run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }))
 }
 
-// profiled runs f under a CPU profile written to $DEMANDD_CPUPROFILE when
-// that is set: how the throughput work (make bench…) profiles a command
-// run as its own process.
+// profiled runs f under a CPU profile written to $DEMANDD_CPUPROFILE and an
+// execution trace written to $DEMANDD_TRACE, when set: how the throughput
+// work (make bench…) profiles a command run as its own process. The trace
+// shows which stage waits on which (go tool trace).
 func profiled(f func() int) int {
+	if path := os.Getenv("DEMANDD_TRACE"); path != "" {
+		if out, err := os.Create(path); err == nil {
+			defer out.Close()
+			if err := trace.Start(out); err == nil {
+				defer trace.Stop()
+			}
+		}
+	}
 	path := os.Getenv("DEMANDD_CPUPROFILE")
 	if path == "" {
 		return f()
