@@ -121,10 +121,6 @@ func (e *Engine) commit(ctx context.Context, p *ingest.Prepared, fence *store.Fe
 	if len(p.Items) != len(b.Items) {
 		return ingest.Result{}, errors.New("engine: commit: batch was not prepared by this engine")
 	}
-	entries := make([]store.Entry, len(p.Items))
-	for i := range p.Items {
-		entries[i] = storeEntry(b.Items[i], p.Items[i])
-	}
 	var cp *store.Checkpoint
 	if b.Checkpoint != nil {
 		cp = &store.Checkpoint{Key: b.Checkpoint.Key, Value: b.Checkpoint.Value}
@@ -134,8 +130,15 @@ func (e *Engine) commit(ctx context.Context, p *ingest.Prepared, fence *store.Fe
 	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
 	defer cancel()
 	start := time.Now()
-	res, err := e.store.SaveBatch(commitCtx, entries, cp, store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe,
-		Fence: fence})
+	opts := store.BatchOptions{CodePrefix: e.opts.CodePrefix, Location: e.opts.Location, Dedupe: e.opts.Dedupe, Fence: fence}
+	var res store.SaveResult
+	var err error
+	if st, ok := p.Staged.(*store.Staged); ok {
+		p.Staged = nil
+		res, err = st.Save(commitCtx, cp, opts)
+	} else {
+		res, err = e.store.SaveBatch(commitCtx, storeEntries(p), cp, opts)
+	}
 	if err != nil {
 		e.opts.Observer.Committed(CommitInfo{Items: b.Items, Duration: time.Since(start), Err: err})
 		return ingest.Result{}, fmt.Errorf("engine: emit: %w", err)
@@ -147,6 +150,41 @@ func (e *Engine) commit(ctx context.Context, p *ingest.Prepared, fence *store.Fe
 	}
 	e.opts.Observer.Committed(CommitInfo{Items: b.Items, Outcomes: out.Outcomes, Duration: time.Since(start)})
 	return out, nil
+}
+
+var _ ingest.Stager = (*Engine)(nil)
+
+// Stage implements ingest.Stager: the batch's raw items are stored in a
+// transaction of its own, which Commit finishes.
+func (e *Engine) Stage(ctx context.Context, p *ingest.Prepared) {
+	if p.Staged != nil || len(p.Items) != len(p.Batch.Items) {
+		return
+	}
+	st, err := e.store.StageBatch(ctx, storeEntries(p))
+	if err != nil { // Commit does it all, and says what fails
+		e.log.Debug("batch not staged", "err", err)
+		return
+	}
+	if st != nil {
+		p.Staged = st
+	}
+}
+
+// Discard implements ingest.Stager.
+func (e *Engine) Discard(p *ingest.Prepared) {
+	if st, ok := p.Staged.(*store.Staged); ok {
+		p.Staged = nil
+		st.Discard()
+	}
+}
+
+// storeEntries is what the store keeps of a prepared batch.
+func storeEntries(p *ingest.Prepared) []store.Entry {
+	entries := make([]store.Entry, len(p.Items))
+	for i := range p.Items {
+		entries[i] = storeEntry(p.Batch.Items[i], p.Items[i])
+	}
+	return entries
 }
 
 // FileFailed implements ingest.Sink.

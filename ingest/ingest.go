@@ -181,6 +181,38 @@ type FailedFile struct {
 type Prepared struct {
 	Batch Batch
 	Items []PreparedItem
+	// Staged is the sink's commit begun by Stage, opaque here.
+	Staged any
+}
+
+// Stager is a Sink that can begin a prepared batch's commit ahead of it —
+// storing its raw items in a transaction of its own while the batch
+// before it commits — so that the two overlap. Commit then finishes it.
+//
+// A source that stages must stage batches in the order it commits them,
+// each after the one before was staged or committed, and Discard every
+// staged batch it will not commit: those after a failed commit above all,
+// whose checkpoints would pass the failed items. Staging is best effort:
+// a batch the sink could not stage is committed whole by Commit.
+type Stager interface {
+	Stage(ctx context.Context, p *Prepared)
+	// Discard undoes Stage; after Commit, or on a batch never staged, it
+	// does nothing.
+	Discard(p *Prepared)
+}
+
+// Stage stages p when sink is a Stager.
+func Stage(ctx context.Context, sink Sink, p *Prepared) {
+	if st, ok := sink.(Stager); ok && p != nil {
+		st.Stage(ctx, p)
+	}
+}
+
+// Discard discards p when sink is a Stager.
+func Discard(sink Sink, p *Prepared) {
+	if st, ok := sink.(Stager); ok && p != nil {
+		st.Discard(p)
+	}
 }
 
 // ItemStatus is what becomes of a prepared item.
@@ -216,9 +248,9 @@ type PreparedItem struct {
 	Stored any
 }
 
-// Merge joins prepared batches without checkpoints into one, so that
-// items prepared apart (webhook deliveries, each in its request) commit in
-// one transaction.
+// Merge joins prepared batches without checkpoints, never staged, into
+// one, so that items prepared apart (webhook deliveries, each in its
+// request) commit in one transaction.
 func Merge(ps []*Prepared) *Prepared {
 	m := &Prepared{}
 	for _, p := range ps {

@@ -168,20 +168,87 @@ func (o BatchOptions) withDefaults() BatchOptions {
 // SaveBatch stores entries and the checkpoint in one transaction. See the
 // package documentation for idempotency and duplicate linking.
 func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
-	var res SaveResult
 	opts = opts.withDefaults()
-	now := opts.Now.UTC()
-
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("store: save batch: begin: %w", err)
+		return SaveResult{}, fmt.Errorf("store: save batch: begin: %w", err)
 	}
 	defer tx.Rollback()
-
-	ids, err := s.insertRaw(ctx, tx, entries, now)
+	ids, err := s.insertRaw(ctx, tx, entries, opts.Now.UTC())
 	if err != nil {
-		return res, err
+		return SaveResult{}, err
 	}
+	return s.saveRest(ctx, tx, entries, ids, cp, opts)
+}
+
+// Staged is a batch whose transaction has begun and holds its raw items
+// (StageBatch): Save finishes it, Discard undoes it.
+type Staged struct {
+	s       *Store
+	tx      *sqlx.Tx
+	entries []Entry
+	ids     []int64
+	end     context.CancelFunc // rolls tx back unless committed, frees the slot
+}
+
+// stageTimeout bounds how long a staged batch may wait for its Save: a
+// caller that forgot it leaves no transaction open for longer.
+const stageTimeout = 10 * time.Minute
+
+// StageBatch does the first part of SaveBatch(entries) — it begins the
+// transaction and inserts the raw items — so that the caller can do it
+// while the batch before commits on another connection, and finish with
+// Save once that one has committed. Batches must be staged in the order
+// they will be saved, and one whose earlier batch failed must be
+// discarded, never saved: its checkpoint would pass the failed rows.
+//
+// A raw item of an earlier batch not yet committed makes the insert wait
+// for it (the same key), which is why the earlier one must already be
+// staged or saving. It returns nil, nil when staging is not worth a
+// connection: on SQLite (one writer), or when as many batches as half the
+// pool are staged already; SaveBatch then does it all.
+func (s *Store) StageBatch(ctx context.Context, entries []Entry) (*Staged, error) {
+	if s.stageSlots == nil {
+		return nil, nil
+	}
+	select {
+	case s.stageSlots <- struct{}{}:
+	default:
+		return nil, nil
+	}
+	txCtx, end := context.WithTimeout(context.WithoutCancel(ctx), stageTimeout)
+	context.AfterFunc(txCtx, func() { <-s.stageSlots })
+	tx, err := s.db.BeginTxx(txCtx, nil)
+	if err != nil {
+		end()
+		return nil, fmt.Errorf("store: stage batch: begin: %w", err)
+	}
+	ids, err := s.insertRaw(ctx, tx, entries, time.Now().UTC())
+	if err != nil {
+		end()
+		return nil, err
+	}
+	return &Staged{s: s, tx: tx, entries: entries, ids: ids, end: end}, nil
+}
+
+// Save is SaveBatch of the staged entries: the rest of the transaction
+// and its commit. Whatever it returns, the transaction has ended.
+func (st *Staged) Save(ctx context.Context, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
+	defer st.Discard()
+	return st.s.saveRest(ctx, st.tx, st.entries, st.ids, cp, opts.withDefaults())
+}
+
+// Discard rolls a staged batch back; after Save it does nothing.
+func (st *Staged) Discard() {
+	_ = st.tx.Rollback()
+	st.end()
+}
+
+// saveRest is SaveBatch after the raw items: tx holds them, ids are theirs
+// (0: stored before).
+func (s *Store) saveRest(ctx context.Context, tx *sqlx.Tx, entries []Entry, ids []int64, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
+	var res SaveResult
+	now := opts.Now.UTC()
 	res.Outcomes = make([]Outcome, len(entries))
 	var fresh, dups []int // indexes of entries whose raw item is new and ok; stored before
 	for i, e := range entries {

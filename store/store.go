@@ -31,6 +31,9 @@ type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
 	q       queries
+	// stageSlots bounds the batches staged at once (StageBatch), so that
+	// their open transactions leave connections to everything else.
+	stageSlots chan struct{}
 }
 
 // Options tune Open.
@@ -89,6 +92,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, redact.Error(fmt.Errorf("store: connect to %s: %w", d, err), url)
 	}
 	s := &Store{db: db, dialect: d}
+	if d == Postgres {
+		s.stageSlots = make(chan struct{}, max(1, db.Stats().MaxOpenConnections/2))
+	}
 	s.q = newQueries(db)
 	return s, nil
 }

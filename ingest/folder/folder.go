@@ -700,7 +700,8 @@ func importAny(ctx context.Context, path, source string, origin demand.Origin, o
 	go rd.produce(readCtx, sink, batches)
 	defer func() { // before the rows are closed: the reader may be in them
 		stop()
-		for range batches {
+		for b := range batches {
+			ingest.Discard(sink, b.prepared)
 		}
 	}()
 	for b := range batches {
@@ -773,10 +774,11 @@ type rowBatcher struct {
 	json                      rowJSON
 }
 
-// produce reads the rows into batches on one goroutine and prepares them
-// on another, so that reading a batch overlaps preparing the one before
-// (and the caller's commit of the one before that); out is closed once
-// both have stopped, so the caller may then close the rows.
+// produce reads the rows into batches on one goroutine and prepares and
+// stages them on another, so that reading a batch overlaps preparing the
+// one before (and the caller's commit of the one before that); out is
+// closed once both have stopped, so the caller may then close the rows.
+// The caller discards what it will not commit (ingest.Stager).
 func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- batchOrErr) {
 	defer close(out)
 	readCtx, stop := context.WithCancel(ctx)
@@ -792,9 +794,13 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 		if b.err == nil {
 			res.prepared, res.err = sink.Prepare(ctx, b.batch)
 		}
+		if res.err == nil { // its raw items stored while the batch before commits
+			ingest.Stage(ctx, sink, res.prepared)
+		}
 		select {
 		case out <- res:
 		case <-ctx.Done():
+			ingest.Discard(sink, res.prepared)
 			return
 		}
 		if res.err != nil {

@@ -446,8 +446,8 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 	}
 	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
 
-	// Fetch and prepare batch N+1 while batch N commits; commits stay in
-	// order on one goroutine, and After runs once its batch has committed.
+	// Fetch, prepare and stage batch N+1 while batch N commits; commits
+	// stay in order, and After runs once its batch has committed.
 	type inFlight struct {
 		batch  []imap.UID
 		next   checkpoint
@@ -496,9 +496,11 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		if err != nil {
 			return fmt.Errorf("prepare messages of %s: %w", mailbox, err)
 		}
+		ingest.Stage(ctx, sink, prepared) // its raw messages stored while batch N commits
 		s.log.Debug("batch prepared", "mailbox", mailbox, "messages", len(batch), "fetch", f.took.Round(time.Millisecond),
 			"prepare", time.Since(prepStart).Round(time.Millisecond))
 		if err := settle(); err != nil {
+			ingest.Discard(sink, prepared) // never committed after a failed batch
 			return err
 		}
 		p := &inFlight{batch: batch, next: next, newest: f.newest, done: make(chan error, 1)}
