@@ -446,8 +446,8 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 	}
 	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
 
-	// Fetch, prepare and stage batch N+1 while batch N commits; commits
-	// stay in order, and After runs once its batch has committed.
+	// Fetch, prepare and stage batch N+1 while batch N commits; stages and
+	// commits stay in order, and After runs once its batch has committed.
 	type inFlight struct {
 		batch  []imap.UID
 		next   checkpoint
@@ -479,6 +479,7 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 	nextBatch, stop := s.batches(ctx, c, mailbox, cp.UIDValidity, uids)
 	defer stop()
 	next := *cp
+	var lastStaged <-chan struct{}
 	for {
 		f, ok := nextBatch()
 		if !ok {
@@ -496,15 +497,29 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		if err != nil {
 			return fmt.Errorf("prepare messages of %s: %w", mailbox, err)
 		}
-		ingest.Stage(ctx, sink, prepared) // its raw messages stored while batch N commits
 		s.log.Debug("batch prepared", "mailbox", mailbox, "messages", len(batch), "fetch", f.took.Round(time.Millisecond),
 			"prepare", time.Since(prepStart).Round(time.Millisecond))
+		// Its raw messages are stored (staged) on a goroutine of their own
+		// while batch N commits and batch N+2 is prepared, once batch N's
+		// are: a batch staged before the one ahead of it could take a key
+		// that one waits for, and never commit before it.
+		staged := make(chan struct{})
+		go func(prev <-chan struct{}) {
+			defer close(staged)
+			if prev != nil {
+				<-prev
+			}
+			ingest.Stage(ctx, sink, prepared)
+		}(lastStaged)
+		lastStaged = staged
 		if err := settle(); err != nil {
+			<-staged
 			ingest.Discard(sink, prepared) // never committed after a failed batch
 			return err
 		}
 		p := &inFlight{batch: batch, next: next, newest: f.newest, done: make(chan error, 1)}
 		go func() {
+			<-staged
 			start := time.Now()
 			_, err := sink.Commit(ctx, prepared)
 			p.took = time.Since(start)
