@@ -549,7 +549,9 @@ var demandColumns = []string{"code", "raw_item_id", "customer_name", "customer_i
 	"reasons", "status", "response_plan", "feedback_result", "satisfaction", "duplicate_of", "occurrences",
 	"fingerprint", "extra", "flags", "created_at", "updated_at", "last_activity_at"}
 
-func demandValues(r *demand.Record, p *Precomputed) []any {
+// demandValues are r's demandColumns, appended to buf[:0] (a COPY takes a
+// row's values and keeps none, so one slice serves a batch).
+func demandValues(buf []any, r *demand.Record, p *Precomputed) []any {
 	var rawID, dup, due any
 	if r.RawItemID != 0 {
 		rawID = r.RawItemID
@@ -561,14 +563,14 @@ func demandValues(r *demand.Record, p *Precomputed) []any {
 		due = r.DueAt.UTC()
 	}
 	c, d, src := &r.Customer, &r.Description, &r.Source
-	return []any{r.Code, rawID, clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
+	return append(buf[:0], r.Code, rawID, clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
 		clean(c.Phone), string(c.Tier), clean(d.Title), clean(d.Text), clean(d.Scenario), clean(d.PainPoint),
 		clean(d.Goal), d.Language, p.docs[0], string(src.Channel), clean(src.Name),
 		string(src.Origin), clean(src.ExternalRef), src.ReceivedAt.UTC(), string(r.Urgency), string(r.Type),
 		string(r.Importance), string(r.Priority), clean(r.Department), due, clean(r.SLA), r.PainScore,
 		r.BusinessValue, p.docs[1], p.docs[2], string(r.Status), clean(r.ResponsePlan),
 		clean(r.FeedbackResult), r.Satisfaction, dup, r.Occurrences, r.Fingerprint, p.docs[3],
-		p.docs[4], r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC()}
+		p.docs[4], r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC())
 }
 
 func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, pres []*Precomputed) error {
@@ -577,8 +579,10 @@ func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 		if err != nil {
 			return fmt.Errorf("store: copy demands: %w", err)
 		}
+		var vals []any
 		for j, r := range recs {
-			if _, err := stmt.ExecContext(ctx, demandValues(r, pres[j])...); err != nil {
+			vals = demandValues(vals, r, pres[j])
+			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 				stmt.Close()
 				return fmt.Errorf("store: copy demand %s: %w", r.Code, err)
 			}
@@ -598,7 +602,7 @@ func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 	}
 	defer stmt.Close()
 	for j, r := range recs {
-		if err := stmt.QueryRowContext(ctx, demandValues(r, pres[j])...).Scan(&r.ID); err != nil {
+		if err := stmt.QueryRowContext(ctx, demandValues(nil, r, pres[j])...).Scan(&r.ID); err != nil {
 			return fmt.Errorf("store: insert demand %s: %w", r.Code, err)
 		}
 	}
@@ -717,7 +721,7 @@ func (s *Store) insertRawValues(ctx context.Context, tx *sqlx.Tx, entries []Entr
 			rows = append(rows, row)
 			size += n
 		}
-		if err := s.insertRawChunk(ctx, tx, entries, rows, size, first, ids); err != nil {
+		if err := s.insertRawChunk(ctx, tx, entries, rows, first, ids); err != nil {
 			return err
 		}
 		start = end
@@ -753,24 +757,22 @@ var insertRawUnnest = func() string {
 		" ON CONFLICT (channel, external_key) DO NOTHING RETURNING id, channel, external_key"
 }()
 
-func (s *Store) insertRawChunk(ctx context.Context, tx *sqlx.Tx, entries []Entry, rows [][]any, bodies int, first map[string]int, ids []int64) error {
+func (s *Store) insertRawChunk(ctx context.Context, tx *sqlx.Tx, entries []Entry, rows [][]any, first map[string]int, ids []int64) error {
 	n := rawReceivedColumn + 1
 	args := make([]any, n+1)
 	for c := range n {
-		oid, size := uint32(oidText), 64*len(rows)
+		oid := uint32(oidText)
 		switch c {
 		case rawBodyColumn:
-			oid, size = oidBytea, bodies
+			oid = oidBytea
 		case rawReceivedColumn:
 			oid = oidTimestamptz
 		}
-		col := newPGColumn(oid, len(rows), size)
-		for _, row := range rows {
-			if err := col.value(row[c]); err != nil {
-				return fmt.Errorf("store: insert raw items: %w", err)
-			}
+		b, err := pgArray(oid, rows, c)
+		if err != nil {
+			return fmt.Errorf("store: insert raw items: %w", err)
 		}
-		args[c] = col.b
+		args[c] = b
 	}
 	args[n] = rows[0][n]
 	res, err := tx.QueryContext(ctx, insertRawUnnest, args...)

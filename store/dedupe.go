@@ -311,11 +311,7 @@ func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []near
 		gi := groupOf[i]
 		at := near[i].rec.Source.ReceivedAt.UTC()
 		lo, hi := at.Add(-cfg.Window.Duration), at.Add(cfg.Window.Duration)
-		for _, c := range recent[gi] {
-			if !c.ReceivedAt.Before(lo) && !c.ReceivedAt.After(hi) {
-				out[i] = append(out[i], c)
-			}
-		}
+		out[i] = inWindow(recent[gi], lo, hi)
 		if len(recent[gi]) == recentPerCustomer {
 			full = append(full, i)
 		}
@@ -324,6 +320,30 @@ func (s *Store) prefetchCandidates(ctx context.Context, tx *sqlx.Tx, near []near
 		return out, s.bandCandidates(ctx, tx, near, full, cfg, out)
 	}
 	return out, nil
+}
+
+// inWindow is the candidates received within [lo, hi]: cands itself when
+// all are, as for most records of a group, shared read-only (its capacity
+// cut, so that an append copies) rather than copied per record.
+func inWindow(cands []candidate, lo, hi time.Time) []candidate {
+	in := func(c *candidate) bool { return !c.ReceivedAt.Before(lo) && !c.ReceivedAt.After(hi) }
+	all := true
+	for i := range cands {
+		if !in(&cands[i]) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return cands[:len(cands):len(cands)]
+	}
+	var out []candidate
+	for i := range cands {
+		if in(&cands[i]) {
+			out = append(out, cands[i])
+		}
+	}
+	return out
 }
 
 // simhashCandidateColumns are a candidate's columns in demand_simhash.
@@ -399,7 +419,8 @@ func scanCandidates(rows *sqlx.Rows, add func(ord int, c candidate)) error {
 // returns a copy: one customer's candidates are shared by the batch's
 // records.
 func bestCandidate(n nearRec, cands []candidate, cfg *dedupe.Config, exclude func(int64) bool, texts textCache) *candidate {
-	var best *candidate
+	var best candidate // one copy returned, not one allocated per candidate
+	found := false
 	for i := range cands {
 		c := cands[i]
 		if exclude != nil && exclude(c.ID) {
@@ -410,11 +431,14 @@ func bestCandidate(n nearRec, cands []candidate, cfg *dedupe.Config, exclude fun
 		if !dup {
 			continue
 		}
-		if best == nil || c.better(best) {
-			best = &c
+		if !found || c.better(&best) {
+			best, found = c, true
 		}
 	}
-	return best
+	if !found {
+		return nil
+	}
+	return &best
 }
 
 // nearMatch checks a record against an earlier one in the same batch.

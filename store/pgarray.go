@@ -28,16 +28,34 @@ const (
 // pgEpoch is where PostgreSQL's binary timestamps count from.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 
-func newPGColumn(oid uint32, n, sizeHint int) *pgColumn {
-	c := &pgColumn{oid: oid, b: make([]byte, 0, 20+n*4+sizeHint)}
+// pgArray is column c of rows as a binary array of element type oid, in
+// a buffer of its exact size.
+func pgArray(oid uint32, rows [][]any, c int) ([]byte, error) {
+	size := 20
+	for _, row := range rows {
+		switch x := row[c].(type) {
+		case string:
+			size += 4 + len(x)
+		case []byte:
+			size += 4 + len(x)
+		default:
+			size += 4 + 8
+		}
+	}
+	col := &pgColumn{oid: oid, b: make([]byte, 0, size)}
 	// one dimension, a null bitmap flag PostgreSQL recomputes, the
 	// element type, then the dimension's length and lower bound
-	c.b = binary.BigEndian.AppendUint32(c.b, 1)
-	c.b = binary.BigEndian.AppendUint32(c.b, 0)
-	c.b = binary.BigEndian.AppendUint32(c.b, oid)
-	c.b = binary.BigEndian.AppendUint32(c.b, uint32(n))
-	c.b = binary.BigEndian.AppendUint32(c.b, 1)
-	return c
+	col.b = binary.BigEndian.AppendUint32(col.b, 1)
+	col.b = binary.BigEndian.AppendUint32(col.b, 0)
+	col.b = binary.BigEndian.AppendUint32(col.b, oid)
+	col.b = binary.BigEndian.AppendUint32(col.b, uint32(len(rows)))
+	col.b = binary.BigEndian.AppendUint32(col.b, 1)
+	for _, row := range rows {
+		if err := col.value(row[c]); err != nil {
+			return nil, err
+		}
+	}
+	return col.b, nil
 }
 
 // text appends a text element: s must be valid UTF-8 without NUL (clean),

@@ -46,7 +46,8 @@ func main() {
 }
 
 // profiled runs f under a CPU profile written to $DEMANDD_CPUPROFILE and an
-// execution trace written to $DEMANDD_TRACE, when set: how the throughput
+// execution trace written to $DEMANDD_TRACE, and writes the allocations
+// made to $DEMANDD_MEMPROFILE, when set: how the throughput
 // work (make bench…) profiles a command run as its own process. The trace
 // shows which stage waits on which (go tool trace).
 func profiled(f func() int) int {
@@ -57,6 +58,14 @@ func profiled(f func() int) int {
 				defer trace.Stop()
 			}
 		}
+	}
+	if path := os.Getenv("DEMANDD_MEMPROFILE"); path != "" {
+		defer func() {
+			if out, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(out, 0)
+				out.Close()
+			}
+		}()
 	}
 	path := os.Getenv("DEMANDD_CPUPROFILE")
 	if path == "" {
