@@ -5,7 +5,10 @@
 // (normalize), classifies the records (classify) — both spread over the
 // CPUs — and hands raw items, records and the source's checkpoint to the
 // store, which writes them in one transaction; Emit returns only after that
-// commit. An item that cannot become a record is stored quarantined with
+// commit. A source that prepares ahead may also stage a prepared batch
+// (ingest.Stager): its raw items go into the batch's own transaction while
+// the batch before commits, and Commit finishes that transaction. An item
+// that cannot become a record is stored quarantined with
 // its reason in the same transaction; an input that can never be used as it
 // is (a questionnaire without a description column) rejects the batch with
 // *ingest.RejectError and the source sets it aside.

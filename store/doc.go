@@ -11,6 +11,13 @@
 // transaction. Idempotency is enforced by the database: raw items are
 // unique on (channel, external_key) and inserted with ON CONFLICT DO
 // NOTHING, so an item stored before counts as a duplicate and adds nothing.
+// On PostgreSQL a batch may be staged (StageBatch): its transaction begun
+// and its raw items inserted while the batch before it commits on another
+// connection, then finished by Staged.Save — still one transaction, so a
+// staged batch is stored whole or not at all. A staged insert of a key the
+// earlier batch holds waits for that batch's end, which is why batches are
+// staged in commit order; a slot count bounds the connections staging
+// holds.
 // A record whose fingerprint (same customer, same text) matches an earlier
 // canonical record is stored too, linked to it through duplicate_of, and
 // raises the canonical record's occurrence count.
