@@ -40,20 +40,63 @@ const maxPartBytes = 16 << 20
 // give an *IgnoreError; a message that cannot be parsed at all gives a
 // *QuarantineError.
 func Email(it ingest.Item) (*demand.Record, error) {
+	rec, err := email(it, true)
+	if errors.Is(err, errSlowPath) {
+		return email(it, false)
+	}
+	return rec, err
+}
+
+// partSource gives a message's leaf parts: mail.Reader's walk, or
+// partWalker's (which keeps each part's body as it is in the message too).
+type partSource interface {
+	next() (*walkedPart, error)
+}
+
+type mailReaderParts struct{ *gomail.Reader }
+
+func (r mailReaderParts) next() (*walkedPart, error) {
+	p, err := r.NextPart()
+	if p == nil {
+		return nil, err
+	}
+	return &walkedPart{Part: p}, err
+}
+
+// openMail reads the message's header and readies the walk of its parts:
+// with partWalker when fast, else with go-message's mail.Reader.
+func openMail(body []byte, fast bool) (gomail.Header, partSource, error) {
+	if !fast {
+		mr, err := gomail.CreateReader(bytes.NewReader(body))
+		if mr == nil {
+			return gomail.Header{}, nil, err
+		}
+		return mr.Header, mailReaderParts{mr}, nil
+	}
+	e, err := message.Read(bytes.NewReader(body)) // as gomail.CreateReader does
+	if err != nil && !message.IsUnknownCharset(err) {
+		return gomail.Header{}, nil, err
+	}
+	return gomail.Header{Header: e.Header}, newPartWalker(e), nil
+}
+
+// email is Email reading base64 attachments the fast way (partWalker,
+// base64Digest) or go-message's way; the fast way returns errSlowPath for
+// a message it leaves to the other.
+func email(it ingest.Item, fast bool) (*demand.Record, error) {
 	var repaired bool
-	mr, err := gomail.CreateReader(bytes.NewReader(it.Body))
+	h, mr, err := openMail(it.Body, fast)
 	if mr == nil {
 		// Real mail carries header lines that the strict parser refuses
 		// (keys with '/' or spaces, stray text): drop those lines and retry.
 		if fixed, ok := repairHeader(it.Body); ok {
-			mr, err = gomail.CreateReader(bytes.NewReader(fixed))
+			h, mr, err = openMail(fixed, fast)
 			repaired = mr != nil
 		}
 	}
 	if mr == nil {
 		return nil, &QuarantineError{Reason: fmt.Sprintf("the message cannot be parsed: %v", err)}
 	}
-	h := mr.Header
 	damaged := false
 	header := func(k string) string {
 		s, ok := decodeHeader(h.Get(k))
@@ -81,7 +124,7 @@ func Email(it ingest.Item) (*demand.Record, error) {
 	var plain, htmlText string
 	var forwarded []string
 	for {
-		p, err := mr.NextPart()
+		p, err := mr.next()
 		if err == io.EOF {
 			break
 		}
@@ -96,6 +139,14 @@ func Email(it ingest.Item) (*demand.Record, error) {
 		if ah, ok := p.Header.(*gomail.AttachmentHeader); ok && ct != "message/rfc822" {
 			// Only its digest and size are kept: hashed as it is decoded,
 			// not held (a PDF of megabytes per message in a first sync).
+			if p.raw != nil && strings.ToLower(p.enc) == "base64" { // as go-message matches it
+				size, sum, err := base64Digest(p.raw, maxPartBytes)
+				if err != nil {
+					return nil, err
+				}
+				rec.Description.Attachments = append(rec.Description.Attachments, attachmentDigest(ah.Header, attachmentName(ah), ct, size, sum))
+				continue
+			}
 			rec.Description.Attachments = append(rec.Description.Attachments, attachmentOf(ah.Header, attachmentName(ah), ct, p.Body))
 			continue
 		}
@@ -253,7 +304,12 @@ func attachment(h message.Header, name, ct string, body []byte) demand.Attachmen
 func attachmentOf(h message.Header, name, ct string, r io.Reader) demand.Attachment {
 	d := sha256.New()
 	size, _ := io.Copy(d, io.LimitReader(r, maxPartBytes))
-	sum := d.Sum(nil)
+	return attachmentDigest(h, name, ct, size, d.Sum(nil))
+}
+
+// attachmentDigest is the attachment of the part whose body has size and
+// SHA-256 sum.
+func attachmentDigest(h message.Header, name, ct string, size int64, sum []byte) demand.Attachment {
 	if name == "" {
 		_, params, _ := h.ContentType()
 		name = params["name"]
