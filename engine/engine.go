@@ -156,18 +156,20 @@ var _ ingest.Stager = (*Engine)(nil)
 
 // Stage implements ingest.Stager: the batch's raw items are stored in a
 // transaction of its own, which Commit finishes.
-func (e *Engine) Stage(ctx context.Context, p *ingest.Prepared) {
+func (e *Engine) Stage(ctx context.Context, p *ingest.Prepared) bool {
 	if p.Staged != nil || len(p.Items) != len(p.Batch.Items) {
-		return
+		return false
 	}
 	st, err := e.store.StageBatch(ctx, storeEntries(p))
 	if err != nil { // Commit does it all, and says what fails
 		e.log.Debug("batch not staged", "err", err)
-		return
+		return false
 	}
-	if st != nil {
-		p.Staged = st
+	if st == nil {
+		return false
 	}
+	p.Staged = st
+	return true
 }
 
 // Discard implements ingest.Stager.

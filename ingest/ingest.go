@@ -189,23 +189,28 @@ type Prepared struct {
 // storing its raw items in a transaction of its own while the batch
 // before it commits — so that the two overlap. Commit then finishes it.
 //
-// A source that stages must stage batches in the order it commits them,
-// each after the one before was staged or committed, and Discard every
-// staged batch it will not commit: those after a failed commit above all,
-// whose checkpoints would pass the failed items. Staging is best effort:
-// a batch the sink could not stage is committed whole by Commit.
+// A source stages its batches in the order it commits them, each after
+// the one before was staged, and only while every batch before it in the
+// run was staged: once Stage says false, the rest are committed whole (an
+// earlier batch saved whole could wait on an item a later staged one holds,
+// which commits only after it). It Discards every staged batch it will not
+// commit — those after a failed commit above all, whose checkpoints would
+// pass the failed items.
 type Stager interface {
-	Stage(ctx context.Context, p *Prepared)
+	// Stage reports whether p was staged; a batch that was not is
+	// committed whole by Commit.
+	Stage(ctx context.Context, p *Prepared) bool
 	// Discard undoes Stage; after Commit, or on a batch never staged, it
 	// does nothing.
 	Discard(p *Prepared)
 }
 
-// Stage stages p when sink is a Stager.
-func Stage(ctx context.Context, sink Sink, p *Prepared) {
+// Stage stages p when sink is a Stager, and reports whether it did.
+func Stage(ctx context.Context, sink Sink, p *Prepared) bool {
 	if st, ok := sink.(Stager); ok && p != nil {
-		st.Stage(ctx, p)
+		return st.Stage(ctx, p)
 	}
+	return false
 }
 
 // Discard discards p when sink is a Stager.

@@ -203,18 +203,22 @@ const stageTimeout = 10 * time.Minute
 // discarded, never saved: its checkpoint would pass the failed rows.
 //
 // A raw item of an earlier batch not yet committed makes the insert wait
-// for it (the same key), which is why the earlier one must already be
-// staged or saving. It returns nil, nil when staging is not worth a
-// connection: on SQLite (one writer), or when as many batches as half the
-// pool are staged already; SaveBatch then does it all.
+// for that batch's end. So a caller stages a batch only while every
+// earlier batch of its own has been staged (or has committed): an earlier
+// one saved whole by SaveBatch after a later one was staged could wait on
+// a key the later one holds, and the later one commits only after it.
+//
+// It waits for a slot — at most half the pool's connections hold staged
+// batches, freed as they are saved or discarded — and returns nil, nil
+// when staging is off: on SQLite (one writer) or a pool of one.
 func (s *Store) StageBatch(ctx context.Context, entries []Entry) (*Staged, error) {
 	if s.stageSlots == nil {
 		return nil, nil
 	}
 	select {
 	case s.stageSlots <- struct{}{}:
-	default:
-		return nil, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("store: stage batch: %w", ctx.Err())
 	}
 	txCtx, end := context.WithTimeout(context.WithoutCancel(ctx), stageTimeout)
 	context.AfterFunc(txCtx, func() { <-s.stageSlots })

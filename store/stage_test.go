@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -79,11 +80,14 @@ func TestStagedBatches(t *testing.T) {
 }
 
 // TestStageSlots: staging holds a connection, so at most half the pool's
-// batches are staged at once; past that, and on SQLite, StageBatch
-// declines (nil) and SaveBatch does the whole batch.
+// batches are staged at once; a third waits for a slot (here until its
+// context ends), and a slot comes back when a batch is saved or
+// discarded. A pool of one, and SQLite, do not stage (nil): SaveBatch
+// does the whole batch.
 func TestStageSlots(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, testdb.Postgres(t), store.Options{MaxOpenConns: 4})
+	url := testdb.Postgres(t)
+	s, err := store.Open(ctx, url, store.Options{MaxOpenConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +103,10 @@ func TestStageSlots(t *testing.T) {
 	if err != nil || two == nil {
 		t.Fatalf("second: %v %v", two, err)
 	}
-	if three, err := s.StageBatch(ctx, []store.Entry{entry("slot-3", "c", "")}); three != nil || err != nil {
-		t.Fatalf("a third of a pool of 4: %v %v", three, err)
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if three, err := s.StageBatch(gone, []store.Entry{entry("slot-3", "c", "")}); three != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("a third of a pool of 4, its context ended: %v %v", three, err)
 	}
 	one.Discard()
 	if _, err := two.Save(ctx, nil, opts()); err != nil {
@@ -114,6 +120,14 @@ func TestStageSlots(t *testing.T) {
 		st.Discard()
 	}
 
+	single, err := store.Open(ctx, url, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer single.Close()
+	if st, err := single.StageBatch(ctx, []store.Entry{entry("single", "e", "")}); st != nil || err != nil {
+		t.Fatalf("a pool of one: %v %v", st, err)
+	}
 	lite := open(t, "sqlite:"+t.TempDir()+"/d.db")
 	if st, err := lite.StageBatch(ctx, []store.Entry{entry("lite", "e", "")}); st != nil || err != nil {
 		t.Fatalf("sqlite: %v %v", st, err)

@@ -92,8 +92,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, redact.Error(fmt.Errorf("store: connect to %s: %w", d, err), url)
 	}
 	s := &Store{db: db, dialect: d}
-	if d == Postgres {
-		s.stageSlots = make(chan struct{}, max(1, db.Stats().MaxOpenConnections/2))
+	if n := db.Stats().MaxOpenConnections; d == Postgres && n >= 2 {
+		s.stageSlots = make(chan struct{}, n/2)
 	}
 	s.q = newQueries(db)
 	return s, nil

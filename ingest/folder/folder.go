@@ -789,13 +789,14 @@ func (r *rowBatcher) produce(ctx context.Context, sink ingest.Sink, out chan<- b
 		for range read { // until the reader has stopped
 		}
 	}()
+	staging := true // until a batch is not staged: the rest are committed whole (ingest.Stager)
 	for b := range read {
 		res := batchOrErr{rows: b.rows, err: b.err}
 		if b.err == nil {
 			res.prepared, res.err = sink.Prepare(ctx, b.batch)
 		}
-		if res.err == nil { // its raw items stored while the batch before commits
-			ingest.Stage(ctx, sink, res.prepared)
+		if res.err == nil && staging { // its raw items stored while the batch before commits
+			staging = ingest.Stage(ctx, sink, res.prepared)
 		}
 		select {
 		case out <- res:

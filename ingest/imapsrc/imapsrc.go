@@ -479,7 +479,7 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 	nextBatch, stop := s.batches(ctx, c, mailbox, cp.UIDValidity, uids)
 	defer stop()
 	next := *cp
-	var lastStaged <-chan struct{}
+	var lastStage *stageStep
 	for {
 		f, ok := nextBatch()
 		if !ok {
@@ -501,25 +501,28 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 			"prepare", time.Since(prepStart).Round(time.Millisecond))
 		// Its raw messages are stored (staged) on a goroutine of their own
 		// while batch N commits and batch N+2 is prepared, once batch N's
-		// are: a batch staged before the one ahead of it could take a key
-		// that one waits for, and never commit before it.
-		staged := make(chan struct{})
-		go func(prev <-chan struct{}) {
-			defer close(staged)
+		// are, and only while every batch before it was staged: see
+		// ingest.Stager.
+		st := &stageStep{done: make(chan struct{})}
+		go func(prev *stageStep) {
+			defer close(st.done)
 			if prev != nil {
-				<-prev
+				<-prev.done
+				if !prev.ok {
+					return
+				}
 			}
-			ingest.Stage(ctx, sink, prepared)
-		}(lastStaged)
-		lastStaged = staged
+			st.ok = ingest.Stage(ctx, sink, prepared)
+		}(lastStage)
+		lastStage = st
 		if err := settle(); err != nil {
-			<-staged
+			<-st.done
 			ingest.Discard(sink, prepared) // never committed after a failed batch
 			return err
 		}
 		p := &inFlight{batch: batch, next: next, newest: f.newest, done: make(chan error, 1)}
 		go func() {
-			<-staged
+			<-st.done
 			start := time.Now()
 			_, err := sink.Commit(ctx, prepared)
 			p.took = time.Since(start)
@@ -528,6 +531,13 @@ func (s *Source) sync(ctx context.Context, c *imapclient.Client, mailbox string,
 		pending = p
 	}
 	return settle()
+}
+
+// stageStep is a batch's staging: ok, read once done is closed, says
+// whether it was staged.
+type stageStep struct {
+	done chan struct{}
+	ok   bool
 }
 
 // fetched is one batch of a mailbox as fetched.
