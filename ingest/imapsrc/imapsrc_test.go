@@ -401,3 +401,32 @@ func TestSenderRateLimit(t *testing.T) {
 		t.Errorf("counts %+v, want 4 demands and 2 ignored over the limit", c)
 	}
 }
+
+// TestSameMessageAcrossBatches: one message in a mailbox several times
+// (copied, or delivered twice), in consecutive batches of one, is one
+// demand. On PostgreSQL batch N+1 is staged while batch N commits, so its
+// raw insert waits on the key batch N holds uncommitted and then finds it
+// stored; the sync runs to its end — the last message, after the copies,
+// stored too — and the checkpoint reaches the last UID.
+func TestSameMessageAcrossBatches(t *testing.T) {
+	for _, b := range testenv.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			srv := startServer(t)
+			same := message(1, "导出失败", "导出报表时系统报错，请尽快处理。")
+			for range 4 {
+				srv.appendMsg(t, "INBOX", same)
+			}
+			srv.appendMsg(t, "INBOX", message(2, "培训", "请安排一次培训"))
+			srv.appendMsg(t, "INBOX", same)
+			env := testenv.New(t, b.URL(t), nil)
+			run(t, env, imapsrc.Config{Addr: srv.addr, BatchSize: 1})
+			testenv.Eventually(t, 20*time.Second, func() bool {
+				v, ok, _ := env.Store.Checkpoint(context.Background(), "imap/support/INBOX")
+				return ok && strings.Contains(v, `"last_uid":6`)
+			}, func() string { return fmt.Sprintf("counts %+v", env.Counts(t)) })
+			if c := env.Counts(t); c.Demands != 2 || c.Raw != 2 {
+				t.Errorf("counts %+v, want 2 demands from 2 raw items", c)
+			}
+		})
+	}
+}
