@@ -1,9 +1,9 @@
 package normalize
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"io"
 	"strings"
@@ -159,15 +159,38 @@ type base64Buffers struct {
 var base64Bufs = sync.Pool{New: func() any { return new(base64Buffers) }}
 
 // appendBase64Text appends b to text without the whitespace go-message's
-// decoder skips.
+// decoder skips (space, tab, CR, LF). Other bytes below '!' are kept, for
+// the decoding to refuse.
 func appendBase64Text(text, b []byte) []byte {
 	for len(b) > 0 {
-		i := bytes.IndexAny(b, " \t\r\n")
-		if i < 0 {
-			return append(text, b...)
-		}
+		i := indexLow(b)
 		text = append(text, b[:i]...)
+		if i == len(b) {
+			break
+		}
+		if c := b[i]; c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			text = append(text, c)
+		}
 		b = b[i+1:]
 	}
 	return text
+}
+
+// indexLow is the index of the first byte of b at or below ' ', or len(b):
+// eight bytes at a time, as base64 lines run 76 characters between breaks
+// (a word has a byte below 0x21 when (x - 0x21…) & ^x & 0x80… is not 0).
+func indexLow(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-0x2121212121212121)&^x&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] <= ' ' {
+			return i
+		}
+	}
+	return len(b)
 }

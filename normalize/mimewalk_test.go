@@ -144,6 +144,10 @@ func FuzzFastMailPath(f *testing.F) {
 		}
 	}
 	f.Add(withAttachment("base64", wrapped([]byte("需求附件 attachment body"), 8, "\r\n")))
+	f.Add([]byte("From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n" +
+		"Content-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nhi\r\n--i--\r\n" +
+		"--o\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\nREVG\r\n--o--\r\n"))
+	f.Add([]byte("From: a@example.com\r\nSubject: s\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sameBothWays(t, "fuzzed", b)
 	})
@@ -168,6 +172,24 @@ func FuzzBase64Digest(f *testing.F) {
 		want, _ := io.Copy(d, io.LimitReader(e.Body, int64(limit)))
 		if err != nil || size != want || !bytes.Equal(sum, d.Sum(nil)) {
 			t.Fatalf("%q to %d: %d bytes %x %v, go-message %d bytes %x", text, limit, size, sum, err, want, d.Sum(nil))
+		}
+	})
+}
+
+// FuzzAppendBase64Text: the word-at-a-time skip of whitespace drops
+// exactly space, tab, CR and LF.
+func FuzzAppendBase64Text(f *testing.F) {
+	f.Add([]byte("QUJD REVG\tR0hJ\r\nSktM\x00\x1f!~\x80\xff"))
+	f.Add([]byte(strings.Repeat("QUJDREVGR0hJSktM", 9) + "\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want []byte
+		for _, c := range b {
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+				want = append(want, c)
+			}
+		}
+		if got := appendBase64Text([]byte("x"), b); !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("%q: %q, want %q", b, got, want)
 		}
 	})
 }
