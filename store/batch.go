@@ -641,8 +641,14 @@ func jsonText(v any) string {
 			return "[]"
 		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil || string(b) == "null" {
+	b, ok := appendDoc(nil, v)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return "[]"
+		}
+	}
+	if string(b) == "null" {
 		return "[]"
 	}
 	return clean(string(b))
