@@ -708,7 +708,7 @@ const (
 )
 
 // insertRawValues inserts the raw items, a chunk at a time, each chunk's
-// columns as binary arrays unnested by one INSERT (see pgColumn),
+// columns as binary arrays unnested by one INSERT (see pgArray),
 // idempotent: an item stored before (or twice in the batch) gets id 0, the
 // first of a repeated key in the batch the new id. It replaced a COPY into
 // a staging table (lib/pq's COPY is text only, so bodies went as hex) and

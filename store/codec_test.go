@@ -124,7 +124,7 @@ func TestRawItemsAcrossChunks(t *testing.T) {
 }
 
 // TestRawItemFieldsBackExactly stores raw items whose columns go to
-// PostgreSQL as binary arrays (pgColumn): times before and after 2000 to
+// PostgreSQL as binary arrays (pgArray): times before and after 2000 to
 // the microsecond, in another zone, text in several scripts, an empty
 // body; each reads back as it went in.
 func TestRawItemFieldsBackExactly(t *testing.T) {
