@@ -116,9 +116,8 @@ type sheetRows struct {
 	err             error
 	done            bool
 
-	v     []byte // the <v> of the cell being read
-	ref   []byte // its r
-	cells []string
+	v   []byte // the <v> of the cell being read
+	ref []byte // its r
 }
 
 // openSheetRows opens the worksheet part for reading; sst is the shared

@@ -635,17 +635,6 @@ func xmlChar(r rune) bool {
 		r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
-// attr returns the value of the last attribute named local (the Decoder
-// keeps them all; callers that want the first or all use attrs).
-func (t *xmlTokenizer) attr(local string) ([]byte, bool) {
-	for i := len(t.attrs) - 1; i >= 0; i-- {
-		if string(t.attrs[i].local) == local {
-			return t.attrs[i].value, true
-		}
-	}
-	return nil, false
-}
-
 // nextIn reads the next token inside the element whose start left the
 // tokenizer at depth: false once that element's end tag is read. A stream
 // that ends first is io.ErrUnexpectedEOF.
