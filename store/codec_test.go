@@ -26,7 +26,6 @@ func TestRawBodiesReadBackBitForBit(t *testing.T) {
 	bodies := map[string][]byte{"long": []byte(long.String()), "short": []byte(`{"a":1}`), "random": random,
 		"empty": {}}
 	backends(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
 		var entries []store.Entry
 		for name, body := range bodies {
 			e := entry("codec-"+name, "", "")
@@ -36,19 +35,9 @@ func TestRawBodiesReadBackBitForBit(t *testing.T) {
 			e.Raw.Status, e.Raw.Reason, e.Record = store.RawQuarantined, "kept", nil
 			entries = append(entries, e)
 		}
-		if _, err := s.SaveBatch(ctx, entries, nil, opts()); err != nil {
-			t.Fatal(err)
-		}
-		items, err := s.RawItems(ctx, store.RawQuarantined, 0)
-		if err != nil || len(items) != len(bodies) {
-			t.Fatalf("%d items, %v", len(items), err)
-		}
-		for _, it := range items {
-			got, err := s.RawItem(ctx, it.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := strings.TrimPrefix(got.ExternalKey, "codec-")
+		_, back := savedBack(t, s, entries, len(bodies))
+		for key, got := range back {
+			name := strings.TrimPrefix(key, "codec-")
 			sum := sha256.Sum256(got.Body)
 			if !bytes.Equal(got.Body, bodies[name]) || hex.EncodeToString(sum[:]) != got.SHA256 {
 				t.Errorf("%s: %d bytes back, digest %x, stored digest %s", name, len(got.Body), sum, got.SHA256)
@@ -77,7 +66,6 @@ func TestEmptyBatchMovesCheckpoint(t *testing.T) {
 // chunks one item, and answers the repeat as a duplicate.
 func TestRawItemsAcrossChunks(t *testing.T) {
 	backends(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
 		var entries []store.Entry
 		want := map[string][]byte{}
 		add := func(key string, body []byte) {
@@ -100,24 +88,13 @@ func TestRawItemsAcrossChunks(t *testing.T) {
 			add(fmt.Sprintf("big-%d", i), big)
 		}
 		add("chunk-3", []byte("a second delivery of chunk-3")) // in a later chunk
-		res, err := s.SaveBatch(ctx, entries, nil, opts())
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, back := savedBack(t, s, entries, len(want))
 		if res.Quarantined != len(want) || res.Duplicate != 1 || res.Outcomes[len(entries)-1].Kind != store.OutcomeDuplicate {
 			t.Fatalf("quarantined %d of %d, duplicates %d, last %+v", res.Quarantined, len(want), res.Duplicate, res.Outcomes[len(entries)-1])
 		}
-		items, err := s.RawItems(ctx, store.RawQuarantined, 0)
-		if err != nil || len(items) != len(want) {
-			t.Fatalf("%d items, %v", len(items), err)
-		}
-		for _, it := range items {
-			got, err := s.RawItem(ctx, it.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got.Body, want[got.ExternalKey]) {
-				t.Errorf("%s: %d bytes back, want %d", got.ExternalKey, len(got.Body), len(want[got.ExternalKey]))
+		for key, got := range back {
+			if !bytes.Equal(got.Body, want[key]) {
+				t.Errorf("%s: %d bytes back, want %d", key, len(got.Body), len(want[key]))
 			}
 		}
 	})
@@ -129,7 +106,6 @@ func TestRawItemsAcrossChunks(t *testing.T) {
 // body; each reads back as it went in.
 func TestRawItemFieldsBackExactly(t *testing.T) {
 	backends(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
 		shanghai := time.FixedZone("CST", 8*3600)
 		times := []time.Time{
 			time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC),
@@ -147,26 +123,39 @@ func TestRawItemFieldsBackExactly(t *testing.T) {
 			}
 			entries = append(entries, e)
 		}
-		if _, err := s.SaveBatch(ctx, entries, nil, opts()); err != nil {
-			t.Fatal(err)
-		}
-		items, err := s.RawItems(ctx, store.RawQuarantined, 0)
-		if err != nil || len(items) != len(times) {
-			t.Fatalf("%d items, %v", len(items), err)
-		}
-		for _, it := range items {
-			var i int
-			fmt.Sscanf(it.ExternalKey, "exact-%d", &i)
-			got, err := s.RawItem(ctx, it.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := entries[i].Raw
+		_, back := savedBack(t, s, entries, len(times))
+		for i, e := range entries {
+			got, want := back[e.Raw.ExternalKey], e.Raw
 			if !got.ReceivedAt.Equal(want.ReceivedAt) || got.Reason != want.Reason || got.Ref != want.Ref ||
 				got.Source != want.Source || !bytes.Equal(got.Body, want.Body) || got.ContentType != want.ContentType {
-				t.Errorf("%s back as %v %q %q %q %q %q, want %v %q %q %q %q %q", it.ExternalKey, got.ReceivedAt, got.Reason, got.Ref,
+				t.Errorf("%d back as %v %q %q %q %q %q, want %v %q %q %q %q %q", i, got.ReceivedAt, got.Reason, got.Ref,
 					got.Source, got.Body, got.ContentType, want.ReceivedAt, want.Reason, want.Ref, want.Source, want.Body, want.ContentType)
 			}
 		}
 	})
+}
+
+// savedBack saves entries, quarantined, in one batch and reads every
+// quarantined raw item back whole, by external key; want is how many
+// there must be.
+func savedBack(t *testing.T, s *store.Store, entries []store.Entry, want int) (store.SaveResult, map[string]*store.RawItem) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := s.SaveBatch(ctx, entries, nil, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := s.RawItems(ctx, store.RawQuarantined, 0)
+	if err != nil || len(items) != want {
+		t.Fatalf("%d items, %v", len(items), err)
+	}
+	back := map[string]*store.RawItem{}
+	for _, it := range items {
+		got, err := s.RawItem(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back[got.ExternalKey] = got
+	}
+	return res, back
 }
