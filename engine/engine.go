@@ -54,6 +54,11 @@ type Options struct {
 	// Observer is told of every commit and source state (metrics); nil
 	// tells no one.
 	Observer Observer
+	// PrepareWorkers is how many goroutines prepare one batch (normalise,
+	// classify, encode); 0 means one per P. Fewer than the cores leave a
+	// core to the goroutines that read and commit (see cmd/demandd's
+	// spareP).
+	PrepareWorkers int
 }
 
 // Engine connects sources, normalisation, classification and the store.
@@ -212,7 +217,10 @@ func (e *Engine) prepare(ctx context.Context, items []ingest.Item) ([]ingest.Pre
 			entries[i], errs[i] = e.entry(ctx, items[i])
 		}
 	}
-	workers := runtime.GOMAXPROCS(0)
+	workers := e.opts.PrepareWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	if len(items) < 64 || workers == 1 {
 		work(0, len(items))
 	} else {

@@ -451,29 +451,16 @@ func (s *Store) linkDuplicates(ctx context.Context, tx *sqlx.Tx, recs []*demand.
 		return l, nil
 	}
 	existing := map[string]int64{}
-	for start := 0; start < len(fps); start += 500 {
-		chunk := fps[start:min(start+500, len(fps))]
-		q, args, err := sqlx.In(`SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND fingerprint <> '' AND duplicate_of IS NULL GROUP BY fingerprint`, chunk)
-		if err != nil {
-			return l, fmt.Errorf("store: find duplicates: %w", err)
-		}
-		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
-		if err != nil {
-			return l, fmt.Errorf("store: find duplicates: %w", err)
-		}
-		for rows.Next() {
+	err := queryIn(ctx, s, tx, `SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND fingerprint <> '' AND duplicate_of IS NULL GROUP BY fingerprint`,
+		fps, func(rows *sql.Rows) error {
 			var fp string
 			var id int64
-			if err := rows.Scan(&fp, &id); err != nil {
-				rows.Close()
-				return l, fmt.Errorf("store: find duplicates: %w", err)
-			}
+			err := rows.Scan(&fp, &id)
 			existing[fp] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return l, fmt.Errorf("store: find duplicates: %w", err)
-		}
+			return err
+		})
+	if err != nil {
+		return l, fmt.Errorf("store: find duplicates: %w", err)
 	}
 	bump := map[int64]int{}
 	firstInBatch := map[string]*demand.Record{}
@@ -495,12 +482,7 @@ func (s *Store) linkDuplicates(ctx context.Context, tx *sqlx.Tx, recs []*demand.
 		}
 		firstInBatch[r.Fingerprint] = r
 	}
-	for id, n := range bump {
-		if _, err := tx.ExecContext(ctx, s.q.bumpOccurrences, n, now, id); err != nil {
-			return l, fmt.Errorf("store: count duplicate of demand %d: %w", id, err)
-		}
-	}
-	return l, nil
+	return l, s.bumpOccurrences(ctx, tx, bump, now)
 }
 
 var rawColumns = []string{"channel", "source", "external_key", "ref", "sha256", "content_type", "body", "body_codec",

@@ -606,10 +606,8 @@ func (s *Store) linkNear(ctx context.Context, tx *sqlx.Tx, near []nearRec, l *li
 			bands[b][v] = append(bands[b][v], n)
 		}
 	}
-	for id, k := range bump {
-		if _, err := tx.ExecContext(ctx, s.q.bumpOccurrences, k, now, id); err != nil {
-			return nil, fmt.Errorf("store: count duplicate of demand %d: %w", id, err)
-		}
+	if err := s.bumpOccurrences(ctx, tx, bump, now); err != nil {
+		return nil, err
 	}
 	return hist, nil
 }
@@ -761,28 +759,15 @@ func (s *Store) idsByCode(ctx context.Context, tx *sqlx.Tx, near []nearRec) (map
 			codes = append(codes, n.rec.Code)
 		}
 	}
-	for start := 0; start < len(codes); start += 500 {
-		q, args, err := sqlx.In(`SELECT code, id FROM demands WHERE code IN (?)`, codes[start:min(start+500, len(codes))])
-		if err != nil {
-			return nil, fmt.Errorf("store: ids of new demands: %w", err)
-		}
-		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: ids of new demands: %w", err)
-		}
-		for rows.Next() {
-			var code string
-			var id int64
-			if err := rows.Scan(&code, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: ids of new demands: %w", err)
-			}
-			ids[code] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: ids of new demands: %w", err)
-		}
+	err := queryIn(ctx, s, tx, `SELECT code, id FROM demands WHERE code IN (?)`, codes, func(rows *sql.Rows) error {
+		var code string
+		var id int64
+		err := rows.Scan(&code, &id)
+		ids[code] = id
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ids of new demands: %w", err)
 	}
 	return ids, nil
 }
@@ -790,18 +775,14 @@ func (s *Store) idsByCode(ctx context.Context, tx *sqlx.Tx, near []nearRec) (map
 // heads reads stored demands' codes and urgencies.
 func (s *Store) heads(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]candidate, error) {
 	out := map[int64]candidate{}
-	for start := 0; start < len(ids); start += 500 {
-		q, args, err := sqlx.In(`SELECT id AS demand_id, code, urgency FROM demands WHERE id IN (?)`, ids[start:min(start+500, len(ids))])
-		if err != nil {
-			return nil, fmt.Errorf("store: canonical demands: %w", err)
-		}
-		var cs []candidate
-		if err := tx.SelectContext(ctx, &cs, tx.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("store: canonical demands: %w", err)
-		}
-		for _, c := range cs {
-			out[c.ID] = c
-		}
+	err := queryIn(ctx, s, tx, `SELECT id, code, urgency FROM demands WHERE id IN (?)`, ids, func(rows *sql.Rows) error {
+		var c candidate
+		err := rows.Scan(&c.ID, &c.Code, &c.Urgency)
+		out[c.ID] = c
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: canonical demands: %w", err)
 	}
 	return out, nil
 }

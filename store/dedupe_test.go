@@ -295,3 +295,41 @@ func TestCustomerKeyByDomain(t *testing.T) {
 		t.Errorf("anonymous: %q", k)
 	}
 }
+
+// TestOccurrencesCountedPerCanonical saves, in one batch, several
+// duplicates of each of two stored demands, exact and near: each canonical
+// is counted once per duplicate of its own, however the counts of a batch
+// are sent (one statement for all canonicals on PostgreSQL).
+func TestOccurrencesCountedPerCanonical(t *testing.T) {
+	const otherText = "希望增加一个批量导入客户名单的功能，支持Excel模板下载和字段校验，导入失败的行能单独导出修改后再次导入，" +
+		"并且导入完成后给负责人发送通知邮件，说明成功和失败的行数以及失败的原因。"
+	backends(t, func(t *testing.T, s *store.Store) {
+		cfg := dedupeCfg(nil)
+		t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+		first := save(t, s, cfg, nearEntry("a", longText, "a@x.com", t0, demand.UrgencyLow),
+			nearEntry("b", otherText, "b@y.com", t0, demand.UrgencyLow),
+			nearEntry("c", "希望报表支持按部门筛选", "c@z.com", t0, demand.UrgencyLow)).Codes
+		later := t0.Add(time.Hour)
+		var es []store.Entry
+		for i := range 3 { // exact copies of a
+			es = append(es, nearEntry(fmt.Sprint("a", i), longText, "a@x.com", later, demand.UrgencyLow))
+		}
+		for i := range 2 { // exact copies of b
+			es = append(es, nearEntry(fmt.Sprint("b", i), otherText, "b@y.com", later, demand.UrgencyLow))
+		}
+		es = append(es, nearEntry("b-near", nearVariant(t, otherText), "b@y.com", later, demand.UrgencyLow))
+		res := save(t, s, cfg, es...)
+		if res.Linked != len(es) {
+			t.Fatalf("linked %d of %d: %+v", res.Linked, len(es), res)
+		}
+		for i, want := range []int{4, 4, 1} {
+			r, err := s.Demand(context.Background(), first[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Occurrences != want {
+				t.Errorf("%s occurrences %d, want %d", first[i], r.Occurrences, want)
+			}
+		}
+	})
+}

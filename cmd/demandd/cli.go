@@ -104,6 +104,13 @@ type cli struct {
 	// progress shows the import's progress bar on stderr: when it is a
 	// terminal (tests set it to see the bar).
 	progress bool
+	runOptions
+}
+
+// runOptions are what main decides for a command besides its arguments.
+type runOptions struct {
+	// prepareWorkers is engine.Options.PrepareWorkers.
+	prepareWorkers int
 }
 
 // usageError is a mistake in the command line or the configuration.
@@ -130,7 +137,12 @@ func envLocale() i18n.Locale {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, lang: envLocale(), progress: isTerminal(stderr)}
+	return runWith(ctx, runOptions{}, args, stdin, stdout, stderr)
+}
+
+// runWith is run with main's options.
+func runWith(ctx context.Context, opts runOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, lang: envLocale(), progress: isTerminal(stderr), runOptions: opts}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage(c.lang))
 		return exitUsage
@@ -396,7 +408,7 @@ func (c *cli) open(ctx context.Context, path string, mustExist bool) (*app, erro
 	eng := engine.New(st, norm, cls, engine.Options{CodePrefix: cfg.CodePrefix, Location: cfg.Location(), Logger: log, Locale: c.lang,
 		Dedupe: &cfg.Dedupe, Tracking: engine.Tracking{Departments: cfg.Tracking.Departments},
 		DrainTimeout: cfg.Serve.DrainTimeout.Duration, LeaseTTL: cfg.Serve.LeaseTTL.Duration,
-		Observer: metrics, OnLease: metrics.SetLease})
+		Observer: metrics, OnLease: metrics.SetLease, PrepareWorkers: c.prepareWorkers})
 	return &app{cfg: cfg, log: log, store: st, engine: eng, classify: cls,
 		reloader: classify.NewReloader(cls, classifySources(cfg), log), level: level, metrics: metrics}, nil
 }
