@@ -76,6 +76,7 @@ type Entry struct {
 // 100,000-row import's commit time). The record must not change after.
 type Precomputed struct {
 	docs    [5]string // attachments, tags, reasons, extra, flags as stored
+	line    string    // the first part of the record's COPY line (demandStaticLine)
 	cleaned string
 	text    *dedupe.Text
 }
@@ -84,6 +85,7 @@ type Precomputed struct {
 func Precompute(r *demand.Record) *Precomputed {
 	p := &Precomputed{docs: [5]string{jsonText(r.Description.Attachments), jsonText(r.Tags), jsonText(r.Reasons),
 		jsonText(r.Extra), jsonText(r.Flags)}}
+	p.line = demandStaticLine(r, &p.docs)
 	p.setText(r)
 	return p
 }
@@ -169,12 +171,12 @@ func (o BatchOptions) withDefaults() BatchOptions {
 // package documentation for idempotency and duplicate linking.
 func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
 	opts = opts.withDefaults()
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.beginConn(ctx, ctx)
 	if err != nil {
 		return SaveResult{}, fmt.Errorf("store: save batch: begin: %w", err)
 	}
-	defer tx.Rollback()
-	ids, err := s.insertRaw(ctx, tx, entries, opts.Now.UTC())
+	defer tx.close()
+	ids, err := s.insertRaw(ctx, tx.Tx, entries, opts.Now.UTC())
 	if err != nil {
 		return SaveResult{}, err
 	}
@@ -185,7 +187,7 @@ func (s *Store) SaveBatch(ctx context.Context, entries []Entry, cp *Checkpoint, 
 // (StageBatch): Save finishes it, Discard undoes it.
 type Staged struct {
 	s       *Store
-	tx      *sqlx.Tx
+	tx      *txConn
 	entries []Entry
 	ids     []int64
 	end     context.CancelFunc // rolls tx back unless committed, frees the slot
@@ -222,12 +224,15 @@ func (s *Store) StageBatch(ctx context.Context, entries []Entry) (*Staged, error
 	}
 	txCtx, end := context.WithTimeout(context.WithoutCancel(ctx), stageTimeout)
 	context.AfterFunc(txCtx, func() { <-s.stageSlots })
-	tx, err := s.db.BeginTxx(txCtx, nil)
+	tx, err := s.beginConn(ctx, txCtx)
 	if err != nil {
 		end()
 		return nil, fmt.Errorf("store: stage batch: begin: %w", err)
 	}
-	ids, err := s.insertRaw(ctx, tx, entries, time.Now().UTC())
+	// The connection goes back to the pool once the transaction has
+	// ended: saved, discarded, or rolled back at the stage timeout.
+	context.AfterFunc(txCtx, func() { _ = tx.conn.Close() })
+	ids, err := s.insertRaw(ctx, tx.Tx, entries, time.Now().UTC())
 	if err != nil {
 		end()
 		return nil, err
@@ -250,7 +255,7 @@ func (st *Staged) Discard() {
 
 // saveRest is SaveBatch after the raw items: tx holds them, ids are theirs
 // (0: stored before).
-func (s *Store) saveRest(ctx context.Context, tx *sqlx.Tx, entries []Entry, ids []int64, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
+func (s *Store) saveRest(ctx context.Context, tx *txConn, entries []Entry, ids []int64, cp *Checkpoint, opts BatchOptions) (SaveResult, error) {
 	var res SaveResult
 	now := opts.Now.UTC()
 	res.Outcomes = make([]Outcome, len(entries))
@@ -275,7 +280,7 @@ func (s *Store) saveRest(ctx context.Context, tx *sqlx.Tx, entries []Entry, ids 
 			fresh = append(fresh, i)
 		}
 	}
-	fresh, follow, err := s.threads(ctx, tx, entries, fresh)
+	fresh, follow, err := s.threads(ctx, tx.Tx, entries, fresh)
 	if err != nil {
 		return res, err
 	}
@@ -304,10 +309,10 @@ func (s *Store) saveRest(ctx context.Context, tx *sqlx.Tx, entries []Entry, ids 
 			}
 		}
 	}
-	if err := s.attachFollowUps(ctx, tx, entries, follow, now, res.Outcomes); err != nil {
+	if err := s.attachFollowUps(ctx, tx.Tx, entries, follow, now, res.Outcomes); err != nil {
 		return res, err
 	}
-	if err := s.duplicateCodes(ctx, tx, entries, dups, res.Outcomes); err != nil {
+	if err := s.duplicateCodes(ctx, tx.Tx, entries, dups, res.Outcomes); err != nil {
 		return res, err
 	}
 	res.FollowUp = len(follow)
@@ -317,7 +322,7 @@ func (s *Store) saveRest(ctx context.Context, tx *sqlx.Tx, entries []Entry, ids 
 		}
 	}
 	if opts.Fence != nil { // last, so that the lease row is locked only for the commit
-		if err := s.checkFence(ctx, tx, opts.Fence); err != nil {
+		if err := s.checkFence(ctx, tx.Tx, opts.Fence); err != nil {
 			return SaveResult{}, err
 		}
 	}
@@ -330,7 +335,7 @@ func (s *Store) saveRest(ctx context.Context, tx *sqlx.Tx, entries []Entry, ids 
 // insertRecords gives recs their codes and defaults, links duplicates and
 // inserts them: the part of a save that SaveBatch and Resolve share.
 // pres, parallel to recs, holds what was precomputed (nil: nothing).
-func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, pres []*Precomputed, opts BatchOptions) ([]string, links, error) {
+func (s *Store) insertRecords(ctx context.Context, tx *txConn, recs []*demand.Record, pres []*Precomputed, opts BatchOptions) ([]string, links, error) {
 	pres = append(make([]*Precomputed, 0, len(recs)), pres...)[:len(recs)]
 	for j, p := range pres {
 		if p == nil {
@@ -338,7 +343,7 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 		}
 	}
 	now := opts.Now.UTC()
-	codes, err := s.takeCodes(ctx, tx, len(recs), opts.CodePrefix, opts.Now.In(opts.Location))
+	codes, err := s.takeCodes(ctx, tx.Tx, len(recs), opts.CodePrefix, opts.Now.In(opts.Location))
 	if err != nil {
 		return nil, links{}, err
 	}
@@ -362,24 +367,24 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []*demand.R
 		for j, r := range recs {
 			near[j] = newNearRec(r, pres[j], cfg)
 		}
-		if err := s.lockBands(ctx, tx, near); err != nil {
+		if err := s.lockBands(ctx, tx.Tx, near); err != nil {
 			return nil, links{}, err
 		}
 	}
-	link, err := s.linkDuplicates(ctx, tx, recs, now)
+	link, err := s.linkDuplicates(ctx, tx.Tx, recs, now)
 	if err != nil {
 		return nil, links{}, err
 	}
 	var hist []historyByCode
 	if cfg.On() {
-		if hist, err = s.linkNear(ctx, tx, near, &link, cfg, now); err != nil {
+		if hist, err = s.linkNear(ctx, tx.Tx, near, &link, cfg, now); err != nil {
 			return nil, links{}, err
 		}
 	}
 	if err := s.insertDemands(ctx, tx, recs, pres); err != nil {
 		return nil, links{}, err
 	}
-	if err := s.linkInBatch(ctx, tx, link.inBatch); err != nil {
+	if err := s.linkInBatch(ctx, tx.Tx, link.inBatch); err != nil {
 		return nil, links{}, err
 	}
 	if cfg.On() {
@@ -559,28 +564,12 @@ func demandValues(buf []any, r *demand.Record, p *Precomputed) []any {
 		p.docs[4], r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC())
 }
 
-func (s *Store) insertDemands(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record, pres []*Precomputed) error {
+func (s *Store) insertDemands(ctx context.Context, tx *txConn, recs []*demand.Record, pres []*Precomputed) error {
 	if s.dialect == Postgres {
-		stmt, err := tx.PrepareContext(ctx, copyFrom("demands", demandColumns))
-		if err != nil {
-			return fmt.Errorf("store: copy demands: %w", err)
-		}
-		var vals []any
-		for j, r := range recs {
-			vals = demandValues(vals, r, pres[j])
-			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
-				stmt.Close()
-				return fmt.Errorf("store: copy demand %s: %w", r.Code, err)
-			}
-		}
-		if _, err := stmt.ExecContext(ctx); err != nil {
-			stmt.Close()
-			return fmt.Errorf("store: copy demands: %w", err)
-		}
-		if err := stmt.Close(); err != nil {
-			return fmt.Errorf("store: copy demands: %w", err)
-		}
-		return nil
+		var times timeText
+		return tx.copyLines(ctx, "demands", demandCopyColumns, len(recs), func(buf []byte, j int) []byte {
+			return appendDemandDecided(append(buf, pres[j].line...), recs[j], &times)
+		})
 	}
 	stmt, err := tx.PreparexContext(ctx, s.q.insertDemand)
 	if err != nil {

@@ -649,8 +649,8 @@ func (s *Store) addHistory(ctx context.Context, tx *sqlx.Tx, id int64, now time.
 
 // afterInsert writes, once the batch's demands have ids, the dedupe
 // history and the simhash rows of the batch's canonical records.
-func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l links, hist []historyByCode, now time.Time) error {
-	ids, err := s.idsByCode(ctx, tx, near)
+func (s *Store) afterInsert(ctx context.Context, tx *txConn, near []nearRec, l links, hist []historyByCode, now time.Time) error {
+	ids, err := s.idsByCode(ctx, tx.Tx, near)
 	if err != nil {
 		return err
 	}
@@ -666,11 +666,11 @@ func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l 
 	if s.dialect == Postgres && len(hrows) > 64 {
 		// A re-exported questionnaire links most of its rows: COPY spares
 		// the server planning statements of thousands of parameters.
-		insert = func(ctx context.Context, tx *sqlx.Tx, table string, columns []string, rows [][]any, _ string) error {
-			return s.copyRows(ctx, tx, table, columns, rows)
+		insert = func(ctx context.Context, _ *sqlx.Tx, table string, columns []string, rows [][]any, _ string) error {
+			return tx.copyRows(ctx, table, columns, rows)
 		}
 	}
-	if err := insert(ctx, tx, "demand_history", historyColumns, hrows, ""); err != nil {
+	if err := insert(ctx, tx.Tx, "demand_history", historyColumns, hrows, ""); err != nil {
 		return fmt.Errorf("store: dedupe history: %w", err)
 	}
 	dup := map[string]bool{}
@@ -686,30 +686,22 @@ func (s *Store) afterInsert(ctx context.Context, tx *sqlx.Tx, near []nearRec, l 
 	}
 	if s.dialect == Postgres {
 		// The batch's own new demands: no row can conflict, so COPY.
-		return s.copyRows(ctx, tx, "demand_simhash", simhashColumns, rows)
+		return tx.copyRows(ctx, "demand_simhash", simhashColumns, rows)
 	}
-	return s.insertSimhash(ctx, tx, rows)
+	return s.insertSimhash(ctx, tx.Tx, rows)
 }
 
 // copyRows streams rows into table with COPY (PostgreSQL).
-func (s *Store) copyRows(ctx context.Context, tx *sqlx.Tx, table string, columns []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, copyFrom(table, columns))
-	if err != nil {
-		return fmt.Errorf("store: copy %s: %w", table, err)
-	}
-	defer stmt.Close()
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, r...); err != nil {
-			return fmt.Errorf("store: copy %s: %w", table, err)
+func (t *txConn) copyRows(ctx context.Context, table string, columns []string, rows [][]any) error {
+	return t.copyLines(ctx, table, columns, len(rows), func(buf []byte, i int) []byte {
+		for j, v := range rows[i] {
+			if j > 0 {
+				buf = append(buf, '\t')
+			}
+			buf = appendCopyValue(buf, v)
 		}
-	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		return fmt.Errorf("store: copy %s: %w", table, err)
-	}
-	return nil
+		return buf
+	})
 }
 
 var simhashColumns = []string{"demand_id", "customer_key", "received_at", "simhash", "band0", "band1", "band2", "band3", "cleaned"}

@@ -333,3 +333,28 @@ func TestOccurrencesCountedPerCanonical(t *testing.T) {
 		}
 	})
 }
+
+// TestManyLinksInOneBatch links more duplicates in one batch than the
+// store inserts history rows for one by one (PostgreSQL streams them with
+// COPY): each keeps its reason.
+func TestManyLinksInOneBatch(t *testing.T) {
+	backends(t, func(t *testing.T, s *store.Store) {
+		cfg := dedupeCfg(nil)
+		t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+		canon := save(t, s, cfg, nearEntry("a", longText, "a@x.com", t0, demand.UrgencyLow)).Codes[0]
+		var es []store.Entry
+		for i := range 70 {
+			es = append(es, nearEntry(fmt.Sprint("a", i), longText, "a@x.com", t0.Add(time.Hour), demand.UrgencyLow))
+		}
+		codes := save(t, s, cfg, es...).Codes
+		for _, code := range []string{codes[0], codes[33], codes[69]} {
+			e, err := s.Explain(context.Background(), code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(e.History) != 1 || e.History[0].Canonical != canon || e.History[0].Duplicate != code || e.History[0].Match != "fingerprint" {
+				t.Errorf("%s history = %+v, want one fingerprint link to %s", code, e.History, canon)
+			}
+		}
+	})
+}

@@ -268,11 +268,11 @@ func (s *Store) RawItem(ctx context.Context, id int64) (*RawItem, error) {
 func (s *Store) Resolve(ctx context.Context, rawID int64, rec *demand.Record, opts BatchOptions) (string, error) {
 	opts = opts.withDefaults()
 	now := opts.Now.UTC()
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.beginConn(ctx, ctx)
 	if err != nil {
 		return "", fmt.Errorf("store: resolve raw item %d: %w", rawID, err)
 	}
-	defer tx.Rollback()
+	defer tx.close()
 	res, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE raw_items SET status = 'ok', reason = '', attempts = attempts + 1,
 		updated_at = ? WHERE id = ? AND status = 'quarantined'`), now, rawID)
 	if err != nil {
