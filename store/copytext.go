@@ -169,33 +169,42 @@ var demandCopyColumns = []string{"customer_name", "customer_industry", "contact_
 // no part of a save changes, as demandValues has them.
 func demandStaticLine(r *demand.Record, docs *[5]string) string {
 	c, d, src := &r.Customer, &r.Description, &r.Source
-	var b []byte
-	for i, v := range [...]string{clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
+	texts := [...]string{clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
 		clean(c.Phone), string(c.Tier), clean(d.Title), clean(d.Text), clean(d.Scenario), clean(d.PainPoint),
 		clean(d.Goal), d.Language, docs[0], string(src.Channel), clean(src.Name),
-		string(src.Origin), clean(src.ExternalRef)} {
+		string(src.Origin), clean(src.ExternalRef)}
+	more := [...]string{string(r.Type), string(r.Importance), string(r.Priority), clean(r.Department), clean(r.SLA),
+		docs[1], docs[2], clean(r.ResponsePlan), clean(r.FeedbackResult), r.Fingerprint, docs[3], docs[4]}
+	size := 160 // the times, numbers and tabs
+	for _, t := range texts {
+		size += len(t) + len(t)/16 // room for a few escapes
+	}
+	for _, t := range more {
+		size += len(t) + len(t)/16
+	}
+	b := make([]byte, 0, size)
+	for i, v := range texts {
 		if i > 0 {
 			b = append(b, '\t')
 		}
 		b = appendCopyText(b, v)
 	}
-	b = append(b, '\t')
-	b = appendCopyTime(b, src.ReceivedAt, false)
-	for _, v := range [...]string{string(r.Type), string(r.Importance), string(r.Priority), clean(r.Department)} {
+	b = appendCopyTime(append(b, '\t'), src.ReceivedAt, false)
+	for _, v := range more[:4] { // type, importance, priority, department
 		b = appendCopyText(append(b, '\t'), v)
 	}
 	b = appendCopyTime(append(b, '\t'), r.DueAt, true)
-	b = appendCopyText(append(b, '\t'), clean(r.SLA))
+	b = appendCopyText(append(b, '\t'), more[4]) // sla
 	b = strconv.AppendInt(append(b, '\t'), int64(r.PainScore), 10)
 	b = strconv.AppendInt(append(b, '\t'), int64(r.BusinessValue), 10)
-	for _, v := range [...]string{docs[1], docs[2], clean(r.ResponsePlan), clean(r.FeedbackResult)} {
+	for _, v := range more[5:9] { // tags, reasons, response plan, feedback result
 		b = appendCopyText(append(b, '\t'), v)
 	}
 	b = strconv.AppendInt(append(b, '\t'), int64(r.Satisfaction), 10)
-	for _, v := range [...]string{r.Fingerprint, docs[3], docs[4]} {
+	for _, v := range more[9:] { // fingerprint, extra, flags
 		b = appendCopyText(append(b, '\t'), v)
 	}
-	return string(b)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not used again
 }
 
 // timeText formats times for COPY, remembering the last: a batch's
