@@ -17,7 +17,10 @@
 // staged batch is stored whole or not at all. A staged insert of a key the
 // earlier batch holds waits for that batch's end, which is why batches are
 // staged in commit order; a slot count bounds the connections staging
-// holds.
+// holds. A batch's transaction runs on a connection of its own (txConn),
+// through which its demands, history and SimHash rows go as COPY lines the
+// store writes (copytext.go); a record's unchanging columns are written by
+// Precompute, before the commit.
 // A record whose fingerprint (same customer, same text) matches an earlier
 // canonical record is stored too, linked to it through duplicate_of, and
 // raises the canonical record's occurrence count.
