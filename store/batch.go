@@ -456,15 +456,8 @@ func (s *Store) linkDuplicates(ctx context.Context, tx *sqlx.Tx, recs []*demand.
 		return l, nil
 	}
 	existing := map[string]int64{}
-	err := queryIn(ctx, s, tx, `SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND fingerprint <> '' AND duplicate_of IS NULL GROUP BY fingerprint`,
-		fps, func(rows *sql.Rows) error {
-			var fp string
-			var id int64
-			err := rows.Scan(&fp, &id)
-			existing[fp] = id
-			return err
-		})
-	if err != nil {
+	if err := queryIDs(ctx, s, tx, `SELECT fingerprint, MIN(id) FROM demands WHERE fingerprint IN (?) AND fingerprint <> '' AND duplicate_of IS NULL GROUP BY fingerprint`,
+		fps, existing); err != nil {
 		return l, fmt.Errorf("store: find duplicates: %w", err)
 	}
 	bump := map[int64]int{}

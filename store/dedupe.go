@@ -751,14 +751,7 @@ func (s *Store) idsByCode(ctx context.Context, tx *sqlx.Tx, near []nearRec) (map
 			codes = append(codes, n.rec.Code)
 		}
 	}
-	err := queryIn(ctx, s, tx, `SELECT code, id FROM demands WHERE code IN (?)`, codes, func(rows *sql.Rows) error {
-		var code string
-		var id int64
-		err := rows.Scan(&code, &id)
-		ids[code] = id
-		return err
-	})
-	if err != nil {
+	if err := queryIDs(ctx, s, tx, `SELECT code, id FROM demands WHERE code IN (?)`, codes, ids); err != nil {
 		return nil, fmt.Errorf("store: ids of new demands: %w", err)
 	}
 	return ids, nil

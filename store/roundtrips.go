@@ -43,6 +43,17 @@ func queryIn[K string | int64](ctx context.Context, s *Store, tx *sqlx.Tx, query
 	return nil
 }
 
+// queryIDs runs queryIn for a query of (text, id) rows and puts them in ids.
+func queryIDs(ctx context.Context, s *Store, tx *sqlx.Tx, query string, keys []string, ids map[string]int64) error {
+	return queryIn(ctx, s, tx, query, keys, func(rows *sql.Rows) error {
+		var key string
+		var id int64
+		err := rows.Scan(&key, &id)
+		ids[key] = id
+		return err
+	})
+}
+
 // scanRows hands each row of a query's result to scan and closes it.
 func scanRows(rows *sql.Rows, err error) func(scan func(*sql.Rows) error) error {
 	return func(scan func(*sql.Rows) error) error {
