@@ -190,7 +190,7 @@ type Staged struct {
 	tx      *txConn
 	entries []Entry
 	ids     []int64
-	end     context.CancelFunc // rolls tx back unless committed, frees the slot
+	end     context.CancelFunc // rolls tx back unless committed, frees the slot and the connection
 }
 
 // stageTimeout bounds how long a staged batch may wait for its Save: a
@@ -533,9 +533,10 @@ var demandColumns = []string{"code", "raw_item_id", "customer_name", "customer_i
 	"reasons", "status", "response_plan", "feedback_result", "satisfaction", "duplicate_of", "occurrences",
 	"fingerprint", "extra", "flags", "created_at", "updated_at", "last_activity_at"}
 
-// demandValues are r's demandColumns, appended to buf[:0] (a COPY takes a
-// row's values and keeps none, so one slice serves a batch).
-func demandValues(buf []any, r *demand.Record, p *Precomputed) []any {
+// demandValues are r's demandColumns, for SQLite's INSERT (PostgreSQL's
+// COPY line is demandStaticLine and appendDemandDecided; the two are held
+// to the same record by TestFieldsBackExactly).
+func demandValues(r *demand.Record, p *Precomputed) []any {
 	var rawID, dup, due any
 	if r.RawItemID != 0 {
 		rawID = r.RawItemID
@@ -547,14 +548,14 @@ func demandValues(buf []any, r *demand.Record, p *Precomputed) []any {
 		due = r.DueAt.UTC()
 	}
 	c, d, src := &r.Customer, &r.Description, &r.Source
-	return append(buf[:0], r.Code, rawID, clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
+	return []any{r.Code, rawID, clean(c.Name), clean(c.Industry), clean(c.Contact), clean(c.Email),
 		clean(c.Phone), string(c.Tier), clean(d.Title), clean(d.Text), clean(d.Scenario), clean(d.PainPoint),
 		clean(d.Goal), d.Language, p.docs[0], string(src.Channel), clean(src.Name),
 		string(src.Origin), clean(src.ExternalRef), src.ReceivedAt.UTC(), string(r.Urgency), string(r.Type),
 		string(r.Importance), string(r.Priority), clean(r.Department), due, clean(r.SLA), r.PainScore,
 		r.BusinessValue, p.docs[1], p.docs[2], string(r.Status), clean(r.ResponsePlan),
 		clean(r.FeedbackResult), r.Satisfaction, dup, r.Occurrences, r.Fingerprint, p.docs[3],
-		p.docs[4], r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC())
+		p.docs[4], r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.LastActivityAt.UTC()}
 }
 
 func (s *Store) insertDemands(ctx context.Context, tx *txConn, recs []*demand.Record, pres []*Precomputed) error {
@@ -570,7 +571,7 @@ func (s *Store) insertDemands(ctx context.Context, tx *txConn, recs []*demand.Re
 	}
 	defer stmt.Close()
 	for j, r := range recs {
-		if err := stmt.QueryRowContext(ctx, demandValues(nil, r, pres[j])...).Scan(&r.ID); err != nil {
+		if err := stmt.QueryRowContext(ctx, demandValues(r, pres[j])...).Scan(&r.ID); err != nil {
 			return fmt.Errorf("store: insert demand %s: %w", r.Code, err)
 		}
 	}
