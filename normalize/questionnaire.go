@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -136,6 +138,16 @@ type Questionnaire struct {
 
 	mu    sync.Mutex
 	cache map[string]*Mapping
+	// last is the header MapRow mapped last and its mapping: the rows of
+	// one file share their header, and building the cache's key for each
+	// (every header cell joined) cost a tenth of a row's mapping.
+	last atomic.Pointer[mappedHeader]
+}
+
+// mappedHeader is a header (all three rows of it) and its mapping.
+type mappedHeader struct {
+	header, labels, importIDs []string
+	m                         *Mapping
 }
 
 // NewQuestionnaire builds a mapper; aliases are field → header names.
@@ -178,6 +190,40 @@ type Mapping struct {
 	// open are the columns no field or platform claims: the questions that
 	// may hold the description.
 	open []int
+	// extra are the columns no field takes, kept on the record as extra
+	// attributes, with the names they are kept under; set by finish.
+	extra []extraColumn
+}
+
+// extraColumn is a column kept as an extra attribute: its index and its
+// header as a person reads it.
+type extraColumn struct {
+	index int
+	name  string
+}
+
+// finish sets what every row of m's file reads alike, once for them all.
+func (m *Mapping) finish() *Mapping {
+	m.extra = m.extraColumns()
+	return m
+}
+
+// extraColumns are the columns no field (nor the first name) takes.
+func (m *Mapping) extraColumns() []extraColumn {
+	if m.extra != nil {
+		return m.extra
+	}
+	used := map[int]bool{m.given: true}
+	for _, i := range m.Fields {
+		used[i] = true
+	}
+	extra := make([]extraColumn, 0, len(m.Header))
+	for i := range m.Header {
+		if !used[i] {
+			extra = append(extra, extraColumn{index: i, name: m.name(i)})
+		}
+	}
+	return extra
 }
 
 type metaKind int
@@ -224,15 +270,24 @@ func (q *Questionnaire) Map(header []string) (*Mapping, error) {
 // description of a file with a label row, the column the reader found to
 // hold the widest free-text answers (ingest.Row.FreeText) is taken, if any.
 func (q *Questionnaire) MapRow(row *ingest.Row) (*Mapping, error) {
-	key := mappingKey(row)
-	q.mu.Lock()
-	m, ok := q.cache[key]
-	q.mu.Unlock()
-	if !ok {
-		m = q.mapHeader(row)
+	var m *Mapping
+	if l := q.last.Load(); l != nil && slices.Equal(l.header, row.Header) && slices.Equal(l.labels, row.Labels) &&
+		slices.Equal(l.importIDs, row.ImportIDs) {
+		m = l.m
+	} else {
+		key := mappingKey(row)
 		q.mu.Lock()
-		q.cache[key] = m
+		m = q.cache[key]
 		q.mu.Unlock()
+		if m == nil {
+			m = q.mapHeader(row)
+			q.mu.Lock()
+			q.cache[key] = m
+			q.mu.Unlock()
+		}
+		// Copies: a caller may write over its header slice for another file.
+		q.last.Store(&mappedHeader{header: slices.Clone(row.Header), labels: slices.Clone(row.Labels),
+			importIDs: slices.Clone(row.ImportIDs), m: m})
 	}
 	if m.hasText() {
 		return m, nil
@@ -256,7 +311,8 @@ func (q *Questionnaire) MapRow(row *ingest.Row) (*Mapping, error) {
 	withText := *m
 	withText.Fields = maps.Clone(m.Fields)
 	withText.Fields[FieldDescription], withText.DescriptionFromAnswers = best, true
-	return &withText, nil
+	withText.extra = nil
+	return withText.finish(), nil
 }
 
 // mapHeader maps row's header and labels; the mapping may lack a
@@ -327,7 +383,7 @@ func (q *Questionnaire) mapHeader(row *ingest.Row) *Mapping {
 	if i, ok := m.Fields[FieldReceivedAt]; ok {
 		m.zone = importZone(at(row.ImportIDs, i))
 	}
-	return m
+	return m.finish()
 }
 
 func mappingKey(row *ingest.Row) string {
@@ -589,15 +645,12 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 				Value: string(t), Matched: []string{v}})
 		}
 	}
-	used := map[int]bool{m.given: true}
-	for _, i := range m.Fields {
-		used[i] = true
-	}
-	for i := range m.Header {
-		if used[i] || i >= len(row.Cells) {
+	for _, c := range m.extraColumns() {
+		i := c.index
+		if i >= len(row.Cells) {
 			continue
 		}
-		h := limit(m.name(i))
+		h := limit(c.name)
 		raw := limit(cleanText(row.Cells[i], &damaged))
 		switch m.meta[i] {
 		case metaDuration:

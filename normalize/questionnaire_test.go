@@ -225,3 +225,35 @@ func TestNoDescriptionNamesEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestMapRowFollowsTheHeader: MapRow reuses the mapping of the header it
+// mapped last (the rows of one file share it), and maps again whenever the
+// header differs — another file's, or the same slice written over.
+func TestMapRowFollowsTheHeader(t *testing.T) {
+	q := NewQuestionnaire(nil, shanghai)
+	a := []string{"序号", "提交答卷时间", "您的姓名", "需求描述", "备注"}
+	b := []string{"备注", "需求描述", "您的姓名"}
+	want := func(header []string, field Field, col int, extra ...string) {
+		t.Helper()
+		m, err := q.MapRow(&ingest.Row{Header: header})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := m.Fields[field]; !ok || got != col {
+			t.Fatalf("%v: %s in column %d (%v), want %d", header, field, got, ok, col)
+		}
+		var names []string
+		for _, c := range m.extraColumns() {
+			names = append(names, c.name)
+		}
+		if strings.Join(names, "|") != strings.Join(extra, "|") {
+			t.Fatalf("%v: extra columns %q, want %q", header, names, extra)
+		}
+	}
+	want(a, FieldDescription, 3, "备注")
+	want(a, FieldDescription, 3, "备注")
+	want(b, FieldDescription, 1, "备注")
+	want(a, FieldDescription, 3, "备注")
+	copy(a, []string{"需求描述", "备注", "序号", "您的姓名", "提交答卷时间"}) // the same slice, other headers
+	want(a, FieldDescription, 0, "备注")
+}

@@ -30,12 +30,16 @@ func ParseTime(s string, loc *time.Location) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if m := gmtOffset.FindStringSubmatch(s); m != nil {
-		h, _ := strconv.Atoi(m[1])
-		mins, _ := strconv.Atoi(m[2])
-		off := h*3600 + sign(h)*mins*60
-		loc = time.FixedZone("GMT"+m[1], off)
-		s = s[:len(s)-len(m[0])]
+	// The regexp is unanchored at its start: tried at every position of
+	// every timestamp of a questionnaire, it cost more than the parse.
+	if strings.Contains(s, "GMT") || strings.Contains(s, "UTC") {
+		if m := gmtOffset.FindStringSubmatch(s); m != nil {
+			h, _ := strconv.Atoi(m[1])
+			mins, _ := strconv.Atoi(m[2])
+			off := h*3600 + sign(h)*mins*60
+			loc = time.FixedZone("GMT"+m[1], off)
+			s = s[:len(s)-len(m[0])]
+		}
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if f > 20000 && f < 100000 { // 1954–2173: an Excel serial, not a year or an ID
