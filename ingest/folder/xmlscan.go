@@ -31,6 +31,9 @@ type xmlScanner struct {
 	name    []byte
 	value   []byte
 	tagLen  int64
+	// attrName is the attribute name being read: a local array handed to
+	// the callback escaped, an allocation per attribute of the sheet.
+	attrName [32]byte
 }
 
 // xmlTag is a tag returned by next.
@@ -145,7 +148,7 @@ func (s *xmlScanner) attributes(t *xmlTag, c byte, attr func(tag, name, value []
 			continue
 		}
 		// name [= "value"]
-		var attrName [32]byte
+		attrName := &s.attrName
 		n := 0
 		for !isSpace(c) && c != '=' && c != '>' && c != '/' {
 			if c == ':' {
