@@ -137,3 +137,50 @@ func TestMatch(t *testing.T) {
 }
 
 const simHashGolden = 0x9be63580c9c91488
+
+// TestSimHashCountsEveryBit holds the bit-sliced simHash to counting each
+// bit of each shingle, across the lanes' emptying every 255 shingles.
+func TestSimHashCountsEveryBit(t *testing.T) {
+	byBit := func(shingles []uint64) uint64 {
+		var ones [64]int
+		for _, sh := range shingles {
+			for i := range 64 {
+				ones[i] += int(sh >> i & 1)
+			}
+		}
+		var h uint64
+		for i := range 64 {
+			if 2*ones[i] > len(shingles) {
+				h |= 1 << i
+			}
+		}
+		return h
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 254, 255, 256, 509, 510, 511, 1000, 3000} {
+		for range 20 {
+			sh := make([]uint64, n)
+			bias := rng.Uint64() // some bits set in most shingles, so the counts sit near half
+			for i := range sh {
+				sh[i] = rng.Uint64() | bias&rng.Uint64()
+			}
+			if got, want := simHash(sh), byBit(sh); got != want {
+				t.Fatalf("%d shingles: %#x, want %#x", n, got, want)
+			}
+		}
+		all := make([]uint64, n) // every bit in every shingle: lanes full
+		for i := range all {
+			all[i] = ^uint64(0)
+		}
+		if got, want := simHash(all), byBit(all); got != want {
+			t.Fatalf("%d all-ones shingles: %#x, want %#x", n, got, want)
+		}
+	}
+}
+
+func BenchmarkSimHash(b *testing.B) {
+	sh := Shingles("您好，我们的收银系统从今天上午开始很慢，结账要等很久，麻烦尽快安排技术人员看一下。希望报表可以按部门导出Excel，并且支持自定义字段。")
+	for i := 0; i < b.N; i++ {
+		simHash(sh)
+	}
+}
