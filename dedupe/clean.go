@@ -299,7 +299,7 @@ func signatureLine(l string) bool {
 	if n > 60 {
 		return false
 	}
-	if emailRe.MatchString(l) || urlRe.MatchString(l) || phoneIn.MatchString(l) {
+	if mayContact(l) && (emailRe.MatchString(l) || urlRe.MatchString(l) || phoneIn.MatchString(l)) {
 		// A contact among few other words; a sentence that mentions an
 		// address is content.
 		return len(strings.Fields(l)) <= 6 && !strings.ContainsAny(l, "。？?")
@@ -318,6 +318,27 @@ func nameLine(l string) bool { return nameZH.MatchString(l) || nameEN.MatchStrin
 // a dozen case-insensitive alternations over each of them was most of the
 // cost of ingesting a record with de-duplication on. Text is NFKC-folded
 // before, so full-width and compatibility letters are ASCII here.
+
+// mayContact reports whether l can hold an address emailRe, urlRe or
+// phoneIn finds: an '@', "://" or "www." (in any case), or nine ASCII
+// digits — the fewest a phone number of phoneIn has.
+func mayContact(l string) bool {
+	if strings.IndexByte(l, '@') >= 0 || strings.Contains(l, "://") {
+		return true
+	}
+	digits := 0
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c >= '0' && c <= '9':
+			if digits++; digits >= 9 {
+				return true
+			}
+		case c == '.' && i >= 3 && strings.EqualFold(l[i-3:i], "www"):
+			return true
+		}
+	}
+	return false
+}
 
 // mayCut reports whether t can start a cut marker (cutMarkers).
 func mayCut(t string) bool {

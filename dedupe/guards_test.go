@@ -15,6 +15,8 @@ func FuzzGuards(f *testing.F) {
 		"提交答卷时间: 2026/11/01", "序号 12", "IP: 1.2.3.4", "priority: high", "Submitted at: 10:00", "end time 5", "user agent: x",
 		"ſubmitted: 1", "ſeverity: 2", "noſ", "Kontact: 1", "希望报表可以按部门导出Excel。（编号1）", "请尽快处理 谢谢", "", " ", "\t",
 		"好", "a:b", "无\v", "Hı", "dear", "G",
+		"电话：010-12345678", "(10) 123 4567", "13812345678", "+86 138-1234-5678", "12345678", "WWW.Example.com", "wWw.x",
+		"httpſ://x", "见 https://example.com/a", "a@b.c", "王五 <wang@example.com>", "ww.w", "1 2 3 4 5 6 7 8 9",
 	} {
 		f.Add(s)
 	}
@@ -27,6 +29,9 @@ func FuzzGuards(f *testing.F) {
 		}
 		if !mayBeMetadata(l) && metadataLine.MatchString(l) {
 			t.Errorf("mayBeMetadata(%q) false, metadataLine matches", l)
+		}
+		if !mayContact(l) && (emailRe.MatchString(l) || urlRe.MatchString(l) || phoneIn.MatchString(l)) {
+			t.Errorf("mayContact(%q) false, an address matches", l)
 		}
 		if len(l) <= 160 && isEmptyAnswer(l) != emptyAnswer.MatchString(l) {
 			t.Errorf("isEmptyAnswer(%q) = %v, emptyAnswer says otherwise", l, isEmptyAnswer(l))
