@@ -18,6 +18,7 @@ import (
 
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/ingest/imapsrc"
+	"github.com/demandd/demandd/internal/i18n"
 	"github.com/demandd/demandd/internal/testdb"
 	"github.com/demandd/demandd/internal/testenv"
 	"github.com/demandd/demandd/store"
@@ -35,7 +36,11 @@ type server struct {
 	conns []net.Conn
 }
 
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T) *server { return startServerWith(t, nil) }
+
+// startServerWith is startServer whose sessions are the user's own
+// session, as session makes it, when session is set.
+func startServerWith(t *testing.T, session func(*imapmemserver.User) imapserver.Session) *server {
 	t.Helper()
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser("support", "secret")
@@ -47,6 +52,9 @@ func startServer(t *testing.T) *server {
 		InsecureAuth: true,
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if session != nil {
+				return session(user), nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
 		Logger: quietLogger{},
@@ -305,6 +313,54 @@ func TestPoisonMessageAndNoise(t *testing.T) {
 	}
 	if !strings.Contains(reasons, "max_message_size") {
 		t.Errorf("reasons %q", reasons)
+	}
+}
+
+// refusingSession is a mailbox whose server will not deliver one
+// message's body: a FETCH of its body, alone or in a batch, fails.
+type refusingSession struct {
+	*imapmemserver.UserSession
+	refuse imap.UID
+}
+
+func (s *refusingSession) Login(username, password string) error {
+	if username != "support" || password != "secret" {
+		return imapserver.ErrAuthFailed
+	}
+	return nil
+}
+
+func (s *refusingSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if uids, ok := numSet.(imap.UIDSet); ok && uids.Contains(s.refuse) && len(options.BodySection) > 0 {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "cannot read message"}
+	}
+	return s.UserSession.Fetch(w, numSet, options)
+}
+
+// TestUndeliverableMessage: a message the server refuses to deliver is
+// recorded by its UID as a problem, and the messages fetched in the same
+// batch arrive, one by one, whole.
+func TestUndeliverableMessage(t *testing.T) {
+	srv := startServerWith(t, func(u *imapmemserver.User) imapserver.Session {
+		return &refusingSession{UserSession: imapmemserver.NewUserSession(u), refuse: 2}
+	})
+	for i := 1; i <= 3; i++ {
+		srv.appendMsg(t, "INBOX", message(i, fmt.Sprintf("需求 %d", i), fmt.Sprintf("请增加第 %d 个报表", i)))
+	}
+	env := testenv.New(t, testenv.Backends[0].URL(t), nil)
+	run(t, env, imapsrc.Config{Addr: srv.addr, Locale: i18n.EN})
+	testenv.Eventually(t, 20*time.Second, func() bool { return env.Counts(t).Raw == 3 }, func() string { return fmt.Sprintf("%+v", env.Counts(t)) })
+	if c := env.Counts(t); c.Demands != 2 || c.Quarantined != 1 {
+		t.Fatalf("counts %+v, want 2 demands and the refused message quarantined", c)
+	}
+	q, _ := env.Store.RawItems(context.Background(), store.RawQuarantined, 0)
+	if len(q) != 1 || !strings.Contains(q[0].Reason, "did not deliver") || !strings.Contains(q[0].Ref, "UID 2") {
+		t.Fatalf("quarantined %+v, want UID 2, not delivered", q)
+	}
+	for _, r := range env.Records(t) {
+		if !strings.Contains(r.Description.Text, "报表") {
+			t.Errorf("record %q without its body", r.Description.Title)
+		}
 	}
 }
 
