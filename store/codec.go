@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/s2"
@@ -84,11 +85,20 @@ func decodeBody(stored []byte, codec string) ([]byte, error) {
 	return nil, fmt.Errorf("store: raw body stored with unknown codec %q (written by a newer demandd?)", codec)
 }
 
+// huffmanWriters are huffman's, reused: a new writer allocated and zeroed
+// 320 KB of state, a quarter of the time of a 150 KB attachment's body.
+var huffmanWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.HuffmanOnly)
+	return w
+}}
+
 // huffman is body deflated in Huffman-only blocks.
 func huffman(body []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(body) * 3 / 4)
-	w, _ := flate.NewWriter(&b, flate.HuffmanOnly)
+	w := huffmanWriters.Get().(*flate.Writer)
+	defer huffmanWriters.Put(w)
+	w.Reset(&b)
 	_, _ = w.Write(body) // a bytes.Buffer does not fail
 	_ = w.Close()
 	return b.Bytes()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -37,4 +38,27 @@ func TestEncodeBodyChoosesCodec(t *testing.T) {
 			t.Errorf("%s: huffman kept %d of %d bytes", c.name, len(stored), len(c.body))
 		}
 	}
+}
+
+// TestHuffmanWritersReused: the pooled writers, reset for each body, on
+// goroutines at once, leave nothing of one body in the next.
+func TestHuffmanWritersReused(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				raw := make([]byte, 1000+(g*25+i)*517)
+				_, _ = rand.Read(raw)
+				body := []byte(base64.StdEncoding.EncodeToString(raw))
+				back, err := decodeBody(huffman(body), codecHuffman)
+				if err != nil || !bytes.Equal(back, body) {
+					t.Errorf("goroutine %d body %d: %d bytes back of %d, %v", g, i, len(back), len(body), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
