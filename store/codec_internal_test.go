@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -40,14 +41,16 @@ func TestEncodeBodyChoosesCodec(t *testing.T) {
 	}
 }
 
-// TestHuffmanWritersReused: the pooled writers, reset for each body, on
-// goroutines at once, leave nothing of one body in the next.
-func TestHuffmanWritersReused(t *testing.T) {
+// TestCodecBuffersReused: the pooled Huffman writers and S2 buffers,
+// reused for body after body on goroutines at once, leave nothing of one
+// body in the next.
+func TestCodecBuffersReused(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var kept [][3][]byte // text, stored, codec
 			for i := range 25 {
 				raw := make([]byte, 1000+(g*25+i)*517)
 				_, _ = rand.Read(raw)
@@ -55,6 +58,15 @@ func TestHuffmanWritersReused(t *testing.T) {
 				back, err := decodeBody(huffman(body), codecHuffman)
 				if err != nil || !bytes.Equal(back, body) {
 					t.Errorf("goroutine %d body %d: %d bytes back of %d, %v", g, i, len(back), len(body), err)
+					return
+				}
+				text := []byte(strings.Repeat(fmt.Sprintf("第 %d 个需求：请尽快处理。", g*25+i), 20+i*3))
+				stored, codec := encodeBody(text)
+				kept = append(kept, [3][]byte{text, stored, []byte(codec)})
+			}
+			for i, k := range kept { // read back once all are encoded: each is its own
+				if back, err := decodeBody(k[1], string(k[2])); string(k[2]) != codecS2 || err != nil || !bytes.Equal(back, k[0]) {
+					t.Errorf("goroutine %d text %d (%s): %d bytes back of %d, %v", g, i, k[2], len(back), len(k[0]), err)
 					return
 				}
 			}
