@@ -45,7 +45,7 @@ func encodeBody(body []byte) ([]byte, string) {
 		return z, codecS2
 	}
 	if len(body) >= minHuffman {
-		if h := huffman(body); len(h) <= len(body)-len(body)/10 {
+		if h, ok := huffman(body); ok {
 			return h, codecHuffman
 		}
 	}
@@ -84,7 +84,8 @@ func decodeBody(stored []byte, codec string) ([]byte, error) {
 	return nil, fmt.Errorf("store: raw body stored with unknown codec %q (written by a newer demandd?)", codec)
 }
 
-// s2Buffers are s2Encode's output buffers, reused up to maxS2Buffer: S2
+// s2Buffers are s2Encode's output buffers, reused up to maxS2Buffer (the
+// Huffman buffers' limit too): S2
 // gives up on a body without repeats (an attachment's base64) in 7 µs for
 // 150 KB, and allocating and zeroing the buffer took 60.
 var s2Buffers sync.Pool
@@ -116,19 +117,34 @@ func s2Encode(body []byte) ([]byte, bool) {
 
 // huffmanWriters are huffman's, reused: a new writer allocated and zeroed
 // 320 KB of state, a quarter of the time of a 150 KB attachment's body.
-var huffmanWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.HuffmanOnly)
-	return w
-}}
+// Its output goes to a buffer reused up to maxS2Buffer, and is copied out
+// at its size only when kept: a buffer grown as it was written took two
+// or three allocations a body.
+var (
+	huffmanWriters = sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(nil, flate.HuffmanOnly)
+		return w
+	}}
+	huffmanBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
 
-// huffman is body deflated in Huffman-only blocks.
-func huffman(body []byte) []byte {
-	var b bytes.Buffer
-	b.Grow(len(body) * 3 / 4)
+// huffman is body deflated in Huffman-only blocks, when that saves a
+// tenth or more.
+func huffman(body []byte) ([]byte, bool) {
+	b := huffmanBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	defer func() {
+		if b.Cap() <= maxS2Buffer {
+			huffmanBuffers.Put(b)
+		}
+	}()
 	w := huffmanWriters.Get().(*flate.Writer)
 	defer huffmanWriters.Put(w)
-	w.Reset(&b)
+	w.Reset(b)
 	_, _ = w.Write(body) // a bytes.Buffer does not fail
 	_ = w.Close()
-	return b.Bytes()
+	if b.Len() > len(body)-len(body)/10 {
+		return nil, false
+	}
+	return bytes.Clone(b.Bytes()), true
 }
