@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -606,7 +607,7 @@ func jsonText(v any) string {
 			return "[]"
 		}
 	}
-	b, ok := appendDoc(nil, v)
+	b, ok := appendDoc(make([]byte, 0, 256), v)
 	if !ok {
 		var err error
 		if b, err = json.Marshal(v); err != nil {
@@ -616,7 +617,7 @@ func jsonText(v any) string {
 	if string(b) == "null" {
 		return "[]"
 	}
-	return clean(string(b))
+	return clean(unsafe.String(unsafe.SliceData(b), len(b))) // b is not used again
 }
 
 // duplicateCodes finds the demand of each entry whose raw item was stored
