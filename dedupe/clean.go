@@ -76,6 +76,12 @@ func (f *folder) add(line string) {
 // isCJK reports runes of scripts written without spaces between words,
 // which are compared as character n-grams.
 func isCJK(r rune) bool {
+	switch {
+	case r < 0x2E80: // below every Han, Hiragana and Katakana code point
+		return false
+	case r >= 0x4E00 && r <= 0x9FFF: // CJK Unified Ideographs, all Han
+		return true
+	}
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
 }
 

@@ -26,9 +26,9 @@ const cjkGram = 2
 // for other text each lightly stemmed word and each pair of neighbouring
 // words. A word between CJK characters is a word too.
 func Shingles(cleaned string) []uint64 {
-	var out []uint64
-	var run []rune     // the current CJK run
-	var words []string // the current run of words
+	out := make([]uint64, 0, len(cleaned)/3+1) // a shingle per CJK character, about
+	var run []rune                             // the current CJK run
+	var words []string                         // the current run of words
 	flushRun := func() {
 		if len(run) == 0 {
 			return
@@ -75,6 +75,9 @@ func Shingles(cleaned string) []uint64 {
 	}
 	flushRun()
 	flushWords()
+	if len(out) == 0 {
+		return nil // a text without shingles has none, not an empty set
+	}
 	return out
 }
 

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"math/rand/v2"
 	"testing"
+	"unicode"
 )
 
 func TestClean(t *testing.T) {
@@ -182,5 +183,15 @@ func BenchmarkSimHash(b *testing.B) {
 	sh := Shingles("您好，我们的收银系统从今天上午开始很慢，结账要等很久，麻烦尽快安排技术人员看一下。希望报表可以按部门导出Excel，并且支持自定义字段。")
 	for i := 0; i < b.N; i++ {
 		simHash(sh)
+	}
+}
+
+// TestIsCJKEveryRune holds isCJK's ranges to the Unicode tables.
+func TestIsCJKEveryRune(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		want := unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
+		if isCJK(r) != want {
+			t.Fatalf("isCJK(%#x) = %v, want %v", r, !want, want)
+		}
 	}
 }
