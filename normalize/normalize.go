@@ -155,7 +155,7 @@ func cleanText(s string, damaged *bool) string {
 		*damaged = true
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	if strings.ContainsAny(s, "\r\x00") || hasControl(s) {
+	if hasControl(s) { // CR and NUL among them
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 		s = strings.Map(func(r rune) rune {
 			if r == '\n' || r == '\t' {

@@ -724,7 +724,9 @@ func cellValue(v string) string {
 	case "(跳过)", "（跳过）", "(空)", "（空）", "NULL":
 		return ""
 	}
-	if strings.ContainsAny(v, "┋〖") {
+	// Two substring searches, not ContainsAny: with non-ASCII characters to
+	// find, it calls IndexRune for every character of every cell.
+	if strings.Contains(v, "┋") || strings.Contains(v, "〖") {
 		v = strings.ReplaceAll(v, "【请注明】", "")
 		v = strings.ReplaceAll(v, "〖", "：")
 		v = strings.ReplaceAll(v, "〗", "")

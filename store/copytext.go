@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -118,13 +117,14 @@ type copyStmt interface {
 
 // appendCopyText appends s as a field of COPY's text format.
 func appendCopyText(buf []byte, s string) []byte {
-	for {
-		i := strings.IndexAny(s, "\\\n\r\t")
-		if i < 0 {
-			return append(buf, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !copyEscaped[c] {
+			continue
 		}
-		buf = append(buf, s[:i]...)
-		switch s[i] {
+		buf = append(buf, s[start:i]...)
+		switch c {
 		case '\\':
 			buf = append(buf, `\\`...)
 		case '\n':
@@ -134,9 +134,14 @@ func appendCopyText(buf []byte, s string) []byte {
 		case '\t':
 			buf = append(buf, `\t`...)
 		}
-		s = s[i+1:]
+		start = i + 1
 	}
+	return append(buf, s[start:]...)
 }
+
+// copyEscaped are the bytes appendCopyText escapes, looked up a byte at a
+// time: strings.IndexAny went a rune at a time through short strings.
+var copyEscaped = [256]bool{'\\': true, '\n': true, '\r': true, '\t': true}
 
 // appendCopyID appends an id, NULL for 0.
 func appendCopyID(buf []byte, id int64) []byte {
