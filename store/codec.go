@@ -84,13 +84,14 @@ func decodeBody(stored []byte, codec string) ([]byte, error) {
 	return nil, fmt.Errorf("store: raw body stored with unknown codec %q (written by a newer demandd?)", codec)
 }
 
-// s2Buffers are s2Encode's output buffers, reused up to maxS2Buffer (the
-// Huffman buffers' limit too): S2
-// gives up on a body without repeats (an attachment's base64) in 7 µs for
-// 150 KB, and allocating and zeroing the buffer took 60.
+// s2Buffers are s2Encode's output buffers, reused for bodies up to
+// maxPooled: S2 gives up on a body without repeats (an attachment's
+// base64) in 7 µs for 150 KB, and allocating and zeroing the buffer took
+// 60.
 var s2Buffers sync.Pool
 
-const maxS2Buffer = 1 << 20
+// maxPooled bounds what the codecs' pools keep.
+const maxPooled = 1 << 20
 
 // s2Encode is body S2-compressed, when that saves a tenth or more.
 func s2Encode(body []byte) ([]byte, bool) {
@@ -98,14 +99,14 @@ func s2Encode(body []byte) ([]byte, bool) {
 	switch {
 	case n < 0: // over S2's 4 GB
 		return nil, false
-	case n > maxS2Buffer:
+	case n > maxPooled:
 		z := s2.Encode(make([]byte, n), body)
 		return z, len(z) <= len(body)-len(body)/10
 	}
 	bp, _ := s2Buffers.Get().(*[]byte)
 	if bp == nil || cap(*bp) < n {
 		bp = new([]byte)
-		*bp = make([]byte, maxS2Buffer)
+		*bp = make([]byte, maxPooled)
 	}
 	defer s2Buffers.Put(bp)
 	z := s2.Encode((*bp)[:n], body)
@@ -117,7 +118,7 @@ func s2Encode(body []byte) ([]byte, bool) {
 
 // huffmanWriters are huffman's, reused: a new writer allocated and zeroed
 // 320 KB of state, a quarter of the time of a 150 KB attachment's body.
-// Its output goes to a buffer reused up to maxS2Buffer, and is copied out
+// Its output goes to a buffer reused up to maxPooled, and is copied out
 // at its size only when kept: a buffer grown as it was written took two
 // or three allocations a body.
 var (
@@ -133,13 +134,13 @@ var (
 func huffman(body []byte) ([]byte, bool) {
 	b := huffmanBuffers.Get().(*bytes.Buffer)
 	b.Reset()
+	w := huffmanWriters.Get().(*flate.Writer)
 	defer func() {
-		if b.Cap() <= maxS2Buffer {
+		if b.Cap() <= maxPooled { // the writer keeps b until its next Reset
 			huffmanBuffers.Put(b)
+			huffmanWriters.Put(w)
 		}
 	}()
-	w := huffmanWriters.Get().(*flate.Writer)
-	defer huffmanWriters.Put(w)
 	w.Reset(b)
 	_, _ = w.Write(body) // a bytes.Buffer does not fail
 	_ = w.Close()
