@@ -58,7 +58,13 @@ type folder struct {
 var fold = cases.Fold()
 
 func (f *folder) add(line string) {
-	for _, r := range fold.String(line) {
+	if !foldsAsASCII(line) {
+		line = fold.String(line)
+	}
+	for _, r := range line {
+		if 'A' <= r && r <= 'Z' { // what fold does to ASCII, where it was not run
+			r += 'a' - 'A'
+		}
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
 			f.sep = true
 			continue
@@ -71,6 +77,19 @@ func (f *folder) add(line string) {
 		f.lastWord, f.sep = word, false
 	}
 	f.sep = true
+}
+
+// foldsAsASCII reports a line whose case folding only lowers its ASCII
+// letters: every rune is ASCII, general punctuation (“”…—) or in the CJK
+// blocks from U+2E80 to U+9FFF, none of which has case. Most lines of a
+// Chinese demand are, and cases.Fold copied each of them.
+func foldsAsASCII(line string) bool {
+	for _, r := range line {
+		if r >= 0x80 && !(r >= 0x2000 && r <= 0x206F) && !(r >= 0x2E80 && r <= 0x9FFF) {
+			return false
+		}
+	}
+	return true
 }
 
 // isCJK reports runes of scripts written without spaces between words,

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode"
 )
@@ -192,6 +193,37 @@ func TestIsCJKEveryRune(t *testing.T) {
 		want := unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
 		if isCJK(r) != want {
 			t.Fatalf("isCJK(%#x) = %v, want %v", r, !want, want)
+		}
+	}
+}
+
+// TestFolderAddFoldsAsBefore holds folder.add's ASCII path to folding
+// every line with cases.Fold, on lines mixing what folds and what does not.
+func TestFolderAddFoldsAsBefore(t *testing.T) {
+	pieces := []string{"Export", "REPORT", "k", "Z", "9", " ", ",", "。", "希望", "导出", "“报表”", "…", "—", "ｶﾀ", "カタカナ", "ひら",
+		"Σίσυφος", "STRASSE", "straße", "\u212a", "Ａｂ", "İ", "ǅ", "\xff", "\u0301", "①", "Ⓐ", "ﬁ", "\u2c00", "\ua640"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 5000 {
+		var line strings.Builder
+		for j := rng.IntN(8); j >= 0; j-- {
+			line.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		var got, want folder
+		got.add(line.String())
+		for _, r := range fold.String(line.String()) { // folder.add before its ASCII path
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+				want.sep = true
+				continue
+			}
+			word := !isCJK(r)
+			if word && want.lastWord && want.sep {
+				want.b.WriteByte(' ')
+			}
+			want.b.WriteRune(r)
+			want.lastWord, want.sep = word, false
+		}
+		if got.b.String() != want.b.String() {
+			t.Fatalf("%q: %q, want %q", line.String(), got.b.String(), want.b.String())
 		}
 	}
 }
