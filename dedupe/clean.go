@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/demandd/demandd/internal/nfkc"
 )
 
 // Clean is the text a demand is compared on. Both parts are NFKC-folded
@@ -36,8 +37,8 @@ import (
 // which are compared as characters.
 func Clean(title, text string) string {
 	var f folder
-	title = norm.NFKC.String(title)
-	text = norm.NFKC.String(text)
+	title = nfkc.String(title)
+	text = nfkc.String(text)
 	if forwardTitle.MatchString(title) || (strings.Contains(text, "--") && forwardMark.MatchString(text)) {
 		text = forwarded(text)
 	}

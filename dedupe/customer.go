@@ -6,7 +6,8 @@ import (
 	"unicode"
 
 	"golang.org/x/net/publicsuffix"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/demandd/demandd/internal/nfkc"
 )
 
 // Customer is a demand's customer as a sender or form writes it:
@@ -23,7 +24,7 @@ type Customer struct {
 // ParseCustomer reads a customer string. It never fails: what it cannot
 // read is left empty, and SameCustomer then decides on what is there.
 func ParseCustomer(s string) Customer {
-	s = strings.TrimSpace(norm.NFKC.String(s))
+	s = strings.TrimSpace(nfkc.String(s))
 	var c Customer
 	display := s
 	if a, err := mail.ParseAddress(s); err == nil {
@@ -108,7 +109,7 @@ func normCompany(s string) string {
 // normName keeps the letters and digits of s, lower case.
 func normName(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(norm.NFKC.String(s)) {
+	for _, r := range strings.ToLower(nfkc.String(s)) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(r)
 		}

@@ -12,11 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/demandd/demandd/demand"
 	"github.com/demandd/demandd/ingest"
 	"github.com/demandd/demandd/internal/i18n"
+	"github.com/demandd/demandd/internal/nfkc"
 	"github.com/demandd/demandd/internal/tomlpos"
 )
 
@@ -244,7 +243,7 @@ var (
 // headerKey folds a header for matching: NFKC, lower case, question number
 // and type suffix removed, spaces and trailing punctuation dropped.
 func headerKey(h string) string {
-	h = norm.NFKC.String(h)
+	h = nfkc.String(h)
 	h = strings.ToLower(h)
 	h = numberPrefix.ReplaceAllString(h, "")
 	h = typeSuffix.ReplaceAllString(h, "")
@@ -738,7 +737,7 @@ func cellValue(v string) string {
 // ParseUrgencyAnswer reads a questionnaire's own urgency answer
 // (非常紧急, 一般, 不急, High, 3分 …).
 func ParseUrgencyAnswer(v string) (demand.Urgency, bool) {
-	s := strings.ToLower(norm.NFKC.String(strings.TrimSpace(v)))
+	s := strings.ToLower(nfkc.String(strings.TrimSpace(v)))
 	for _, c := range []struct {
 		u     demand.Urgency
 		words []string
