@@ -214,7 +214,8 @@ func (c *xlsxCheck) scanner(zf *zip.File, keep int) (*xmlScanner, func(), error)
 	if err != nil {
 		return nil, nil, zipError(err)
 	}
-	return &xmlScanner{r: bufio.NewReaderSize(rc, 64<<10), max: maxXMLItem, keep: keep}, func() { rc.Close() }, nil
+	ahead := newInflateAhead(rc)
+	return &xmlScanner{r: bufio.NewReaderSize(ahead, 64<<10), max: maxXMLItem, keep: keep}, func() { ahead.Close() }, nil
 }
 
 // formats finds the longest number format and the most '@' in one: a cell
