@@ -561,6 +561,9 @@ func demandValues(r *demand.Record, p *Precomputed) []any {
 
 func (s *Store) insertDemands(ctx context.Context, tx *txConn, recs []*demand.Record, pres []*Precomputed) error {
 	if s.dialect == Postgres {
+		if err := drawDemandIDs(ctx, tx.Tx, recs); err != nil {
+			return err
+		}
 		var times timeText
 		return tx.copyLines(ctx, "demands", demandCopyColumns, len(recs), func(buf []byte, j int) []byte {
 			return appendDemandDecided(append(buf, pres[j].line...), recs[j], &times)
@@ -575,6 +578,26 @@ func (s *Store) insertDemands(ctx context.Context, tx *txConn, recs []*demand.Re
 		if err := stmt.QueryRowContext(ctx, demandValues(r, pres[j])...).Scan(&r.ID); err != nil {
 			return fmt.Errorf("store: insert demand %s: %w", r.Code, err)
 		}
+	}
+	return nil
+}
+
+// drawDemandIDs gives recs their ids from the demands' sequence, in
+// order, as the COPY's default would: the batch's history and SimHash
+// rows then need no query for the ids of its new demands (on an import of
+// near-duplicates that query took a tenth of PostgreSQL's time per row of
+// the COPY).
+func drawDemandIDs(ctx context.Context, tx *sqlx.Tx, recs []*demand.Record) error {
+	var ids pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT array_agg(nextval('demands_id_seq')) FROM generate_series(1, $1)`, len(recs)).Scan(&ids); err != nil {
+		return fmt.Errorf("store: draw %d demand ids: %w", len(recs), err)
+	}
+	if len(ids) != len(recs) {
+		return fmt.Errorf("store: draw %d demand ids: got %d", len(recs), len(ids))
+	}
+	slices.Sort(ids)
+	for j, r := range recs {
+		r.ID = ids[j]
 	}
 	return nil
 }

@@ -168,7 +168,7 @@ var demandCopyColumns = []string{"customer_name", "customer_industry", "contact_
 	"language", "attachments", "channel", "source_name", "origin", "external_ref", "received_at",
 	"type", "importance", "priority", "department", "due_at", "sla", "pain_score", "business_value", "tags",
 	"reasons", "response_plan", "feedback_result", "satisfaction", "fingerprint", "extra", "flags",
-	"code", "raw_item_id", "urgency", "status", "duplicate_of", "occurrences", "created_at", "updated_at", "last_activity_at"}
+	"code", "raw_item_id", "urgency", "status", "duplicate_of", "occurrences", "created_at", "updated_at", "last_activity_at", "id"}
 
 // demandStaticLine is the first part of r's COPY line: the columns that
 // no part of a save changes, as demandValues has them.
@@ -237,7 +237,8 @@ func appendDemandDecided(buf []byte, r *demand.Record, times *timeText) []byte {
 	buf = strconv.AppendInt(append(buf, '\t'), int64(r.Occurrences), 10)
 	buf = times.append(append(buf, '\t'), r.CreatedAt)
 	buf = times.append(append(buf, '\t'), r.UpdatedAt)
-	return times.append(append(buf, '\t'), r.LastActivityAt)
+	buf = times.append(append(buf, '\t'), r.LastActivityAt)
+	return strconv.AppendInt(append(buf, '\t'), r.ID, 10) // drawn by drawDemandIDs
 }
 
 // appendCopyValue appends v, of the types the store's rows hold, as

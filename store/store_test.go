@@ -98,8 +98,8 @@ func all(t *testing.T, s *store.Store) []*demand.Record {
 func TestSaveBatchRoundTripAndCodes(t *testing.T) {
 	backends(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		res, err := s.SaveBatch(ctx, []store.Entry{entry("k1", "系统宕机，无法下单", "a@x.cn"), entry("k2", "希望增加导出功能", "b@x.cn")},
-			&store.Checkpoint{Key: "folder/x", Value: `{"rows":3}`}, opts())
+		entries := []store.Entry{entry("k1", "系统宕机，无法下单", "a@x.cn"), entry("k2", "希望增加导出功能", "b@x.cn")}
+		res, err := s.SaveBatch(ctx, entries, &store.Checkpoint{Key: "folder/x", Value: `{"rows":3}`}, opts())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,6 +112,12 @@ func TestSaveBatchRoundTripAndCodes(t *testing.T) {
 		recs := all(t, s)
 		if len(recs) != 2 {
 			t.Fatalf("got %d records, want 2", len(recs))
+		}
+		// A saved record holds its id, in the order of the batch.
+		for i, e := range entries {
+			if e.Record.ID != recs[i].ID || e.Record.Code != recs[i].Code || (i > 0 && e.Record.ID <= entries[i-1].Record.ID) {
+				t.Errorf("entry %d saved as %s id %d; stored %s id %d", i, e.Record.Code, e.Record.ID, recs[i].Code, recs[i].ID)
+			}
 		}
 		r := recs[0]
 		if r.Code != "DEM202611001" || r.Description.Text != "系统宕机，无法下单" || r.Customer.Email != "a@x.cn" ||
