@@ -16,7 +16,6 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/demandd/demandd/demand"
@@ -307,7 +306,7 @@ func writeBook(ctx context.Context, book *excelize.File, w io.Writer) error {
 	book.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(out)
 		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(w, zipLevel)
+			return newChunkDeflater(w), nil
 		})
 		return zw
 	})
