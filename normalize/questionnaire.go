@@ -236,9 +236,62 @@ const (
 var (
 	numberPrefix = regexp.MustCompile(`^\s*(?:第?\d+(?:\.\d+)*\s*(?:[、.．:：)）]|题)|q\d+[.:、_ ]?)\s*`)
 	typeSuffix   = regexp.MustCompile(`[(（\[【][^()（）]*?(?:题|必答|选填|多选|单选|required)[^()（）]*?[)）\]】]`)
-	ipRegion     = regexp.MustCompile(`^\s*([0-9a-fA-F:.]+)\s*[(（](.*?)[)）]\s*$`)
-	seconds      = regexp.MustCompile(`^\s*(\d+)\s*秒\s*$`)
 )
+
+// reSpace is what \s matches in a regular expression: ASCII white space
+// without \v.
+const reSpace = "\t\n\f\r "
+
+// parseSeconds reads 问卷星's answer time, "136秒", as
+// ^\s*(\d+)\s*秒\s*$ would (FuzzMetaParsers holds it to that), without a
+// regular expression per row.
+func parseSeconds(s string) (string, bool) {
+	rest, ok := strings.CutSuffix(strings.Trim(s, reSpace), "秒")
+	rest = strings.TrimRight(rest, reSpace)
+	if !ok || rest == "" {
+		return "", false
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return "", false
+		}
+	}
+	return rest, true
+}
+
+// parseIPRegion reads 问卷星's "183.192.16.69(上海-上海)" as
+// ^\s*([0-9a-fA-F:.]+)\s*[(（](.*?)[)）]\s*$ would.
+func parseIPRegion(s string) (ip, region string, ok bool) {
+	s = strings.Trim(s, reSpace)
+	n := 0
+	for n < len(s) && (s[n] >= '0' && s[n] <= '9' || s[n] >= 'a' && s[n] <= 'f' || s[n] >= 'A' && s[n] <= 'F' || s[n] == ':' || s[n] == '.') {
+		n++
+	}
+	if n == 0 {
+		return "", "", false
+	}
+	ip, rest := s[:n], strings.TrimLeft(s[n:], reSpace)
+	switch {
+	case strings.HasPrefix(rest, "("):
+		rest = rest[1:]
+	case strings.HasPrefix(rest, "（"):
+		rest = rest[len("（"):]
+	default:
+		return "", "", false
+	}
+	switch {
+	case strings.HasSuffix(rest, ")"):
+		region = rest[:len(rest)-1]
+	case strings.HasSuffix(rest, "）"):
+		region = rest[:len(rest)-len("）")]
+	default:
+		return "", "", false
+	}
+	if strings.IndexByte(region, '\n') >= 0 { // '.' matches no newline
+		return "", "", false
+	}
+	return ip, region, true
+}
 
 // headerKey folds a header for matching: NFKC, lower case, question number
 // and type suffix removed, spaces and trailing punctuation dropped.
@@ -653,13 +706,13 @@ func (q *Questionnaire) Record(it ingest.Item) (*demand.Record, error) {
 		raw := limit(cleanText(row.Cells[i], &damaged))
 		switch m.meta[i] {
 		case metaDuration:
-			if s := seconds.FindStringSubmatch(raw); s != nil {
-				rec.Extra = append(rec.Extra, demand.Attr{Name: strings.TrimSpace(h) + "(秒)", Value: s[1]})
+			if n, ok := parseSeconds(raw); ok {
+				rec.Extra = append(rec.Extra, demand.Attr{Name: strings.TrimSpace(h) + "(秒)", Value: n})
 				continue
 			}
 		case metaIP:
-			if s := ipRegion.FindStringSubmatch(raw); s != nil {
-				rec.Extra = append(rec.Extra, demand.Attr{Name: "IP", Value: s[1]}, demand.Attr{Name: "IP归属地", Value: s[2]})
+			if ip, region, ok := parseIPRegion(raw); ok {
+				rec.Extra = append(rec.Extra, demand.Attr{Name: "IP", Value: ip}, demand.Attr{Name: "IP归属地", Value: region})
 				continue
 			}
 		}
