@@ -63,6 +63,11 @@ func (f *folder) add(line string) {
 		line = fold.String(line)
 	}
 	for _, r := range line {
+		if r >= 0x4E00 && r <= 0x9FFF { // CJK Unified Ideographs: letters, compared as characters
+			f.b.WriteRune(r)
+			f.lastWord, f.sep = false, false
+			continue
+		}
 		if 'A' <= r && r <= 'Z' { // what fold does to ASCII, where it was not run
 			r += 'a' - 'A'
 		}

@@ -197,6 +197,16 @@ func TestIsCJKEveryRune(t *testing.T) {
 	}
 }
 
+// TestHanFastPath holds folder.add's shortcut for U+4E00–U+9FFF to the
+// general path: every one of them is a letter written as a character.
+func TestHanFastPath(t *testing.T) {
+	for r := rune(0x4E00); r <= 0x9FFF; r++ {
+		if !unicode.IsLetter(r) || !isCJK(r) || unicode.SimpleFold(r) != r {
+			t.Fatalf("%#x: letter %v, CJK %v, folds to %#x", r, unicode.IsLetter(r), isCJK(r), unicode.SimpleFold(r))
+		}
+	}
+}
+
 // TestFolderAddFoldsAsBefore holds folder.add's ASCII path to folding
 // every line with cases.Fold, on lines mixing what folds and what does not.
 func TestFolderAddFoldsAsBefore(t *testing.T) {
