@@ -119,14 +119,15 @@ func walSince(b *testing.B, db *sql.DB, lsn string) int64 {
 	return n
 }
 
-// settle lets PostgreSQL finish what the runs before left it, so that
-// the next timed run — demandd's or bare excelize's — has the machine to
-// itself: VACUUM ANALYZE does now the pass autovacuum would make over the
-// rows just imported (launched up to a minute later, into whichever run
-// came next), and CHECKPOINT writes the dirty pages. Without it, the bare
-// read that follows a 100,000-row import read 17,500 rows/s in one run and
-// 26,000 in the next, beside a steady demandd, and the ratio moved by half.
-// Each step is skipped, said once, where the role may not run it.
+// settle brings PostgreSQL to the same state before each timed run,
+// demandd's or bare excelize's: VACUUM ANALYZE does now the pass
+// autovacuum would make over the rows just imported (it starts up to a
+// minute after an import, into whichever run comes next), and CHECKPOINT
+// writes the dirty pages. It keeps the database's leftovers out of the
+// figures; it does not tame the bare read's own swings (15,900–26,100
+// rows/s beside a steady demandd): settled and unsettled bare reads,
+// alternated by hand, did not differ. A step the role may not run is
+// logged and skipped.
 func settle(b *testing.B, url string) {
 	b.Helper()
 	db, err := sql.Open("postgres", url)

@@ -625,12 +625,7 @@ func zipDirectorySize(r io.ReaderAt, size int64) (uint64, error) {
 
 // xmlUnescape decodes the entities of a short XML value as encoding/xml
 // does (&#115; is "s").
-func xmlUnescape(b []byte) string {
-	if bytes.IndexByte(b, '&') < 0 {
-		return string(b)
-	}
-	return html.UnescapeString(string(b))
-}
+func xmlUnescape(b []byte) string { return string(xmlValue(b)) }
 
 // xmlValue is xmlUnescape as bytes: b itself when it holds no entity.
 func xmlValue(b []byte) []byte {

@@ -120,8 +120,9 @@ func (s *xmlScanner) next(attr func(tag, name, value []byte, long bool)) (xmlTag
 // attributes does, and reports whether it read the tag; anything else —
 // a declaration, a tag cut by the buffer's end, a value without quotes —
 // is left unread for the byte-by-byte path, which also says what is wrong.
-// Reading a sheet tag by tag through ReadByte took half of the check's
-// time. The two paths read alike (FuzzScannerFastTag).
+// The byte-by-byte path makes a call per byte of a tag; this one, about a
+// tenth fewer instructions for the whole check. The two paths read alike
+// (FuzzScannerFastTag).
 func (s *xmlScanner) fastTag(t *xmlTag, attr func(tag, name, value []byte, long bool)) bool {
 	b, _ := s.r.Peek(s.r.Buffered()) // what is buffered: never reads
 	if len(b) == 0 || b[0] == '?' || b[0] == '!' {
