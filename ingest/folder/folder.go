@@ -436,7 +436,7 @@ func (s *Source) fail(ctx context.Context, sink ingest.Sink, path string, reason
 	if fi, err := os.Lstat(path); err == nil {
 		size = fi.Size()
 	}
-	sha, _, _ := hashFile(path) // "" if unreadable or a link: the record still says where the file is
+	sha, _ := fileSHA256(path) // "" if unreadable or a link: the record still says where the file is
 	msg := reason.In(s.cfg.Locale)
 	dst, err := moveInto(path, s.cfg.FailedDir)
 	setAside := err != nil
@@ -494,7 +494,7 @@ func (s *Source) recordFailedFolder(ctx context.Context, sink ingest.Sink) {
 		if err != nil {
 			continue
 		}
-		sha, _, _ := hashFile(path)
+		sha, _ := fileSHA256(path)
 		reason := i18n.T("在失败文件夹中发现；原因未记录", "found in the failed folder; no reason was recorded").In(s.cfg.Locale)
 		if b, err := os.ReadFile(path + ".error.txt"); err == nil {
 			reason = strings.TrimSpace(string(b))
@@ -731,21 +731,34 @@ func importAny(ctx context.Context, path, source string, origin demand.Origin, o
 // as much as the hash on a workbook's compressed bytes.
 func hashFile(path string) (string, textEvidence, error) {
 	var text textEvidence
+	var also io.Writer
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		also = &text
+	}
+	sha, err := digestFile(path, also)
+	text.close()
+	return sha, text, err
+}
+
+// fileSHA256 is the SHA-256 alone, for callers that do not read the file.
+func fileSHA256(path string) (string, error) { return digestFile(path, nil) }
+
+// digestFile hashes the file at path, writing its bytes to also if set.
+func digestFile(path string, also io.Writer) (string, error) {
 	f, err := openNoFollow(path)
 	if err != nil {
-		return "", text, err
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
 	var w io.Writer = h
-	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		w = io.MultiWriter(h, &text)
+	if also != nil {
+		w = io.MultiWriter(h, also)
 	}
 	if _, err := io.CopyBuffer(w, f, make([]byte, 256<<10)); err != nil {
-		return "", text, err
+		return "", err
 	}
-	text.close()
-	return hex.EncodeToString(h.Sum(nil)), text, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 type batchOrErr struct {

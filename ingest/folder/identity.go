@@ -77,7 +77,7 @@ func (id identity) recheck(path, sha string) error {
 	}
 	// Size and mtime can be kept by a rewrite in place; the content
 	// cannot.
-	again, _, err := hashFile(path)
+	again, err := fileSHA256(path)
 	if err != nil {
 		return errChanged
 	}
